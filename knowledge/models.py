@@ -1,0 +1,222 @@
+"""Domain values of the knowledge base.
+
+Everything here is plain data: no SQL, no Discord. The cogs translate Discord
+objects into these values; the store persists them; the engine ranks them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+PUBLIC_SCOPE = "public"
+
+
+def private_scope(forum_id: int) -> str:
+    """The visibility scope of an entry captured from a forum that not everyone can read."""
+    return f"forum:{forum_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who wrote a message. ``name`` is a display name, used for credit, never to ping."""
+
+    id: int
+    name: str
+    bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message of a forum thread, already translated out of Discord.
+
+    ``reply_to`` is the id of the message it replies to (Discord's message
+    reference), ``reactions`` the emoji that at least one member reacted with.
+    ``reacted_by`` optionally maps an emoji to the ids of users who reacted with
+    it, when the source knows them.
+    """
+
+    id: int
+    author: Author
+    content: str
+    created_at: datetime
+    reply_to: int | None = None
+    reactions: tuple[str, ...] = ()
+    reacted_by: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """A forum post: its starter message comes first in ``messages``."""
+
+    guild_id: int
+    forum_id: int
+    thread_id: int
+    title: str
+    messages: tuple[Message, ...]
+    tags: tuple[str, ...] = ()
+    scope: str = PUBLIC_SCOPE
+    jump_url: str | None = None
+
+    @property
+    def starter(self) -> Message | None:
+        """The opening message of the post (in Discord its id equals the thread id)."""
+        for message in self.messages:
+            if message.id == self.thread_id:
+                return message
+        return self.messages[0] if self.messages else None
+
+    @property
+    def asker(self) -> Author | None:
+        starter = self.starter
+        return starter.author if starter else None
+
+    def message(self, message_id: int) -> Message | None:
+        for message in self.messages:
+            if message.id == message_id:
+                return message
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPart:
+    """One message of an accepted answer, cleaned."""
+
+    message_id: int
+    author_id: int
+    author_name: str
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDraft:
+    """A solved thread ready to be stored: cleaned text, no row id yet."""
+
+    guild_id: int
+    forum_id: int
+    thread_id: int
+    title: str
+    question: str
+    question_message_id: int | None
+    answer_parts: tuple[AnswerPart, ...]
+    asker_id: int
+    asker_name: str
+    tags: tuple[str, ...]
+    asked_at: datetime
+    solved_at: datetime
+    jump_url: str
+    language: str
+    scope: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One solved thread in the knowledge base."""
+
+    id: int
+    guild_id: int
+    forum_id: int
+    thread_id: int
+    title: str
+    question: str
+    answer_parts: tuple[AnswerPart, ...]
+    asker_id: int
+    asker_name: str
+    tags: tuple[str, ...]
+    asked_at: datetime
+    solved_at: datetime
+    jump_url: str
+    language: str
+    scope: str
+    hits: int = 0
+
+    @property
+    def answer(self) -> str:
+        return "\n\n".join(part.content for part in self.answer_parts)
+
+    @property
+    def answerer_id(self) -> int:
+        return self.answer_parts[0].author_id if self.answer_parts else self.asker_id
+
+    @property
+    def answerer_name(self) -> str:
+        return self.answer_parts[0].author_name if self.answer_parts else self.asker_name
+
+    @property
+    def answerer_ids(self) -> frozenset[int]:
+        return frozenset(part.author_id for part in self.answer_parts)
+
+
+class FeedbackKind(StrEnum):
+    HELPFUL = "helpful"
+    NOT_RELEVANT = "not_relevant"
+    SOLVED_BY_SUGGESTION = "solved_by_suggestion"
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """A member's verdict on one suggestion shown in a thread."""
+
+    entry_id: int
+    guild_id: int
+    thread_id: int
+    user_id: int
+    kind: FeedbackKind
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A new question to answer, and where it is asked.
+
+    ``allowed_scopes`` is what the asking channel may see; the cog computes it
+    (``{"public"}`` for a forum everyone can read, plus the forum's own private
+    scope for a restricted one). ``exclude_thread_id`` is the question's own post.
+    """
+
+    guild_id: int
+    text: str
+    allowed_scopes: frozenset[str] = frozenset({PUBLIC_SCOPE})
+    exclude_thread_id: int | None = None
+    limit: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """One entry suggested for a query: ``score`` in [0, 1], ``signals`` per retriever."""
+
+    entry: Entry
+    score: float
+    dense: float
+    lexical: float
+    signals: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedContent:
+    """What a removal took out of the knowledge base."""
+
+    entry_ids: tuple[int, ...] = ()
+    thread_ids: tuple[int, ...] = ()
+    feedback_count: int = 0
+
+    @property
+    def entries(self) -> int:
+        return len(self.entry_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """What the knowledge base holds, for admins and for the CLI."""
+
+    entries: int
+    guilds: int
+    by_language: dict[str, int]
+    by_scope: dict[str, int]
+    answerers: int
+    total_hits: int
+    feedback: dict[str, int]
+    top_answerers: tuple[tuple[int, str, int], ...]
+    index_entries: int | None = None
+    index_fresh: bool | None = None

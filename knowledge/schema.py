@@ -1,0 +1,92 @@
+"""Numbered SQL migrations, applied in order, each in its own transaction.
+
+The schema version lives in the database itself (``PRAGMA user_version``) and
+is set inside the same transaction as the migration's statements, so a crash
+mid-migration leaves the database at the previous version, untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from dataclasses import dataclass
+from importlib import resources
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer Senpai than this one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    def statements(self) -> list[str]:
+        """Split the script into complete statements (``executescript`` would commit)."""
+        statements: list[str] = []
+        buffer = ""
+        for line in self.sql.splitlines(keepends=True):
+            if not buffer and line.lstrip().startswith("--"):
+                continue
+            buffer += line
+            if sqlite3.complete_statement(buffer):
+                statements.append(buffer.strip())
+                buffer = ""
+        if buffer.strip():
+            raise ValueError(f"migration {self.name} ends with an incomplete statement")
+        return statements
+
+
+def load_migrations() -> list[Migration]:
+    """The migrations shipped in ``knowledge/migrations/``, by version."""
+    migrations: list[Migration] = []
+    for item in (resources.files("knowledge") / "migrations").iterdir():
+        match = _NAME.match(item.name)
+        if match:
+            migrations.append(Migration(int(match.group(1)), item.name, item.read_text("utf-8")))
+    migrations.sort(key=lambda m: m.version)
+    for expected, migration in enumerate(migrations, start=1):
+        if migration.version != expected:
+            raise RuntimeError(f"migration numbering has a gap before {migration.name}")
+    return migrations
+
+
+async def migrate(db: aiosqlite.Connection, migrations: list[Migration] | None = None) -> int:
+    """Bring ``db`` to the newest schema; return the version it ends at.
+
+    ``db`` must be in autocommit mode (``isolation_level=None``).
+    """
+    migrations = load_migrations() if migrations is None else migrations
+    latest = migrations[-1].version if migrations else 0
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    current = int(row[0]) if row else 0
+    if current > latest:
+        raise SchemaTooNew(
+            f"this knowledge base has schema version {current}, but this Senpai only knows "
+            f"up to version {latest}; upgrade Senpai (or point it at another data directory)"
+        )
+    for migration in migrations:
+        if migration.version <= current:
+            continue
+        log.info("applying migration %s", migration.name)
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in migration.statements():
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {migration.version:d}")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        await db.execute("COMMIT")
+        current = migration.version
+    return current

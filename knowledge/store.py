@@ -1,0 +1,787 @@
+"""The knowledge store: one SQLite file (WAL), the source of truth.
+
+All SQL of the knowledge base lives here. Methods return dataclasses from
+:mod:`knowledge.models`, never rows or cursors. Writes go through one
+connection, serialised by a lock, each in an explicit ``BEGIN IMMEDIATE``
+transaction; reads use a second connection, so a long read never waits for
+a write (WAL lets readers and the writer run side by side).
+
+Every change to ``entries`` takes the next value of the store's *revision*
+counter; a removed entry leaves a tombstone with the revision of its
+removal. The vector index remembers the revision it reflects, so it can be
+brought up to date (or found stale) after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from knowledge import lexical
+from knowledge.cleaning import to_index_text
+from knowledge.models import (
+    AnswerPart,
+    Entry,
+    EntryDraft,
+    Feedback,
+    FeedbackKind,
+    RemovedContent,
+    Stats,
+)
+from knowledge.schema import migrate
+
+log = logging.getLogger(__name__)
+
+_ENTRY_COLUMNS = (
+    "id, guild_id, forum_id, thread_id, title, question, asker_id, asker_name, tags, "
+    "asked_at, solved_at, jump_url, language, scope, hits"
+)
+# SQLite's default limit on host parameters is far above this; chunking keeps
+# statements small when callers pass thousands of ids.
+_CHUNK = 500
+
+
+class StoreError(RuntimeError):
+    """A knowledge store operation could not be carried out."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexDocument:
+    """What the vector index needs of one entry."""
+
+    id: int
+    title: str
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """Entries changed or removed after a given revision."""
+
+    revision: int
+    changed: tuple[int, ...]
+    removed: tuple[int, ...]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+def lexical_fields(title: str, question: str, answer: str) -> tuple[str, str]:
+    """The (title, body) text that full-text search indexes for an entry."""
+    return to_index_text(title), to_index_text(f"{question}\n{answer}", max_chars=6000)
+
+
+class KnowledgeStore:
+    """Async access to the knowledge base file. Use :meth:`open`, then :meth:`close`."""
+
+    def __init__(
+        self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection
+    ) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._lock = asyncio.Lock()
+        self._store_id = ""
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: Path) -> KnowledgeStore:
+        """Open (creating or migrating) the knowledge base at ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await _configure(writer)
+            await writer.execute("PRAGMA journal_mode = WAL")
+            await migrate(writer)
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            await _configure(reader)
+        except BaseException:
+            await writer.close()
+            raise
+        store = cls(path, writer, reader)
+        store._store_id = await store._ensure_store_id()
+        return store
+
+    async def close(self) -> None:
+        await self._reader.close()
+        await self._writer.close()
+
+    async def _ensure_store_id(self) -> str:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO kb_meta (key, value) VALUES ('store_id', ?)",
+                (uuid.uuid4().hex,),
+            )
+            await db.execute("INSERT OR IGNORE INTO kb_meta (key, value) VALUES ('revision', '0')")
+            async with db.execute("SELECT value FROM kb_meta WHERE key = 'store_id'") as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return str(row[0])
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; commits on success, rolls back on any error."""
+        async with self._lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+
+    # -- revision / fingerprint ----------------------------------------------------
+
+    @property
+    def store_id(self) -> str:
+        """A random id given to this database when it was created."""
+        return self._store_id
+
+    async def revision(self) -> int:
+        async with self._reader.execute("SELECT value FROM kb_meta WHERE key = 'revision'") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def fingerprint(self) -> str:
+        """Identifies the content of the store: its id and revision."""
+        return f"{self._store_id}:{await self.revision()}"
+
+    @staticmethod
+    async def _bump(db: aiosqlite.Connection) -> int:
+        async with db.execute(
+            "UPDATE kb_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision' "
+            "RETURNING value"
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def changes_since(self, revision: int) -> Changes:
+        """Entries changed or removed after ``revision`` (for catching an index up)."""
+        current = await self.revision()
+        async with self._reader.execute(
+            "SELECT id FROM entries WHERE revision > ? ORDER BY id", (revision,)
+        ) as cur:
+            changed = tuple(int(r[0]) for r in await cur.fetchall())
+        async with self._reader.execute(
+            "SELECT entry_id FROM tombstones WHERE revision > ? ORDER BY entry_id", (revision,)
+        ) as cur:
+            removed = tuple(int(r[0]) for r in await cur.fetchall())
+        return Changes(current, changed, removed)
+
+    async def prune_tombstones(self, up_to_revision: int) -> None:
+        """Forget removals that every saved index already reflects."""
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM tombstones WHERE revision <= ?", (up_to_revision,))
+
+    # -- entries: writes -----------------------------------------------------------
+
+    async def upsert_entry(self, draft: EntryDraft) -> tuple[Entry, bool]:
+        """Store a solved thread; re-capturing a thread updates it. Returns (entry, created)."""
+        if not draft.answer_parts:
+            raise StoreError("an entry needs at least one answer message")
+        now = _now()
+        async with self.transaction() as db:
+            revision = await self._bump(db)
+            async with db.execute(
+                "SELECT id FROM entries WHERE thread_id = ?", (draft.thread_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            values = (
+                draft.guild_id,
+                draft.forum_id,
+                draft.title,
+                draft.question,
+                draft.question_message_id,
+                draft.asker_id,
+                draft.asker_name,
+                json.dumps(list(draft.tags), ensure_ascii=False),
+                _iso(draft.asked_at),
+                _iso(draft.solved_at),
+                draft.jump_url,
+                draft.language,
+                draft.scope,
+                revision,
+                now,
+            )
+            if row is None:
+                async with db.execute(
+                    "INSERT INTO entries (guild_id, forum_id, title, question, "
+                    "question_message_id, asker_id, asker_name, tags, asked_at, solved_at, "
+                    "jump_url, language, scope, revision, updated_at, thread_id, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (*values, draft.thread_id, now),
+                ) as cur:
+                    inserted = await cur.fetchone()
+                assert inserted is not None
+                entry_id, created = int(inserted[0]), True
+            else:
+                entry_id, created = int(row[0]), False
+                await db.execute(
+                    "UPDATE entries SET guild_id = ?, forum_id = ?, title = ?, question = ?, "
+                    "question_message_id = ?, asker_id = ?, asker_name = ?, tags = ?, "
+                    "asked_at = ?, solved_at = ?, jump_url = ?, language = ?, scope = ?, "
+                    "revision = ?, updated_at = ? WHERE id = ?",
+                    (*values, entry_id),
+                )
+                await db.execute("DELETE FROM answer_parts WHERE entry_id = ?", (entry_id,))
+            await db.execute("DELETE FROM tombstones WHERE entry_id = ?", (entry_id,))
+            await db.executemany(
+                "INSERT INTO answer_parts (entry_id, position, message_id, author_id, "
+                "author_name, content) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (entry_id, pos, p.message_id, p.author_id, p.author_name, p.content)
+                    for pos, p in enumerate(draft.answer_parts)
+                ],
+            )
+            await self._write_fts(db, entry_id, draft.title, draft.question, draft.answer_parts)
+        entry = await self.get_entry(entry_id)
+        assert entry is not None
+        return entry, created
+
+    @staticmethod
+    async def _write_fts(
+        db: aiosqlite.Connection,
+        entry_id: int,
+        title: str,
+        question: str,
+        parts: Sequence[AnswerPart],
+    ) -> None:
+        fts_title, fts_body = lexical_fields(title, question, "\n\n".join(p.content for p in parts))
+        for table in ("entries_fts", "entries_terms"):
+            await db.execute(f"DELETE FROM {table} WHERE rowid = ?", (entry_id,))
+        await db.execute(
+            "INSERT INTO entries_fts (rowid, title, body) VALUES (?, ?, ?)",
+            (entry_id, fts_title, fts_body),
+        )
+        await db.execute(
+            "INSERT INTO entries_terms (rowid, title, body) VALUES (?, ?, ?)",
+            (entry_id, lexical.document(fts_title), lexical.document(fts_body)),
+        )
+
+    async def _delete_entries(self, db: aiosqlite.Connection, entry_ids: Sequence[int]) -> int:
+        """Delete entries inside an open transaction, leaving tombstones. Returns feedback lost."""
+        if not entry_ids:
+            return 0
+        revision = await self._bump(db)
+        feedback = 0
+        for chunk in _chunks(entry_ids):
+            marks = _marks(len(chunk))
+            async with db.execute(
+                f"SELECT COUNT(*) FROM feedback WHERE entry_id IN ({marks})", chunk
+            ) as cur:
+                row = await cur.fetchone()
+            feedback += int(row[0]) if row else 0
+            await db.execute(f"DELETE FROM entries WHERE id IN ({marks})", chunk)
+            await db.execute(f"DELETE FROM entries_fts WHERE rowid IN ({marks})", chunk)
+            await db.execute(f"DELETE FROM entries_terms WHERE rowid IN ({marks})", chunk)
+            await db.executemany(
+                "INSERT OR REPLACE INTO tombstones (entry_id, revision) VALUES (?, ?)",
+                [(entry_id, revision) for entry_id in chunk],
+            )
+        return feedback
+
+    async def delete_thread(self, thread_id: int) -> Entry | None:
+        """Remove the entry captured from ``thread_id``; return what was removed."""
+        entry = await self.get_entry_by_thread(thread_id)
+        if entry is None:
+            return None
+        async with self.transaction() as db:
+            await self._delete_entries(db, [entry.id])
+        return entry
+
+    async def remove_message(self, message_id: int) -> tuple[list[Entry], list[Entry]]:
+        """A message was deleted in Discord: drop it from every entry.
+
+        An entry whose question (starter message) or whole answer disappears is
+        removed; one that loses a part of a multi-message answer is updated.
+        Returns (updated entries, removed entries).
+        """
+        async with self._reader.execute(
+            "SELECT id FROM entries WHERE question_message_id = ? OR thread_id = ? "
+            "UNION SELECT entry_id FROM answer_parts WHERE message_id = ?",
+            (message_id, message_id, message_id),
+        ) as cur:
+            ids = [int(r[0]) for r in await cur.fetchall()]
+        before = await self.get_entries(ids)
+        removed: list[Entry] = []
+        updated_ids: list[int] = []
+        async with self.transaction() as db:
+            for entry_id, entry in before.items():
+                remaining = [p for p in entry.answer_parts if p.message_id != message_id]
+                is_question = message_id == entry.thread_id or await self._is_question_message(
+                    db, entry_id, message_id
+                )
+                if is_question or not remaining:
+                    await self._delete_entries(db, [entry_id])
+                    removed.append(entry)
+                    continue
+                revision = await self._bump(db)
+                await db.execute(
+                    "DELETE FROM answer_parts WHERE entry_id = ? AND message_id = ?",
+                    (entry_id, message_id),
+                )
+                await db.execute(
+                    "UPDATE entries SET revision = ?, updated_at = ? WHERE id = ?",
+                    (revision, _now(), entry_id),
+                )
+                await self._write_fts(db, entry_id, entry.title, entry.question, remaining)
+                updated_ids.append(entry_id)
+        updated = await self.get_entries(updated_ids)
+        return [updated[i] for i in updated_ids if i in updated], removed
+
+    @staticmethod
+    async def _is_question_message(
+        db: aiosqlite.Connection, entry_id: int, message_id: int
+    ) -> bool:
+        async with db.execute(
+            "SELECT 1 FROM entries WHERE id = ? AND question_message_id = ?",
+            (entry_id, message_id),
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def edit_message(self, message_id: int, content: str) -> list[Entry]:
+        """A captured message was edited: store its new (already cleaned) text."""
+        async with self._reader.execute(
+            "SELECT id FROM entries WHERE question_message_id = ? "
+            "UNION SELECT entry_id FROM answer_parts WHERE message_id = ?",
+            (message_id, message_id),
+        ) as cur:
+            ids = [int(r[0]) for r in await cur.fetchall()]
+        if not ids:
+            return []
+        async with self.transaction() as db:
+            for entry_id in ids:
+                revision = await self._bump(db)
+                await db.execute(
+                    "UPDATE entries SET question = ? WHERE id = ? AND question_message_id = ?",
+                    (content, entry_id, message_id),
+                )
+                await db.execute(
+                    "UPDATE answer_parts SET content = ? WHERE entry_id = ? AND message_id = ?",
+                    (content, entry_id, message_id),
+                )
+                await db.execute(
+                    "UPDATE entries SET revision = ?, updated_at = ? WHERE id = ?",
+                    (revision, _now(), entry_id),
+                )
+                async with db.execute(
+                    "SELECT title, question FROM entries WHERE id = ?", (entry_id,)
+                ) as cur:
+                    row = await cur.fetchone()
+                assert row is not None
+                parts = await self._answer_parts(db, [entry_id])
+                await self._write_fts(db, entry_id, row[0], row[1], parts.get(entry_id, ()))
+        entries = await self.get_entries(ids)
+        return [entries[i] for i in ids if i in entries]
+
+    async def forget_user(self, user_id: int) -> RemovedContent:
+        """Remove everything a member asked or answered, and their feedback."""
+        async with self._reader.execute(
+            "SELECT id, thread_id FROM entries WHERE asker_id = ? "
+            "UNION SELECT e.id, e.thread_id FROM entries e "
+            "JOIN answer_parts a ON a.entry_id = e.id WHERE a.author_id = ?",
+            (user_id, user_id),
+        ) as cur:
+            rows = [(int(r[0]), int(r[1])) for r in await cur.fetchall()]
+        rows.sort()
+        async with self.transaction() as db:
+            lost = await self._delete_entries(db, [r[0] for r in rows])
+            async with db.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,)) as cur:
+                own = cur.rowcount
+        return RemovedContent(
+            entry_ids=tuple(r[0] for r in rows),
+            thread_ids=tuple(r[1] for r in rows),
+            feedback_count=lost + max(own, 0),
+        )
+
+    async def delete_guild(self, guild_id: int) -> RemovedContent:
+        """Remove every entry of a guild (the bot was removed from it, or an admin asked)."""
+        async with self._reader.execute(
+            "SELECT id, thread_id FROM entries WHERE guild_id = ? ORDER BY id", (guild_id,)
+        ) as cur:
+            rows = [(int(r[0]), int(r[1])) for r in await cur.fetchall()]
+        async with self.transaction() as db:
+            lost = await self._delete_entries(db, [r[0] for r in rows])
+        return RemovedContent(
+            entry_ids=tuple(r[0] for r in rows),
+            thread_ids=tuple(r[1] for r in rows),
+            feedback_count=lost,
+        )
+
+    # -- feedback ------------------------------------------------------------------
+
+    async def record_feedback(self, feedback: Feedback) -> bool:
+        """Record a verdict once per (entry, thread, user, kind). Returns False if known.
+
+        A "solved by suggestion" verdict also counts a hit for the entry.
+        """
+        async with self.transaction() as db:
+            async with db.execute(
+                "INSERT OR IGNORE INTO feedback (entry_id, guild_id, thread_id, user_id, kind, "
+                "created_at) SELECT id, ?, ?, ?, ?, ? FROM entries WHERE id = ? AND guild_id = ?",
+                (
+                    feedback.guild_id,
+                    feedback.thread_id,
+                    feedback.user_id,
+                    feedback.kind.value,
+                    _iso(feedback.created_at),
+                    feedback.entry_id,
+                    feedback.guild_id,
+                ),
+            ) as cur:
+                inserted = cur.rowcount > 0
+            if inserted and feedback.kind is FeedbackKind.SOLVED_BY_SUGGESTION:
+                await db.execute(
+                    "UPDATE entries SET hits = hits + 1 WHERE id = ?", (feedback.entry_id,)
+                )
+        return inserted
+
+    async def feedback_for(self, entry_id: int) -> list[Feedback]:
+        async with self._reader.execute(
+            "SELECT entry_id, guild_id, thread_id, user_id, kind, created_at FROM feedback "
+            "WHERE entry_id = ? ORDER BY id",
+            (entry_id,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            Feedback(
+                entry_id=int(r[0]),
+                guild_id=int(r[1]),
+                thread_id=int(r[2]),
+                user_id=int(r[3]),
+                kind=FeedbackKind(r[4]),
+                created_at=datetime.fromisoformat(r[5]),
+            )
+            for r in rows
+        ]
+
+    # -- entries: reads ------------------------------------------------------------
+
+    async def count(self, guild_id: int | None = None, scopes: Iterable[str] | None = None) -> int:
+        where, params = _filters(guild_id, scopes, None)
+        async with self._reader.execute(f"SELECT COUNT(*) FROM entries e {where}", params) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def allowed_ids(
+        self, guild_id: int, scopes: Iterable[str], exclude_thread_id: int | None = None
+    ) -> list[int]:
+        where, params = _filters(guild_id, scopes, exclude_thread_id)
+        async with self._reader.execute(f"SELECT e.id FROM entries e {where}", params) as cur:
+            return [int(r[0]) for r in await cur.fetchall()]
+
+    async def guild_ids(self) -> list[int]:
+        async with self._reader.execute(
+            "SELECT DISTINCT guild_id FROM entries ORDER BY guild_id"
+        ) as cur:
+            return [int(r[0]) for r in await cur.fetchall()]
+
+    async def get_entry(self, entry_id: int) -> Entry | None:
+        return (await self.get_entries([entry_id])).get(entry_id)
+
+    async def get_entry_by_thread(self, thread_id: int) -> Entry | None:
+        async with self._reader.execute(
+            "SELECT id FROM entries WHERE thread_id = ?", (thread_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else await self.get_entry(int(row[0]))
+
+    async def get_entries(
+        self,
+        ids: Sequence[int],
+        *,
+        guild_id: int | None = None,
+        scopes: Iterable[str] | None = None,
+        exclude_thread_id: int | None = None,
+    ) -> dict[int, Entry]:
+        """Entries by id; the filters are applied in SQL and can never be skipped."""
+        scopes = None if scopes is None else tuple(scopes)
+        result: dict[int, Entry] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            where, params = _filters(guild_id, scopes, exclude_thread_id)
+            where += (" AND " if where else "WHERE ") + f"e.id IN ({_marks(len(chunk))})"
+            async with self._reader.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries e {where}", (*params, *chunk)
+            ) as cur:
+                rows = await cur.fetchall()
+            parts = await self._answer_parts(self._reader, [int(r[0]) for r in rows])
+            for row in rows:
+                entry = _entry(row, parts.get(int(row[0]), ()))
+                result[entry.id] = entry
+        return result
+
+    @staticmethod
+    async def _answer_parts(
+        db: aiosqlite.Connection, ids: Sequence[int]
+    ) -> dict[int, tuple[AnswerPart, ...]]:
+        parts: dict[int, list[AnswerPart]] = {}
+        for chunk in _chunks(ids):
+            async with db.execute(
+                "SELECT entry_id, message_id, author_id, author_name, content FROM answer_parts "
+                f"WHERE entry_id IN ({_marks(len(chunk))}) ORDER BY entry_id, position",
+                chunk,
+            ) as cur:
+                for r in await cur.fetchall():
+                    parts.setdefault(int(r[0]), []).append(
+                        AnswerPart(int(r[1]), int(r[2]), str(r[3]), str(r[4]))
+                    )
+        return {k: tuple(v) for k, v in parts.items()}
+
+    async def iter_documents(
+        self, *, batch_size: int = 256, ids: Sequence[int] | None = None
+    ) -> AsyncIterator[list[IndexDocument]]:
+        """Every entry's indexable text, in id order, batch by batch."""
+        if ids is not None:
+            for start in range(0, len(ids), batch_size):
+                entries = await self.get_entries(ids[start : start + batch_size])
+                yield [IndexDocument(e.id, e.title, e.question, e.answer) for e in entries.values()]
+            return
+        last = 0
+        while True:
+            async with self._reader.execute(
+                "SELECT id, title, question FROM entries WHERE id > ? ORDER BY id LIMIT ?",
+                (last, batch_size),
+            ) as cur:
+                rows = await cur.fetchall()
+            if not rows:
+                return
+            parts = await self._answer_parts(self._reader, [int(r[0]) for r in rows])
+            yield [
+                IndexDocument(
+                    int(r[0]),
+                    str(r[1]),
+                    str(r[2]),
+                    "\n\n".join(p.content for p in parts.get(int(r[0]), ())),
+                )
+                for r in rows
+            ]
+            last = int(rows[-1][0])
+
+    # -- lexical search ------------------------------------------------------------
+
+    async def _ranked(
+        self,
+        table: str,
+        match: str,
+        filters: tuple[str, tuple[object, ...]],
+        limit: int,
+    ) -> list[tuple[int, float]]:
+        where, params = filters
+        where = where.replace("WHERE", "AND", 1)
+        try:
+            async with self._reader.execute(
+                f"SELECT f.rowid, bm25({table}, 2.0, 1.0) AS rank FROM {table} f "
+                f"JOIN entries e ON e.id = f.rowid WHERE {table} MATCH ? {where} "
+                "ORDER BY rank LIMIT ?",
+                (match, *params, limit),
+            ) as cur:
+                rows = await cur.fetchall()
+        except aiosqlite.OperationalError as error:
+            log.warning("full-text query rejected by %s: %s", table, error)
+            return []
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    async def term_search(
+        self,
+        query_terms: Sequence[str],
+        *,
+        guild_id: int,
+        scopes: Iterable[str],
+        exclude_thread_id: int | None = None,
+        limit: int = 30,
+    ) -> list[tuple[int, float]]:
+        """Ranked match of segmented terms within the allowed entries:
+        (entry id, bm25 with larger = better), best first."""
+        if not query_terms:
+            return []
+        filters = _filters(guild_id, scopes, exclude_thread_id)
+        return await self._ranked(
+            "entries_terms", lexical.match_expression(query_terms), filters, limit
+        )
+
+    async def substring_search(
+        self,
+        needles: Sequence[str],
+        *,
+        guild_id: int,
+        scopes: Iterable[str],
+        exclude_thread_id: int | None = None,
+        limit: int = 30,
+    ) -> list[tuple[int, float]]:
+        """Entries containing any of the needles as a substring, within the allowed
+        entries. Needles of 3+ characters use the trigram index; shorter ones, which
+        trigrams cannot match, fall back to ``LIKE`` (a scan of the guild's entries)."""
+        long = [n for n in needles if len(n) >= 3]
+        short = [n for n in needles if 0 < len(n) < 3]
+        filters = _filters(guild_id, scopes, exclude_thread_id)
+        results: dict[int, float] = {}
+        if long:
+            for entry_id, score in await self._ranked(
+                "entries_fts", lexical.match_expression(long), filters, limit
+            ):
+                results[entry_id] = score
+        if short:
+            where, params = filters
+            where = where.replace("WHERE", "AND", 1)
+            hits = " + ".join(["((f.title || ' ' || f.body) LIKE ? ESCAPE '\\')"] * len(short))
+            patterns = [
+                "%" + n.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                for n in short
+            ]
+            async with self._reader.execute(
+                f"SELECT f.rowid, ({hits}) AS n FROM entries_fts f "
+                f"JOIN entries e ON e.id = f.rowid WHERE n > 0 {where} "
+                "ORDER BY n DESC, f.rowid LIMIT ?",
+                (*patterns, *params, limit),
+            ) as cur:
+                for r in await cur.fetchall():
+                    results.setdefault(int(r[0]), float(r[1]))
+        return sorted(results.items(), key=lambda item: -item[1])[:limit]
+
+    async def document_frequencies(self, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
+        """(number of entries, {term: entries containing it}) for IDF weights."""
+        unique = list(dict.fromkeys(terms))
+        async with self._reader.execute("SELECT COUNT(*) FROM entries_terms") as cur:
+            row = await cur.fetchone()
+        total = int(row[0]) if row else 0
+        freqs: dict[str, int] = {}
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start : start + _CHUNK]
+            async with self._reader.execute(
+                f"SELECT term, doc FROM entries_terms_vocab WHERE term IN ({_marks(len(chunk))})",
+                chunk,
+            ) as cur:
+                for term, doc in await cur.fetchall():
+                    freqs[str(term)] = int(doc)
+        return total, freqs
+
+    async def term_sets(self, ids: Sequence[int]) -> dict[int, set[str]]:
+        """The segmented terms of entries, as the ranked full-text index holds them."""
+        sets: dict[int, set[str]] = {}
+        for chunk in _chunks(list(ids)):
+            async with self._reader.execute(
+                "SELECT rowid, title || ' ' || body FROM entries_terms "
+                f"WHERE rowid IN ({_marks(len(chunk))})",
+                chunk,
+            ) as cur:
+                for r in await cur.fetchall():
+                    sets[int(r[0])] = set(str(r[1]).split())
+        return sets
+
+    # -- stats ---------------------------------------------------------------------
+
+    async def stats(self, guild_id: int | None = None) -> Stats:
+        where, params = _filters(guild_id, None, None)
+
+        async def grouped(column: str) -> dict[str, int]:
+            async with self._reader.execute(
+                f"SELECT {column}, COUNT(*) FROM entries e {where} GROUP BY {column}", params
+            ) as cur:
+                return {str(k): int(v) for k, v in await cur.fetchall()}
+
+        async def scalar(sql: str) -> int:
+            async with self._reader.execute(sql, params) as cur:
+                row = await cur.fetchone()
+            return int(row[0] or 0) if row else 0
+
+        fb_where = "WHERE guild_id = ?" if guild_id is not None else ""
+        async with self._reader.execute(
+            f"SELECT kind, COUNT(*) FROM feedback {fb_where} GROUP BY kind", params
+        ) as cur:
+            feedback = {str(k): int(v) for k, v in await cur.fetchall()}
+        async with self._reader.execute(
+            "SELECT a.author_id, MAX(a.author_name), COUNT(DISTINCT a.entry_id) AS n "
+            f"FROM answer_parts a JOIN entries e ON e.id = a.entry_id {where} "
+            "GROUP BY a.author_id ORDER BY n DESC, a.author_id LIMIT 5",
+            params,
+        ) as cur:
+            top = tuple((int(r[0]), str(r[1]), int(r[2])) for r in await cur.fetchall())
+        return Stats(
+            entries=await scalar(f"SELECT COUNT(*) FROM entries e {where}"),
+            guilds=await scalar(f"SELECT COUNT(DISTINCT guild_id) FROM entries e {where}"),
+            by_language=await grouped("language"),
+            by_scope=await grouped("scope"),
+            answerers=await scalar(
+                "SELECT COUNT(DISTINCT a.author_id) FROM answer_parts a "
+                f"JOIN entries e ON e.id = a.entry_id {where}"
+            ),
+            total_hits=await scalar(f"SELECT SUM(hits) FROM entries e {where}"),
+            feedback=feedback,
+            top_answerers=top,
+        )
+
+
+def _filters(
+    guild_id: int | None, scopes: Iterable[str] | None, exclude_thread_id: int | None
+) -> tuple[str, tuple[object, ...]]:
+    clauses: list[str] = []
+    params: list[object] = []
+    if guild_id is not None:
+        clauses.append("e.guild_id = ?")
+        params.append(guild_id)
+    if scopes is not None:
+        scope_list = sorted(set(scopes))
+        if not scope_list:
+            clauses.append("0")
+        else:
+            clauses.append(f"e.scope IN ({_marks(len(scope_list))})")
+            params.extend(scope_list)
+    if exclude_thread_id is not None:
+        clauses.append("e.thread_id != ?")
+        params.append(exclude_thread_id)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+
+def _entry(row: Sequence[object], parts: tuple[AnswerPart, ...]) -> Entry:
+    return Entry(
+        id=int(row[0]),  # type: ignore[arg-type]
+        guild_id=int(row[1]),  # type: ignore[arg-type]
+        forum_id=int(row[2]),  # type: ignore[arg-type]
+        thread_id=int(row[3]),  # type: ignore[arg-type]
+        title=str(row[4]),
+        question=str(row[5]),
+        asker_id=int(row[6]),  # type: ignore[arg-type]
+        asker_name=str(row[7]),
+        tags=tuple(json.loads(str(row[8]))),
+        asked_at=datetime.fromisoformat(str(row[9])),
+        solved_at=datetime.fromisoformat(str(row[10])),
+        jump_url=str(row[11]),
+        language=str(row[12]),
+        scope=str(row[13]),
+        hits=int(row[14]),  # type: ignore[arg-type]
+        answer_parts=parts,
+    )
+
+
+async def _configure(db: aiosqlite.Connection) -> None:
+    await db.execute("PRAGMA foreign_keys = ON")
+    await db.execute("PRAGMA busy_timeout = 5000")
+    await db.execute("PRAGMA synchronous = NORMAL")

@@ -1,0 +1,3 @@
+from senpai.cli import main
+
+raise SystemExit(main())

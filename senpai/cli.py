@@ -1,0 +1,336 @@
+"""The ``senpai`` command: import history, ask, rebuild, stats, forget.
+
+This is the runner: it reads settings and the environment, wires the
+knowledge base together, and renders results for a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from knowledge.engine import KnowledgeBase, KnowledgeError, RebuildProgress, SearchConfig
+from knowledge.models import PUBLIC_SCOPE, Query, Suggestion, private_scope
+from knowledge.schema import SchemaTooNew
+from senpai import config
+
+log = logging.getLogger("senpai")
+
+
+class CliError(Exception):
+    """A problem with what the user asked for; printed without a traceback."""
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self._last = 0.0
+        self._started = time.monotonic()
+
+    def update(self, done: int, total: int, eta: float | None = None) -> None:
+        now = time.monotonic()
+        final = done >= total
+        if not final and now - self._last < (0.1 if self.tty else 2.0):
+            return
+        self._last = now
+        width = 28
+        fraction = 1.0 if total <= 0 else min(1.0, done / total)
+        filled = int(round(width * fraction))
+        bar = "#" * filled + "-" * (width - filled)
+        tail = f" eta {eta:4.0f}s" if eta is not None and not final else ""
+        line = f"{self.label} [{bar}] {done}/{total}{tail}"
+        if self.tty:
+            self.stream.write("\r" + line + ("\n" if final else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def rebuild_callback(self) -> Callable[[RebuildProgress], None]:
+        return lambda p: self.update(p.done, p.total, p.eta)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        help=f"where the knowledge base lives (default: ${config.DATA_DIR_ENV}, "
+        "else a per-user data directory)",
+    )
+    common.add_argument(
+        "--model",
+        help="sentence-transformers model name or path (default: the packaged "
+        f"{config.model_name()!s}; ${config.MODEL_ENV} also works)",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+
+    parser = argparse.ArgumentParser(
+        prog="senpai",
+        description="Senpai: solved forum threads in, 'someone already faced this' out.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "import", parents=[common], help="import DiscordChatExporter JSON exports of forum posts"
+    )
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or directories")
+    p.add_argument(
+        "--private",
+        action="store_true",
+        help="these forums are not public: suggest their threads only inside the same forum",
+    )
+
+    p = sub.add_parser("ask", parents=[common], help="show what a new post would be suggested")
+    p.add_argument("text", nargs="+", help="the question, as a member would post it")
+    p.add_argument("--guild", type=int, help="guild id (needed when several guilds are stored)")
+    p.add_argument(
+        "--forum",
+        type=int,
+        help="ask from inside this private forum (its private threads become visible)",
+    )
+    p.add_argument("--limit", type=int, default=3, help="at most this many suggestions")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    sub.add_parser("rebuild", parents=[common], help="re-encode every entry into a new index")
+
+    p = sub.add_parser("stats", parents=[common], help="what the knowledge base holds")
+    p.add_argument("--guild", type=int, help="only this guild")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser(
+        "forget", parents=[common], help="remove everything a member asked and answered"
+    )
+    p.add_argument("--user", type=int, required=True, help="the member's user id")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    return parser
+
+
+async def _open(args: argparse.Namespace, *, rebuild: bool = True) -> KnowledgeBase:
+    encoder = config.make_encoder(config.model_name(args.model))
+    directory = config.data_dir(args.data_dir)
+    bar = ProgressBar("rebuilding index")
+    try:
+        return await KnowledgeBase.open(
+            directory,
+            encoder,
+            SearchConfig(),
+            rebuild_if_needed=rebuild,
+            progress=bar.rebuild_callback(),
+        )
+    except SchemaTooNew as error:
+        raise CliError(str(error)) from error
+
+
+async def _with_kb(
+    args: argparse.Namespace,
+    action: Callable[[KnowledgeBase], Awaitable[int]],
+    *,
+    rebuild: bool = True,
+) -> int:
+    kb = await _open(args, rebuild=rebuild)
+    try:
+        return await action(kb)
+    finally:
+        await kb.close()
+
+
+async def _cmd_import(args: argparse.Namespace) -> int:
+    from knowledge.importer import import_exports
+
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise CliError("no such file or directory: " + ", ".join(missing))
+
+    async def run(kb: KnowledgeBase) -> int:
+        bar = ProgressBar("importing")
+        report = await import_exports(kb, args.paths, private=args.private, progress=bar.update)
+        print(f"read {report.read} thread(s): {report.captured} captured, {report.updated} updated, "
+              f"{len(report.skipped)} skipped")
+        for source, reason in report.skipped:
+            print(f"  skipped {source}: {reason}")
+        return 0
+
+    return await _with_kb(args, run)
+
+
+async def _single_guild(kb: KnowledgeBase, explicit: int | None) -> int:
+    if explicit is not None:
+        return explicit
+    guilds = await kb.store.guild_ids()
+    if len(guilds) == 1:
+        return guilds[0]
+    if not guilds:
+        raise CliError("the knowledge base is empty: import something first (senpai import PATH)")
+    raise CliError(
+        "the knowledge base holds several guilds; choose one with --guild: "
+        + ", ".join(str(g) for g in guilds)
+    )
+
+
+def _suggestion_json(s: Suggestion) -> dict[str, object]:
+    e = s.entry
+    return {
+        "thread_id": str(e.thread_id),
+        "title": e.title,
+        "score": round(s.score, 4),
+        "dense": round(s.dense, 4),
+        "lexical": round(s.lexical, 4),
+        "signals": list(s.signals),
+        "jump_url": e.jump_url,
+        "answered_by": e.answerer_name,
+        "hits": e.hits,
+        "language": e.language,
+        "answer": e.answer,
+    }
+
+
+async def _cmd_ask(args: argparse.Namespace) -> int:
+    from knowledge.cleaning import gist
+
+    text = " ".join(args.text).strip()
+    if not text:
+        raise CliError("the question is empty")
+    if args.limit < 1:
+        raise CliError("--limit must be at least 1")
+
+    async def run(kb: KnowledgeBase) -> int:
+        guild = await _single_guild(kb, args.guild)
+        scopes = {PUBLIC_SCOPE}
+        if args.forum is not None:
+            scopes.add(private_scope(args.forum))
+        suggestions = await kb.suggest(
+            Query(guild_id=guild, text=text, allowed_scopes=frozenset(scopes), limit=args.limit)
+        )
+        if args.json:
+            print(json.dumps([_suggestion_json(s) for s in suggestions], ensure_ascii=False))
+            return 0
+        if not suggestions:
+            print("No solved thread is close enough: Senpai stays silent.")
+            return 0
+        print("Someone already faced this:")
+        for rank, s in enumerate(suggestions, start=1):
+            e = s.entry
+            print(f"{rank}. {e.title}  (score {s.score:.2f}, {'+'.join(s.signals)})")
+            print(f"   solved by {e.answerer_name}: {gist(e.answer)}")
+            print(f"   {e.jump_url}")
+        return 0
+
+    return await _with_kb(args, run)
+
+
+async def _cmd_rebuild(args: argparse.Namespace) -> int:
+    async def run(kb: KnowledgeBase) -> int:
+        bar = ProgressBar("rebuilding index")
+        report = await kb.rebuild(bar.rebuild_callback())
+        print(f"index rebuilt: {report.entries} entries in {report.seconds:.1f} s")
+        return 0
+
+    return await _with_kb(args, run, rebuild=False)
+
+
+async def _cmd_stats(args: argparse.Namespace) -> int:
+    async def run(kb: KnowledgeBase) -> int:
+        stats = await kb.stats(args.guild)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "entries": stats.entries,
+                        "guilds": stats.guilds,
+                        "by_language": stats.by_language,
+                        "by_scope": stats.by_scope,
+                        "answerers": stats.answerers,
+                        "hits": stats.total_hits,
+                        "feedback": stats.feedback,
+                        "top_answerers": [
+                            {"user_id": str(u), "name": n, "answers": c}
+                            for u, n, c in stats.top_answerers
+                        ],
+                        "index_entries": stats.index_entries,
+                        "index_fresh": stats.index_fresh,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            return 0
+        langs = ", ".join(f"{k} {v}" for k, v in sorted(stats.by_language.items())) or "-"
+        scopes = ", ".join(f"{k} {v}" for k, v in sorted(stats.by_scope.items())) or "-"
+        print(f"data directory: {config.data_dir(args.data_dir)}")
+        print(f"entries: {stats.entries} in {stats.guilds} guild(s)  (languages: {langs})")
+        print(f"visibility: {scopes}")
+        print(f"members credited with answers: {stats.answerers}")
+        print(f"later questions solved by a suggestion: {stats.total_hits}")
+        feedback = ", ".join(f"{k} {v}" for k, v in sorted(stats.feedback.items())) or "none"
+        print(f"feedback: {feedback}")
+        if stats.top_answerers:
+            print("top answerers: " + ", ".join(f"{n} ({c})" for _, n, c in stats.top_answerers))
+        state = "up to date" if stats.index_fresh else "needs a rebuild"
+        print(f"vector index: {stats.index_entries or 0} entries, {state}")
+        return 0
+
+    return await _with_kb(args, run, rebuild=False)
+
+
+async def _cmd_forget(args: argparse.Namespace) -> int:
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError("forget removes content for good: pass --yes to confirm")
+        answer = input(f"Remove everything user {args.user} asked and answered? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("nothing removed")
+            return 1
+
+    async def run(kb: KnowledgeBase) -> int:
+        removed = await kb.forget_user(args.user)
+        print(
+            f"removed {removed.entries} entr{'y' if removed.entries == 1 else 'ies'} and "
+            f"{removed.feedback_count} feedback record(s) for user {args.user}"
+        )
+        for thread_id in removed.thread_ids:
+            print(f"  thread {thread_id}")
+        return 0
+
+    return await _with_kb(args, run)
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
+    "import": _cmd_import,
+    "ask": _cmd_ask,
+    "rebuild": _cmd_rebuild,
+    "stats": _cmd_stats,
+    "forget": _cmd_forget,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``senpai`` command."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    config.quiet_model_loading()
+    try:
+        return asyncio.run(_COMMANDS[args.command](args))
+    except (CliError, KnowledgeError) as error:
+        print(f"senpai: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("senpai: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

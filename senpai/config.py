@@ -1,0 +1,52 @@
+"""Settings read from the environment, in one place (the runner's wiring).
+
+Nothing below the runner reads the environment: the values resolved here are
+passed down to constructors.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from index.encoder import DEFAULT_MODEL, Encoder, HashingEncoder, SentenceTransformerEncoder
+
+DATA_DIR_ENV = "SENPAI_DATA_DIR"
+MODEL_ENV = "SENPAI_MODEL"
+HASHING_PREFIX = "hashing"
+
+
+def data_dir(explicit: str | Path | None = None) -> Path:
+    """``--data-dir``, else ``$SENPAI_DATA_DIR``, else the per-user data directory."""
+    if explicit:
+        return Path(explicit).expanduser()
+    from_env = os.environ.get(DATA_DIR_ENV)
+    if from_env:
+        return Path(from_env).expanduser()
+    return Path(user_data_dir("senpai", appauthor=False))
+
+
+def model_name(explicit: str | None = None) -> str:
+    """``--model``, else ``$SENPAI_MODEL``, else the packaged all-MiniLM-L6-v2."""
+    return explicit or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+
+
+def make_encoder(name: str) -> Encoder:
+    """An encoder for a sentence-transformers name or path.
+
+    ``hashing`` (or ``hashing-<dim>``) selects the model-free hashing encoder,
+    for quick trials and tests; it is much weaker than a real model.
+    """
+    if name == HASHING_PREFIX or name.startswith(HASHING_PREFIX + "-"):
+        _, _, dim = name.partition("-")
+        return HashingEncoder(int(dim)) if dim.isdigit() else HashingEncoder()
+    return SentenceTransformerEncoder(name)
+
+
+def quiet_model_loading() -> None:
+    """Keep library progress bars and hub look-ups out of the CLI's output."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,89 @@
+"""Pure unit tests of the isolation rule and of score fusion."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from knowledge.models import PUBLIC_SCOPE, AnswerPart, Entry, Query, private_scope
+from knowledge.ranking import SUBSTRING_FLOOR, Candidate, fuse, is_visible, rank
+
+WHEN = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def entry(entry_id: int, *, guild_id: int = 1, scope: str = PUBLIC_SCOPE, thread_id: int = 0):
+    return Entry(
+        id=entry_id,
+        guild_id=guild_id,
+        forum_id=5,
+        thread_id=thread_id or 100 + entry_id,
+        title=f"entry {entry_id}",
+        question="q",
+        answer_parts=(AnswerPart(1, 2, "helper", "a"),),
+        asker_id=3,
+        asker_name="asker",
+        tags=(),
+        asked_at=WHEN,
+        solved_at=WHEN,
+        jump_url="https://discord.com/channels/1/1",
+        language="en",
+        scope=scope,
+    )
+
+
+def query(**overrides) -> Query:
+    values = {"guild_id": 1, "text": "question", "allowed_scopes": frozenset({PUBLIC_SCOPE})}
+    values.update(overrides)
+    return Query(**values)
+
+
+def test_an_entry_of_another_guild_is_never_visible():
+    assert not is_visible(entry(1, guild_id=2), query())
+
+
+def test_a_private_entry_is_invisible_from_a_public_forum_and_visible_from_its_own():
+    private = entry(1, scope=private_scope(5))
+    assert not is_visible(private, query())
+    assert is_visible(private, query(allowed_scopes=frozenset({PUBLIC_SCOPE, private_scope(5)})))
+    assert not is_visible(
+        private, query(allowed_scopes=frozenset({PUBLIC_SCOPE, private_scope(6)}))
+    )
+
+
+def test_the_question_own_thread_is_never_suggested():
+    assert not is_visible(entry(1, thread_id=42), query(exclude_thread_id=42))
+
+
+def test_fusion_is_a_weighted_sum_of_clamped_signals():
+    e = entry(1)
+    assert fuse(Candidate(e, cosine=0.8, overlap=0.4), 0.75) == pytest.approx((0.7, 0.8, 0.4))
+    assert fuse(Candidate(e, cosine=-0.3, overlap=1.7), 0.5) == pytest.approx((0.5, 0.0, 1.0))
+
+
+def test_a_substring_hit_lifts_the_lexical_signal_to_its_floor():
+    score, _, lex = fuse(Candidate(entry(1), 0.0, 0.1, substring_hit=True), 0.0)
+    assert lex == score == SUBSTRING_FLOOR
+
+
+def test_ranking_keeps_only_confident_visible_candidates_best_first():
+    candidates = [
+        Candidate(entry(1), cosine=0.9, overlap=0.9, dense_hit=True, term_hit=True),
+        Candidate(entry(2), cosine=0.95, overlap=0.95, dense_hit=True),
+        Candidate(entry(3, guild_id=9), cosine=1.0, overlap=1.0),
+        Candidate(entry(4), cosine=0.2, overlap=0.1),
+    ]
+    result = rank(candidates, query(), dense_weight=0.5, threshold=0.5)
+    assert [s.entry.id for s in result] == [2, 1]
+    assert result[1].signals == ("dense", "lexical")
+
+
+def test_ranking_returns_nothing_when_nothing_is_close_enough():
+    candidates = [Candidate(entry(i), cosine=0.3, overlap=0.2) for i in range(5)]
+    assert rank(candidates, query(), dense_weight=0.7, threshold=0.5) == []
+
+
+def test_ranking_returns_at_most_the_limit_with_ties_broken_by_id():
+    candidates = [Candidate(entry(i), cosine=0.9, overlap=0.9) for i in (5, 3, 4, 1)]
+    result = rank(candidates, query(limit=3), dense_weight=0.7, threshold=0.5)
+    assert [s.entry.id for s in result] == [1, 3, 4]
