@@ -51,7 +51,15 @@ class KnowledgeError(Exception):
 
 
 class CaptureError(KnowledgeError):
-    """A thread cannot be captured as asked (no question, no valid answer...)."""
+    """A thread cannot be captured as asked (no question, no valid answer...).
+
+    ``code`` names the reason for callers that word it themselves (localised):
+    no_question, no_answer, is_question, bot_answer, empty_answer, not_in_post.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class IndexNotReady(KnowledgeError):
@@ -128,6 +136,21 @@ class IndexStatus:
 
 
 ProgressCallback = Callable[[RebuildProgress], None]
+
+
+def likely_answer(thread: Thread) -> int | None:
+    """The reply most likely to have solved a post: the inferred solution, else the
+    latest reply by someone other than the asker (never a bot)."""
+    solution = infer_solution(thread)
+    if solution is not None:
+        return solution.answer_ids[-1]
+    asker = thread.asker
+    for message in reversed(thread.messages):
+        if message.id == thread.thread_id or message.author.bot:
+            continue
+        if asker is None or message.author.id != asker.id:
+            return message.id
+    return None
 
 
 class KnowledgeBase:
@@ -306,9 +329,9 @@ class KnowledgeBase:
         """Validate and clean a thread and its chosen answer into a storable entry."""
         starter = thread.starter
         if starter is None:
-            raise CaptureError("the post's opening message is missing")
+            raise CaptureError("no_question", "the post's opening message is missing")
         if not answer_ids:
-            raise CaptureError("choose at least one answer message")
+            raise CaptureError("no_answer", "choose at least one answer message")
         by_id = {m.id: m for m in thread.messages}
         parts: list[AnswerPart] = []
         wanted = list(dict.fromkeys(answer_ids))
@@ -316,16 +339,18 @@ class KnowledgeBase:
             if message.id not in wanted:
                 continue
             if message.id == starter.id:
-                raise CaptureError("the opening message is the question, not its answer")
+                raise CaptureError(
+                    "is_question", "the opening message is the question, not its answer"
+                )
             if message.author.bot:
-                raise CaptureError("a bot's message cannot be the answer")
+                raise CaptureError("bot_answer", "a bot's message cannot be the answer")
             content = clean_for_storage(message.content)
             if not content.strip():
-                raise CaptureError("the answer message has no text")
+                raise CaptureError("empty_answer", "the answer message has no text")
             parts.append(AnswerPart(message.id, message.author.id, message.author.name, content))
         missing = [mid for mid in wanted if mid not in by_id]
         if missing:
-            raise CaptureError("the answer message is not in this post")
+            raise CaptureError("not_in_post", "the answer message is not in this post")
         title = clean_for_storage(thread.title, max_chars=200)
         question = clean_for_storage(starter.content)
         answered = [by_id[p.message_id].created_at for p in parts]

@@ -14,11 +14,13 @@ Rules, first match wins:
 2. **Thanks that references the answer** (``reason="thanks-reply"``): a message by the
    asker for which :func:`is_thanks` holds and whose ``reply_to`` is a reply; that
    reply is the answer. A thank-you that replies to a bot thanks the bot, not an
-   answerer, and is ignored.
+   answerer, and is ignored; one that references anything else (the starter, the
+   asker's own message, a message missing from the export) falls through to rule 3.
 3. **Thanks after the answer** (``reason="thanks"``): a thank-you by the asker without
    such a reference; the answer is the nearest earlier reply (the asker's own messages
    and bot messages in between are skipped).
 
+"Solved it myself" (「自己解決しました」) credits nobody and is not a thank-you.
 When several thank-you messages qualify, an explicit "solved / it works" beats a bare
 "thanks", and among equals the earliest wins (a later "thanks!" is usually small talk).
 
@@ -26,9 +28,9 @@ Multi-message answers: an answer often arrives as a few messages in a row ("Go t
 Settings > SSO." / "Then re-upload the metadata."). When a rule points at one message,
 the messages directly before it by the same author are included too, in order, as long
 as nothing else was posted in between and each came within :data:`ANSWER_PART_GAP` of
-the next, up to :data:`MAX_ANSWER_PARTS` messages in all. When the asker marked several
-replies with a reaction, exactly those replies are the answer (the last
-:data:`MAX_ANSWER_PARTS` of them); the asker chose them, so nothing is added.
+the next, up to :data:`MAX_ANSWER_PARTS` messages in all. When several replies carry
+the winning reactions, exactly those replies are the answer (the last
+:data:`MAX_ANSWER_PARTS` of them): they were chosen one by one, so nothing is added.
 
 Phrase matching is deliberately conservative: a thread wrongly taken as solved puts a
 non-answer into the knowledge base, while a missed one only loses an entry.
@@ -137,6 +139,13 @@ _HARD_NEGATIVE = re.compile(
     )
 )
 
+# The asker solved it alone: there is no answer to credit.
+_SELF_SOLVED = re.compile(
+    r"自己解決|自力で解決|\bnever ?mind\b|"
+    r"\b(?:fixed|solved|resolved|figured|sorted) (?:it |this |that )?(?:out )?"
+    r"(?:myself|on my own|by myself)\b"
+)
+
 # An explicit "solved" / "it works now".
 _SOLVED = re.compile(
     "|".join(
@@ -232,7 +241,7 @@ def _is_question(sentence: str) -> bool:
 def _thanks_strength(text: str) -> int:
     """0: not a thank-you; 1: plain gratitude; 2: an explicit "solved / it works"."""
     text = _normalise(text)
-    if not text.strip() or _HARD_NEGATIVE.search(text):
+    if not text.strip() or _HARD_NEGATIVE.search(text) or _SELF_SOLVED.search(text):
         return _NONE
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
     statements = [s for s in sentences if not _is_question(s)]
@@ -250,7 +259,8 @@ def is_thanks(text: str) -> bool:
 
     English and Japanese. Negations ("thanks but it still doesn't work",
     "解決しませんでした"), pending tries ("thanks, I'll try", "試してみます"), follow-up
-    questions and thanks in advance do not count.
+    questions, thanks in advance and "solved it myself" (「自己解決しました」: nobody
+    to credit) do not count.
     """
     return _thanks_strength(text) > _NONE
 
@@ -258,102 +268,112 @@ def is_thanks(text: str) -> bool:
 # --- inference -----------------------------------------------------------------------
 
 
-def _is_reply(message: Message, thread: Thread, asker: Author) -> bool:
-    """Whether a message may be an answer: not the starter, not the asker's, not a bot's."""
-    return (
-        message.id != thread.thread_id
-        and message is not thread.starter
-        and message.author.id != asker.id
-        and not message.author.bot
-    )
+@dataclass(frozen=True, slots=True)
+class _View:
+    """One thread as the rules see it: who asked, and where each message is."""
+
+    thread: Thread
+    asker: Author
+    starter_id: int
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        return self.thread.messages
+
+    def is_reply(self, message: Message) -> bool:
+        """Whether a message may be an answer: not the starter, the asker's or a bot's."""
+        return (
+            message.id not in (self.starter_id, self.thread.thread_id)
+            and message.author.id != self.asker.id
+            and not message.author.bot
+        )
+
+    def answer_run(self, index: int) -> tuple[int, ...]:
+        """The message at ``index`` with those its author posted right before it."""
+        anchor = self.messages[index]
+        run = [anchor]
+        for previous in reversed(self.messages[:index]):
+            if len(run) >= MAX_ANSWER_PARTS:
+                break
+            if previous.author.id != anchor.author.id or not self.is_reply(previous):
+                break
+            if run[0].created_at - previous.created_at > ANSWER_PART_GAP:
+                break
+            run.insert(0, previous)
+        return tuple(message.id for message in run)
 
 
-def _answer_run(thread: Thread, anchor: Message) -> tuple[int, ...]:
-    """The anchor with the messages its author posted right before it (one answer)."""
-    index = thread.messages.index(anchor)
-    run = [anchor]
-    for previous in reversed(thread.messages[:index]):
-        if len(run) >= MAX_ANSWER_PARTS:
-            break
-        if previous.author.id != anchor.author.id or previous is thread.starter:
-            break
-        if run[0].created_at - previous.created_at > ANSWER_PART_GAP:
-            break
-        run.insert(0, previous)
-    return tuple(message.id for message in run)
-
-
-def _marked_replies(thread: Thread, asker: Author) -> list[Message]:
-    """The replies marked with a solved reaction, from the best tier of evidence."""
-    bots = {message.author.id for message in thread.messages if message.author.bot}
-    by_asker: list[Message] = []
-    unknown: list[Message] = []
-    by_others: list[Message] = []
-    for message in thread.messages:
-        if not _is_reply(message, thread, asker):
+def _marked_replies(view: _View) -> list[int]:
+    """Indexes of the replies marked with a solved reaction, from the best evidence tier."""
+    bots = {message.author.id for message in view.messages if message.author.bot}
+    by_asker: list[int] = []
+    anonymous: list[int] = []
+    by_others: list[int] = []
+    for index, message in enumerate(view.messages):
+        if not view.is_reply(message):
             continue
-        emoji = [e for e in (*message.reactions, *message.reacted_by) if is_solved_emoji(e)]
+        emoji = {e for e in (*message.reactions, *message.reacted_by) if is_solved_emoji(e)}
         if not emoji:
             continue
         reactors: set[int] = set()
-        anonymous = False
+        unknown = False
         for e in emoji:
             users = message.reacted_by.get(e)
             if users:
                 reactors.update(users)
             else:
-                anonymous = True
-        if asker.id in reactors:
-            by_asker.append(message)
-        elif anonymous:
-            unknown.append(message)
+                unknown = True
+        if view.asker.id in reactors:
+            by_asker.append(index)
+        elif unknown:
+            anonymous.append(index)
         elif reactors - bots - {message.author.id}:
-            by_others.append(message)
-    return by_asker or unknown or by_others
+            by_others.append(index)
+    return by_asker or anonymous or by_others
 
 
-def _by_reaction(thread: Thread, asker: Author) -> Solution | None:
-    marked = _marked_replies(thread, asker)
+def _by_reaction(view: _View) -> Solution | None:
+    marked = _marked_replies(view)
     if not marked:
         return None
     if len(marked) == 1:
-        return Solution(_answer_run(thread, marked[0]), REASON_REACTION)
+        return Solution(view.answer_run(marked[0]), REASON_REACTION)
     chosen = marked[-MAX_ANSWER_PARTS:]
-    return Solution(tuple(message.id for message in chosen), REASON_REACTION)
+    return Solution(tuple(view.messages[i].id for i in chosen), REASON_REACTION)
 
 
-def _thanked(thread: Thread, asker: Author, index: int) -> tuple[Message, str] | None:
-    """The reply that the asker's thank-you at ``index`` is about, and how it was found."""
-    thanks = thread.messages[index]
+def _thanked(view: _View, index: int) -> tuple[int, str] | None:
+    """Where the reply that the asker's thank-you at ``index`` is about is, and why."""
+    thanks = view.messages[index]
     if thanks.reply_to is not None:
-        target = thread.message(thanks.reply_to)
-        if target is not None and target.author.bot:
-            return None
-        if target is not None and _is_reply(target, thread, asker):
-            return target, REASON_THANKS_REPLY
-    for previous in reversed(thread.messages[:index]):
-        if previous.author.id == asker.id or previous.author.bot:
-            continue
-        if _is_reply(previous, thread, asker):
+        for target_index, target in enumerate(view.messages[:index]):
+            if target.id != thanks.reply_to:
+                continue
+            if target.author.bot:
+                return None  # thanking a bot, not an answerer
+            if view.is_reply(target):
+                return target_index, REASON_THANKS_REPLY
+    for previous in range(index - 1, -1, -1):
+        if view.is_reply(view.messages[previous]):
             return previous, REASON_THANKS
     return None
 
 
-def _by_thanks(thread: Thread, asker: Author) -> Solution | None:
-    best: tuple[int, Message, str] | None = None
-    for index, message in enumerate(thread.messages):
-        if message.author.id != asker.id or message is thread.starter:
+def _by_thanks(view: _View) -> Solution | None:
+    best: tuple[int, int, str] | None = None
+    for index, message in enumerate(view.messages):
+        if message.author.id != view.asker.id or message.id == view.starter_id:
             continue
         strength = _thanks_strength(message.content)
         if strength == _NONE or (best is not None and strength <= best[0]):
             continue
-        found = _thanked(thread, asker, index)
+        found = _thanked(view, index)
         if found is not None:
             best = (strength, *found)
     if best is None:
         return None
     _, anchor, reason = best
-    return Solution(_answer_run(thread, anchor), reason)
+    return Solution(view.answer_run(anchor), reason)
 
 
 def infer_solution(thread: Thread) -> Solution | None:
@@ -363,10 +383,11 @@ def infer_solution(thread: Thread) -> Solution | None:
     or only thank-yous that say it still does not work). See the module docstring for
     the rules and how multi-message answers are grouped.
     """
-    asker = thread.asker
-    if asker is None:
+    starter = thread.starter
+    if starter is None:
         return None
-    solution = _by_reaction(thread, asker) or _by_thanks(thread, asker)
+    view = _View(thread, starter.author, starter.id)
+    solution = _by_reaction(view) or _by_thanks(view)
     if solution is None:
         log.debug("thread %d: no solution inferred", thread.thread_id)
     else:

@@ -173,6 +173,7 @@ class Query:
     ``allowed_scopes`` is what the asking channel may see; the cog computes it
     (``{"public"}`` for a forum everyone can read, plus the forum's own private
     scope for a restricted one). ``exclude_thread_id`` is the question's own post.
+    ``threshold`` overrides the engine's confidence threshold (a guild's setting).
     """
 
     guild_id: int
@@ -180,6 +181,7 @@ class Query:
     allowed_scopes: frozenset[str] = frozenset({PUBLIC_SCOPE})
     exclude_thread_id: int | None = None
     limit: int = 3
+    threshold: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,3 +222,66 @@ class Stats:
     top_answerers: tuple[tuple[int, str, int], ...]
     index_entries: int | None = None
     index_fresh: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """How Senpai behaves in one guild, set by its admins.
+
+    An empty ``watched_forums`` means every forum channel is watched.
+    ``language`` is "auto" (the post's language, else the member's locale),
+    "ja" or "en". ``nudge_hours`` of 0 turns nudges off.
+    """
+
+    guild_id: int
+    watched_forums: tuple[int, ...] = ()
+    helper_roles: tuple[int, ...] = ()
+    solved_tag: str | None = None
+    threshold: float | None = None
+    language: str = "auto"
+    nudge_hours: float = 24.0
+    archive_on_solve: bool = False
+
+    def watches(self, forum_id: int) -> bool:
+        return not self.watched_forums or forum_id in self.watched_forums
+
+
+@dataclass(frozen=True, slots=True)
+class Nudge:
+    """A scheduled "did this reply solve it?" for the asker of a post."""
+
+    thread_id: int
+    guild_id: int
+    asker_id: int
+    due_at: datetime
+    state: str
+    candidate_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillState:
+    """Where a forum's backfill got to (``before``: the oldest archive time read)."""
+
+    forum_id: int
+    guild_id: int
+    before: datetime | None
+    finished: bool
+    seen: int
+    captured: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityFigures:
+    """The community's figures over a period, for admins and for reports."""
+
+    questions: int
+    answered: int
+    solved: int
+    solved_by_suggestion: int
+    median_first_reply_minutes: float | None
+    median_solve_hours: float | None
+    recurring: tuple[tuple[int, str, int], ...]
+
+    @property
+    def solved_rate(self) -> float | None:
+        return None if self.questions == 0 else self.solved / self.questions

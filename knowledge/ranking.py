@@ -59,7 +59,7 @@ def rank(
         if not is_visible(candidate.entry, query):
             continue
         score, dense, lex = fuse(candidate, dense_weight)
-        if score < threshold:
+        if score < (threshold if query.threshold is None else query.threshold):
             continue
         signals = tuple(
             name

@@ -160,6 +160,11 @@ class KnowledgeStore:
     # -- revision / fingerprint ----------------------------------------------------
 
     @property
+    def reader(self) -> aiosqlite.Connection:
+        """The read connection, for the store's sibling modules (never for writes)."""
+        return self._reader
+
+    @property
     def store_id(self) -> str:
         """A random id given to this database when it was created."""
         return self._store_id

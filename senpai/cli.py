@@ -46,7 +46,7 @@ class ProgressBar:
         self._last = now
         width = 28
         fraction = 1.0 if total <= 0 else min(1.0, done / total)
-        filled = int(round(width * fraction))
+        filled = round(width * fraction)
         bar = "#" * filled + "-" * (width - filled)
         tail = f" eta {eta:4.0f}s" if eta is not None and not final else ""
         line = f"{self.label} [{bar}] {done}/{total}{tail}"
@@ -113,6 +113,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--user", type=int, required=True, help="the member's user id")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    sub.add_parser(
+        "run",
+        parents=[common],
+        help=f"run the Discord bot (token from ${config.TOKEN_ENV} or a .env file)",
+    )
     return parser
 
 
@@ -155,8 +161,10 @@ async def _cmd_import(args: argparse.Namespace) -> int:
     async def run(kb: KnowledgeBase) -> int:
         bar = ProgressBar("importing")
         report = await import_exports(kb, args.paths, private=args.private, progress=bar.update)
-        print(f"read {report.read} thread(s): {report.captured} captured, {report.updated} updated, "
-              f"{len(report.skipped)} skipped")
+        print(
+            f"read {report.read} thread(s): {report.captured} captured, {report.updated} updated, "
+            f"{len(report.skipped)} skipped"
+        )
         for source, reason in report.skipped:
             print(f"  skipped {source}: {reason}")
         return 0
@@ -304,7 +312,24 @@ async def _cmd_forget(args: argparse.Namespace) -> int:
     return await _with_kb(args, run)
 
 
+async def _cmd_run(args: argparse.Namespace) -> int:
+    token = config.discord_token()
+    if not token:
+        raise CliError(
+            f"no Discord bot token: set {config.TOKEN_ENV} in the environment or in a .env file "
+            "(see the README for creating the application)"
+        )
+    from cogs.bot import run_bot
+
+    async def run(kb: KnowledgeBase) -> int:
+        await run_bot(kb, token)
+        return 0
+
+    return await _with_kb(args, run)
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
+    "run": _cmd_run,
     "import": _cmd_import,
     "ask": _cmd_ask,
     "rebuild": _cmd_rebuild,
@@ -318,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if args.verbose or args.command == "run" else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     config.quiet_model_loading()

@@ -16,6 +16,7 @@ from index.encoder import DEFAULT_MODEL, Encoder, HashingEncoder, SentenceTransf
 DATA_DIR_ENV = "SENPAI_DATA_DIR"
 MODEL_ENV = "SENPAI_MODEL"
 HASHING_PREFIX = "hashing"
+TOKEN_ENV = "SENPAI_DISCORD_TOKEN"
 
 
 def data_dir(explicit: str | Path | None = None) -> Path:
@@ -50,3 +51,19 @@ def quiet_model_loading() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def discord_token(env_file: Path = Path(".env")) -> str | None:
+    """``$SENPAI_DISCORD_TOKEN``, else the same key in a ``.env`` file."""
+    token = os.environ.get(TOKEN_ENV)
+    if token:
+        return token.strip()
+    try:
+        lines = env_file.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        key, sep, value = line.strip().partition("=")
+        if sep and key.strip().removeprefix("export ").strip() == TOKEN_ENV:
+            return value.strip().strip("'\"") or None
+    return None

@@ -1,4 +1,4 @@
-"""Run a slow rebuild in a child process, for the crash test (``python -m tests.rebuild_worker DIR``).
+"""A slow rebuild in a child process, for the crash test: ``python -m tests.rebuild_worker DIR``.
 
 Prints ``progress N`` lines as batches are encoded, so the parent knows when
 to kill it mid-way.

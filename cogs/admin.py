@@ -1,0 +1,315 @@
+"""The /senpai command: search for members; setup, rebuild, backfill, stats, forget for admins.
+
+Discord applies default permissions per top-level command, and /senpai search
+is for everyone, so the admin subcommands check Manage Server themselves and
+refuse clearly (ephemeral) when it is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from datetime import timedelta
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs import render
+from cogs.adapt import fetch_thread
+from cogs.checks import is_admin
+from cogs.i18n import choose_language, t
+from cogs.services import Services, services_of
+from cogs.suggest import search as run_search
+from knowledge.engine import RebuildInProgress, RebuildProgress
+from knowledge.models import BackfillState, GuildSettings
+
+log = logging.getLogger(__name__)
+
+NONE = discord.AllowedMentions.none()
+PROGRESS_EDIT_SECONDS = 1.5
+_ = app_commands.locale_str
+
+
+class ForgetConfirm(discord.ui.View):
+    """Confirm / Cancel before removing a member's content for good."""
+
+    def __init__(
+        self, services: Services, admin_id: int, user: discord.abc.User, lang: str
+    ) -> None:
+        super().__init__(timeout=120)
+        self.services = services
+        self.admin_id = admin_id
+        self.user = user
+        self.lang = lang
+        confirm = discord.ui.Button[Any](
+            label=t("button.confirm", lang), style=discord.ButtonStyle.danger
+        )
+        cancel = discord.ui.Button[Any](
+            label=t("button.cancel", lang), style=discord.ButtonStyle.secondary
+        )
+        confirm.callback = self._confirm  # type: ignore[method-assign]
+        cancel.callback = self._cancel  # type: ignore[method-assign]
+        self.add_item(confirm)
+        self.add_item(cancel)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return interaction.user.id == self.admin_id
+
+    async def _confirm(self, interaction: discord.Interaction) -> None:
+        removed = await self.services.kb.forget_user(self.user.id)
+        await self.services.community.forget_user(self.user.id)
+        await interaction.response.edit_message(
+            content=t(
+                "forget.done", self.lang, entries=removed.entries, feedback=removed.feedback_count
+            ),
+            view=None,
+        )
+        self.stop()
+
+    async def _cancel(self, interaction: discord.Interaction) -> None:
+        await interaction.response.edit_message(content=t("forget.cancelled", self.lang), view=None)
+        self.stop()
+
+
+class Admin(commands.Cog):
+    """/senpai: search for everyone, configuration and maintenance for admins."""
+
+    senpai = app_commands.Group(
+        name="senpai",
+        description=_("Senpai: find solved threads, and settings for admins"),
+        guild_only=True,
+    )
+
+    def __init__(self, bot: commands.Bot, services: Services) -> None:
+        self.bot = bot
+        self.services = services
+
+    async def _admin_language(
+        self, interaction: discord.Interaction
+    ) -> tuple[bool, str, GuildSettings]:
+        settings = await self.services.community.settings(interaction.guild_id or 0)
+        lang = choose_language(settings.language, locale=interaction.locale)
+        member = interaction.user
+        if not isinstance(member, discord.Member) or not is_admin(member):
+            await interaction.response.send_message(t("refuse.admin", lang), ephemeral=True)
+            return False, lang, settings
+        return True, lang, settings
+
+    @senpai.command(
+        name=_("search"),
+        description=_("Find solved threads about a problem (only you see the answer)"),
+    )
+    @app_commands.rename(query=_("query"))
+    @app_commands.describe(query=_("Describe the problem in a few words"))
+    async def search(
+        self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 500]
+    ) -> None:
+        """Find solved threads about a problem; only you see the answer."""
+        await run_search(self.services, interaction, query)
+
+    @senpai.command(name=_("setup"), description=_("Configure Senpai for this server (admins)"))
+    @app_commands.rename(
+        watch=_("watch"),
+        helper_role=_("helper_role"),
+        solved_tag=_("solved_tag"),
+        threshold=_("threshold"),
+        language=_("language"),
+        nudge_hours=_("nudge_hours"),
+        archive_on_solve=_("archive_on_solve"),
+    )
+    @app_commands.describe(
+        watch=_("A forum to watch (add or remove)"),
+        helper_role=_("A role whose members may mark solutions (add or remove)"),
+        solved_tag=_("Name of the forum tag that means solved"),
+        threshold=_("How sure Senpai must be before suggesting (0.1–0.95)"),
+        language=_("Language of Senpai's messages"),
+        nudge_hours=_("Hours before asking the asker if a reply solved it (0 = never)"),
+        archive_on_solve=_("Archive posts when they are marked solved"),
+    )
+    async def setup_command(
+        self,
+        interaction: discord.Interaction,
+        watch: discord.ForumChannel | None = None,
+        helper_role: discord.Role | None = None,
+        solved_tag: app_commands.Range[str, 1, 20] | None = None,
+        threshold: float | None = None,
+        language: Literal["auto", "ja", "en"] | None = None,
+        nudge_hours: app_commands.Range[float, 0, 720] | None = None,
+        archive_on_solve: bool | None = None,
+    ) -> None:
+        """Configure Senpai for this server; without options, show the settings."""
+        allowed, lang, settings = await self._admin_language(interaction)
+        if not allowed or interaction.guild is None:
+            return
+        changes: dict[str, object] = {}
+        if watch is not None:
+            forums = list(settings.watched_forums)
+            forums.remove(watch.id) if watch.id in forums else forums.append(watch.id)
+            changes["watched_forums"] = tuple(forums)
+        if helper_role is not None:
+            roles = list(settings.helper_roles)
+            roles.remove(helper_role.id) if helper_role.id in roles else roles.append(
+                helper_role.id
+            )
+            changes["helper_roles"] = tuple(roles)
+        if solved_tag is not None:
+            changes["solved_tag"] = solved_tag
+        if threshold is not None:
+            if not 0.1 <= threshold <= 0.95:
+                await interaction.response.send_message(
+                    t("setup.bad_threshold", lang), ephemeral=True
+                )
+                return
+            changes["threshold"] = threshold
+        if language is not None:
+            changes["language"] = language
+        if nudge_hours is not None:
+            changes["nudge_hours"] = float(nudge_hours)
+        if archive_on_solve is not None:
+            changes["archive_on_solve"] = archive_on_solve
+        if changes:
+            settings = dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+            await self.services.community.save_settings(settings)
+            lang = choose_language(settings.language, locale=interaction.locale)
+        text = render.settings_text(
+            settings, interaction.guild, self.services.kb.config.threshold, lang
+        )
+        prefix = t("setup.saved", lang) + "\n" if changes else ""
+        await interaction.response.send_message(
+            prefix + text, ephemeral=True, allowed_mentions=NONE
+        )
+
+    @senpai.command(
+        name=_("rebuild"),
+        description=_("Rebuild the search index from the knowledge base (admins)"),
+    )
+    async def rebuild(self, interaction: discord.Interaction) -> None:
+        """Rebuild the search index from the knowledge base, with live progress."""
+        allowed, lang, _settings = await self._admin_language(interaction)
+        if not allowed:
+            return
+        await interaction.response.send_message(
+            render.rebuild_progress(0, 0, None, lang), ephemeral=True, allowed_mentions=NONE
+        )
+        last = 0.0
+        pending: asyncio.Task[Any] | None = None
+
+        def progress(p: RebuildProgress) -> None:
+            nonlocal last, pending
+            now = time.monotonic()
+            if now - last < PROGRESS_EDIT_SECONDS or (pending is not None and not pending.done()):
+                return
+            last = now
+            pending = asyncio.create_task(
+                interaction.edit_original_response(
+                    content=render.rebuild_progress(p.done, p.total, p.eta, lang)
+                )
+            )
+
+        try:
+            report = await self.services.kb.rebuild(progress)
+        except RebuildInProgress:
+            await interaction.edit_original_response(content=t("rebuild.busy", lang))
+            return
+        if pending is not None:
+            await asyncio.gather(pending, return_exceptions=True)
+        await interaction.edit_original_response(
+            content=t("rebuild.done", lang, entries=report.entries, seconds=report.seconds)
+        )
+
+    @senpai.command(
+        name=_("backfill"),
+        description=_("Capture solved threads from the watched forums' history (admins)"),
+    )
+    async def backfill(self, interaction: discord.Interaction) -> None:
+        """Read the watched forums' active and archived posts and capture the solved ones."""
+        allowed, lang, settings = await self._admin_language(interaction)
+        if not allowed or interaction.guild is None:
+            return
+        await interaction.response.send_message(
+            t("backfill.progress", lang, seen=0, captured=0), ephemeral=True
+        )
+        forums = [
+            c
+            for c in interaction.guild.channels
+            if isinstance(c, discord.ForumChannel) and settings.watches(c.id)
+        ]
+        seen = captured = 0
+        last = time.monotonic()
+        for forum in forums:
+            state = await self.services.community.backfill_state(forum.id) or BackfillState(
+                forum.id, interaction.guild.id, None, False, 0, 0
+            )
+            threads: list[discord.Thread] = list(forum.threads)
+            if not state.finished:
+                async for archived in forum.archived_threads(limit=None, before=state.before):
+                    threads.append(archived)
+            for thread in threads:
+                seen += 1
+                got = 0
+                if await self.services.kb.store.get_entry_by_thread(thread.id) is None:
+                    result = await self.services.kb.capture_inferred(await fetch_thread(thread))
+                    got = int(result is not None)
+                captured += got
+                archived_at = thread.archive_timestamp if thread.archived else None
+                state = dataclasses.replace(
+                    state,
+                    before=archived_at or state.before,
+                    seen=state.seen + 1,
+                    captured=state.captured + got,
+                )
+                await self.services.community.save_backfill_state(state)
+                if time.monotonic() - last >= PROGRESS_EDIT_SECONDS:
+                    last = time.monotonic()
+                    await interaction.edit_original_response(
+                        content=t("backfill.progress", lang, seen=seen, captured=captured)
+                    )
+            await self.services.community.save_backfill_state(
+                dataclasses.replace(state, finished=True)
+            )
+        await self.services.kb.flush()
+        await interaction.edit_original_response(
+            content=t("backfill.done", lang, seen=seen, captured=captured)
+        )
+
+    @senpai.command(
+        name=_("stats"),
+        description=_("What the knowledge base holds and how the community is doing (admins)"),
+    )
+    async def stats(self, interaction: discord.Interaction) -> None:
+        """What the knowledge base holds, with the community's figures for the last 30 days."""
+        allowed, lang, _settings = await self._admin_language(interaction)
+        if not allowed or interaction.guild is None:
+            return
+        stats = await self.services.kb.stats(interaction.guild.id)
+        figures = await self.services.community.figures(
+            interaction.guild.id, since=self.services.clock() - timedelta(days=30)
+        )
+        await interaction.response.send_message(
+            embed=render.stats_embed(stats, figures, lang), ephemeral=True, allowed_mentions=NONE
+        )
+
+    @senpai.command(
+        name=_("forget"), description=_("Remove everything a member asked and answered (admins)")
+    )
+    @app_commands.rename(user=_("user"))
+    @app_commands.describe(user=_("The member whose content to remove"))
+    async def forget(self, interaction: discord.Interaction, user: discord.User) -> None:
+        """Remove everything a member asked and answered, after a confirmation."""
+        allowed, lang, _settings = await self._admin_language(interaction)
+        if not allowed:
+            return
+        await interaction.response.send_message(
+            t("forget.confirm", lang, user=discord.utils.escape_markdown(user.display_name)),
+            view=ForgetConfirm(self.services, interaction.user.id, user, lang),
+            ephemeral=True,
+            allowed_mentions=NONE,
+        )
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Admin(bot, services_of(bot)))

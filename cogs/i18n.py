@@ -1,0 +1,312 @@
+"""Every string a member reads, in English and Japanese, and the language rule.
+
+The language is the guild's configured one, else (for replies to a post) the
+post's own language, else the member's Discord locale. Slash command names and
+descriptions are localised through :class:`SenpaiTranslator`.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+
+from knowledge.cleaning import detect_language
+
+LANGUAGES = ("en", "ja")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "suggest.title": {
+        "en": "Someone already faced this",
+        "ja": "同じ問題を解決した先輩がいます",
+    },
+    "suggest.footer": {
+        "en": "Did one of these solve it? Tell us with the buttons. Only you can mark it solved.",
+        "ja": "解決したらボタンで教えてください（解決済みにできるのは質問者のみ）。",
+    },
+    "suggest.solved_by": {"en": "solved by {name}", "ja": "解決: {name}"},
+    "suggest.hits": {
+        "en": "{count} members solved this way",
+        "ja": "{count}人がこの方法で解決",
+    },
+    "suggest.hit_one": {
+        "en": "1 member solved this way",
+        "ja": "1人がこの方法で解決",
+    },
+    "suggest.open": {"en": "Open thread", "ja": "スレッドを開く"},
+    "strength.strong": {"en": "very close match", "ja": "とても近い"},
+    "strength.good": {"en": "close match", "ja": "近い"},
+    "strength.weak": {"en": "possibly related", "ja": "関連がありそう"},
+    "button.solved": {"en": "#{n} solved it", "ja": "#{n}で解決"},
+    "button.irrelevant": {"en": "#{n} not relevant", "ja": "#{n}は関係なし"},
+    "button.dismiss": {"en": "Dismiss", "ja": "閉じる"},
+    "button.yes_this": {"en": "Yes, this reply solved it", "ja": "はい、この返信で解決"},
+    "button.not_yet": {"en": "Not yet", "ja": "まだです"},
+    "button.confirm": {"en": "Remove", "ja": "削除する"},
+    "button.cancel": {"en": "Cancel", "ja": "キャンセル"},
+    "search.none": {
+        "en": "No solved thread is close enough to that. Try other words, or ask in a forum.",
+        "ja": "近い解決済みスレッドは見つかりませんでした。言葉を変えるか、フォーラムで質問してください。",
+    },
+    "feedback.solved": {
+        "en": "Marked solved by an earlier thread: {title}. Thanks for closing the loop!",
+        "ja": "過去のスレッド「{title}」で解決済みにしました。ありがとうございます！",
+    },
+    "feedback.solved_public": {
+        "en": "✅ Solved by an earlier thread: [{title}]({url})",
+        "ja": "✅ 過去のスレッドで解決: [{title}]({url})",
+    },
+    "feedback.irrelevant": {
+        "en": "Thanks, noted: it will help Senpai suggest better.",
+        "ja": "ありがとうございます。今後の提案の改善に使います。",
+    },
+    "feedback.gone": {
+        "en": "That thread is no longer in the knowledge base.",
+        "ja": "そのスレッドはナレッジベースから削除されています。",
+    },
+    "refuse.asker_only": {
+        "en": "Only the person who asked can mark this post solved.",
+        "ja": "解決済みにできるのは質問者のみです。",
+    },
+    "refuse.dismiss": {
+        "en": "Only the person who asked or a moderator can dismiss this.",
+        "ja": "閉じられるのは質問者かモデレーターのみです。",
+    },
+    "refuse.solve": {
+        "en": "Only the person who asked, a helper or a moderator can mark a solution.",
+        "ja": "解決策を選べるのは質問者、ヘルパー、モデレーターのみです。",
+    },
+    "refuse.admin": {
+        "en": "This needs the Manage Server permission.",
+        "ja": "この操作には「サーバー管理」権限が必要です。",
+    },
+    "refuse.not_post": {
+        "en": "Use this inside a forum post.",
+        "ja": "フォーラムの投稿の中で使ってください。",
+    },
+    "refuse.not_watched": {
+        "en": "Senpai does not watch this forum. An admin can add it with /senpai setup.",
+        "ja": "このフォーラムは対象外です。管理者が /senpai setup で追加できます。",
+    },
+    "solve.bad_link": {
+        "en": "That is not a link to a message in this post.",
+        "ja": "この投稿内のメッセージへのリンクではありません。",
+    },
+    "solve.no_answer": {
+        "en": "There is no reply to mark yet. Reply first, or pick a message with "
+        "\u201cMark as solution\u201d.",
+        "ja": "まだ解決策にできる返信がありません。",
+    },
+    "solve.done": {
+        "en": "Saved: the answer by {name} is now in the knowledge base.",
+        "ja": "保存しました：{name}さんの回答をナレッジベースに追加しました。",
+    },
+    "solve.public": {
+        "en": "✅ Solved — answer by {name}. Thank you for helping!",
+        "ja": "✅ 解決しました — 回答: {name}さん。ありがとうございます！",
+    },
+    "capture.no_question": {
+        "en": "The post's opening message is gone, so there is no question to save.",
+        "ja": "投稿の最初のメッセージが削除されているため保存できません。",
+    },
+    "capture.no_answer": {
+        "en": "Choose the reply that solved it.",
+        "ja": "解決した返信を選んでください。",
+    },
+    "capture.is_question": {
+        "en": "That is the question itself; choose the reply that solved it.",
+        "ja": "それは質問そのものです。解決した返信を選んでください。",
+    },
+    "capture.bot_answer": {
+        "en": "A bot's message cannot be the solution.",
+        "ja": "ボットのメッセージは解決策にできません。",
+    },
+    "capture.empty_answer": {
+        "en": "That message has no text to save.",
+        "ja": "そのメッセージには保存できるテキストがありません。",
+    },
+    "capture.not_in_post": {
+        "en": "That message is not in this post.",
+        "ja": "そのメッセージはこの投稿のものではありません。",
+    },
+    "unsolve.done": {
+        "en": "This post is no longer marked solved and left the knowledge base.",
+        "ja": "解決済みを取り消し、ナレッジベースから削除しました。",
+    },
+    "unsolve.none": {
+        "en": "This post was not in the knowledge base.",
+        "ja": "この投稿はナレッジベースにありません。",
+    },
+    "nudge.ask": {
+        "en": "{asker}, did this reply solve your question? One tap saves it for the next "
+        "person who hits the same problem.",
+        "ja": "{asker}さん、この返信で解決しましたか？ワンタップで保存すると、"
+        "同じ問題に出会った次の人の助けになります。",
+    },
+    "nudge.tag": {
+        "en": "This post was tagged solved. {asker}, which reply solved it?",
+        "ja": "この投稿が解決済みになりました。{asker}さん、どの返信で解決しましたか？",
+    },
+    "nudge.later": {
+        "en": "No problem. You can mark a solution any time with /solved.",
+        "ja": "了解です。/solved でいつでも解決策を選べます。",
+    },
+    "setup.saved": {"en": "Settings saved.", "ja": "設定を保存しました。"},
+    "setup.current": {
+        "en": "**Senpai settings**\nWatched forums: {forums}\nHelper roles: {roles}\n"
+        "Solved tag: {tag}\nConfidence threshold: {threshold}\nLanguage: {language}\n"
+        "Nudge after: {nudge}\nArchive when solved: {archive}",
+        "ja": "**Senpai の設定**\n対象フォーラム: {forums}\nヘルパーロール: {roles}\n"
+        "解決済みタグ: {tag}\n信頼度のしきい値: {threshold}\n言語: {language}\n"
+        "リマインドまで: {nudge}\n解決時にアーカイブ: {archive}",
+    },
+    "setup.all_forums": {"en": "all forums", "ja": "すべてのフォーラム"},
+    "setup.none": {"en": "none", "ja": "なし"},
+    "setup.default": {"en": "default ({value})", "ja": "既定値（{value}）"},
+    "setup.auto": {"en": "auto", "ja": "自動"},
+    "setup.off": {"en": "off", "ja": "オフ"},
+    "setup.hours": {"en": "{hours} h", "ja": "{hours}時間"},
+    "setup.yes": {"en": "yes", "ja": "はい"},
+    "setup.no": {"en": "no", "ja": "いいえ"},
+    "setup.bad_threshold": {
+        "en": "The threshold must be between 0.1 and 0.95.",
+        "ja": "しきい値は 0.1 から 0.95 の間で指定してください。",
+    },
+    "setup.not_forum": {
+        "en": "{channel} is not a forum channel.",
+        "ja": "{channel} はフォーラムチャンネルではありません。",
+    },
+    "rebuild.progress": {
+        "en": "Rebuilding the index… `{bar}` {done}/{total}{eta}",
+        "ja": "インデックスを再構築中… `{bar}` {done}/{total}{eta}",
+    },
+    "rebuild.eta": {"en": " · about {seconds}s left", "ja": " · 残り約{seconds}秒"},
+    "rebuild.done": {
+        "en": "Index rebuilt: {entries} entries in {seconds:.1f}s.",
+        "ja": "再構築が完了しました：{entries}件、{seconds:.1f}秒。",
+    },
+    "rebuild.busy": {
+        "en": "A rebuild is already running.",
+        "ja": "すでに再構築を実行中です。",
+    },
+    "backfill.progress": {
+        "en": "Reading past posts… {seen} read, {captured} solved threads captured",
+        "ja": "過去の投稿を読み込み中… {seen}件読み込み、{captured}件の解決済みスレッドを追加",
+    },
+    "backfill.done": {
+        "en": "Backfill finished: {seen} posts read, {captured} solved threads captured.",
+        "ja": "取り込み完了：{seen}件の投稿を読み込み、{captured}件の解決済みスレッドを追加しました。",
+    },
+    "stats.title": {"en": "Senpai in this server", "ja": "このサーバーの Senpai"},
+    "stats.kb": {
+        "en": "{entries} solved threads · {answerers} members credited · "
+        "{hits} later questions solved by a suggestion",
+        "ja": "解決済みスレッド {entries}件 · 回答者 {answerers}人 · 提案で解決した質問 {hits}件",
+    },
+    "stats.period": {
+        "en": "Last 30 days: {questions} questions · {answered} answered · solved rate {rate}"
+        " · median first reply {reply} · median time to solve {solve}",
+        "ja": "過去30日：質問 {questions}件 · 回答あり {answered}件 · 解決率 {rate}"
+        " · 初回返信の中央値 {reply} · 解決までの中央値 {solve}",
+    },
+    "stats.leaders": {"en": "Top helpers", "ja": "よく助けてくれた人"},
+    "stats.recurring": {"en": "Problems that keep coming back", "ja": "繰り返し起きている問題"},
+    "stats.none": {"en": "—", "ja": "—"},
+    "stats.minutes": {"en": "{value:.0f} min", "ja": "{value:.0f}分"},
+    "stats.hours": {"en": "{value:.1f} h", "ja": "{value:.1f}時間"},
+    "forget.confirm": {
+        "en": "Remove everything {user} asked and answered from the knowledge base? "
+        "This cannot be undone.",
+        "ja": "{user} さんが質問・回答した内容をナレッジベースからすべて削除しますか？元に戻せません。",
+    },
+    "forget.done": {
+        "en": "Removed {entries} solved threads and {feedback} feedback records.",
+        "ja": "解決済みスレッド {entries}件とフィードバック {feedback}件を削除しました。",
+    },
+    "forget.cancelled": {"en": "Nothing was removed.", "ja": "何も削除していません。"},
+    "error.not_ready": {
+        "en": "Senpai's index is being rebuilt; try again in a moment.",
+        "ja": "インデックスを再構築中です。少し待ってからもう一度お試しください。",
+    },
+    "error.generic": {
+        "en": "Something went wrong on Senpai's side. The moderators can check the logs.",
+        "ja": "Senpai 側でエラーが発生しました。モデレーターがログを確認できます。",
+    },
+}
+
+
+def t(key: str, lang: str, **values: object) -> str:
+    """The message ``key`` in ``lang`` (English when the language is unknown)."""
+    entry = MESSAGES[key]
+    text = entry.get(lang) or entry["en"]
+    return text.format(**values) if values else text
+
+
+def locale_language(locale: discord.Locale | str | None) -> str:
+    return "ja" if str(locale or "").startswith("ja") else "en"
+
+
+def choose_language(configured: str, *, text: str | None = None, locale: object = None) -> str:
+    """The guild's setting, else the language of the member's text, else their locale."""
+    if configured in LANGUAGES:
+        return configured
+    if text:
+        return detect_language(text)
+    return locale_language(locale)  # type: ignore[arg-type]
+
+
+# Slash command names and descriptions in Japanese (English is the source text).
+COMMAND_TRANSLATIONS: dict[str, str] = {
+    "senpai": "senpai",
+    "Senpai: find solved threads, and settings for admins": "Senpai：解決済みスレッドの検索と管理者向け設定",
+    "search": "検索",
+    "Find solved threads about a problem (only you see the answer)": "問題に関する解決済みスレッドを探す（結果はあなたにだけ表示）",
+    "query": "キーワード",
+    "Describe the problem in a few words": "問題を短く説明してください",
+    "setup": "設定",
+    "Configure Senpai for this server (admins)": "このサーバーの Senpai を設定（管理者）",
+    "watch": "対象に追加",
+    "A forum to watch (add or remove)": "対象にするフォーラム（追加/解除）",
+    "helper_role": "ヘルパーロール",
+    "A role whose members may mark solutions (add or remove)": "解決策を選べるロール（追加/解除）",
+    "solved_tag": "解決済みタグ",
+    "Name of the forum tag that means solved": "解決済みを表すフォーラムタグ名",
+    "threshold": "しきい値",
+    "How sure Senpai must be before suggesting (0.1–0.95)": "提案に必要な確からしさ（0.1〜0.95）",
+    "language": "言語",
+    "Language of Senpai's messages": "Senpai のメッセージの言語",
+    "nudge_hours": "リマインド時間",
+    "Hours before asking the asker if a reply solved it (0 = never)": "返信で解決したか質問者に確認するまでの時間（0 = しない）",
+    "archive_on_solve": "解決時にアーカイブ",
+    "Archive posts when they are marked solved": "解決済みにした投稿をアーカイブする",
+    "rebuild": "再構築",
+    "Rebuild the search index from the knowledge base (admins)": "ナレッジベースから検索インデックスを再構築（管理者）",
+    "backfill": "取り込み",
+    "Capture solved threads from the watched forums' history (admins)": "対象フォーラムの過去の解決済みスレッドを取り込む（管理者）",
+    "stats": "統計",
+    "What the knowledge base holds and how the community is doing (admins)": "ナレッジベースとコミュニティの状況（管理者）",
+    "forget": "削除",
+    "Remove everything a member asked and answered (admins)": "メンバーの質問と回答をすべて削除（管理者）",
+    "user": "ユーザー",
+    "The member whose content to remove": "内容を削除するメンバー",
+    "solved": "解決済み",
+    "Mark this post solved and save its answer to the knowledge base": "この投稿を解決済みにし、回答をナレッジベースに保存",
+    "message": "メッセージ",
+    "Link to the reply that solved it (default: the most likely reply)": "解決した返信へのリンク（省略時は最も可能性の高い返信）",
+    "unsolved": "未解決",
+    "Remove this post's solution from the knowledge base": "この投稿の解決策をナレッジベースから削除",
+    "Mark as solution": "解決策としてマーク",
+}
+
+
+class SenpaiTranslator(app_commands.Translator):
+    """Japanese names and descriptions for Senpai's application commands."""
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        if locale is not discord.Locale.japanese:
+            return None
+        return COMMAND_TRANSLATIONS.get(string.message)

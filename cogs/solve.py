@@ -1,0 +1,425 @@
+"""Moderators, helpers and the asker: mark solutions; nudges; edits and deletions in sync.
+
+``/solved`` (optionally with a message link), the "Mark as solution" message
+command, and the one-tap answer to a nudge all capture the post with its answer
+into the knowledge base at once and tag it solved. People rarely mark posts
+solved, so Senpai asks the asker once, with one tap, when a post has replies
+but no solution after a while, when the asker says thanks, or when a moderator
+tags the post solved by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.adapt import (
+    fetch_thread,
+    is_forum_post,
+    mark_thread_solved,
+    parse_message_link,
+    solved_tag,
+    unmark_thread_solved,
+)
+from cogs.checks import may_mark_solution
+from cogs.i18n import choose_language, t
+from cogs.services import Services, services_of
+from knowledge.engine import CaptureError, likely_answer
+from knowledge.inference import is_thanks
+from knowledge.models import GuildSettings
+
+log = logging.getLogger(__name__)
+
+NONE = discord.AllowedMentions.none()
+
+
+def _language(interaction: discord.Interaction, settings: GuildSettings) -> str:
+    return choose_language(settings.language, locale=interaction.locale)
+
+
+async def solve(
+    services: Services, thread: discord.Thread, answer_id: int | None, lang: str
+) -> tuple[bool, str]:
+    """Capture ``thread`` with ``answer_id`` (or its most likely answer) and tag it solved.
+
+    Returns (success, message for the person who asked for it).
+    """
+    domain = await fetch_thread(thread)
+    if answer_id is None:
+        answer_id = likely_answer(domain)
+        if answer_id is None:
+            return False, t("solve.no_answer", lang)
+    try:
+        await services.kb.capture(domain, [answer_id])
+    except CaptureError as error:
+        return False, t(f"capture.{error.code}", lang)
+    settings = await services.community.settings(thread.guild.id)
+    await services.community.record_solved(thread.id, services.clock(), via="marked")
+    answer = domain.message(answer_id)
+    name = discord.utils.escape_markdown(answer.author.name) if answer else "?"
+    await thread.send(t("solve.public", lang, name=name), allowed_mentions=NONE)
+    await mark_thread_solved(thread, settings)
+    log.info("post %d solved with message %d", thread.id, answer_id)
+    return True, t("solve.done", lang, name=name)
+
+
+class AcceptButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"senpai:accept:(?P<message>[0-9]+)"
+):
+    """One tap on a nudge: "yes, this reply solved it"."""
+
+    def __init__(self, message_id: int, label: str = "✅") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.success,
+                custom_id=f"senpai:accept:{message_id}",
+            )
+        )
+        self.message_id = message_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> AcceptButton:
+        return cls(int(match["message"]), item.label or "✅")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction.client)  # type: ignore[arg-type]
+        thread = interaction.channel
+        if not isinstance(thread, discord.Thread) or not isinstance(
+            interaction.user, discord.Member
+        ):
+            return
+        settings = await services.community.settings(thread.guild.id)
+        lang = _language(interaction, settings)
+        if not may_mark_solution(interaction.user, thread, settings):
+            await interaction.response.send_message(t("refuse.solve", lang), ephemeral=True)
+            return
+        await interaction.response.defer()
+        ok, text = await solve(services, thread, self.message_id, lang)
+        if ok and interaction.message is not None:
+            await interaction.message.edit(view=None, allowed_mentions=NONE)
+        await interaction.followup.send(text, ephemeral=True)
+
+
+class LaterButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"senpai:later"):
+    """ "Not yet": the nudge goes away; /solved stays available."""
+
+    def __init__(self, label: str = "…") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=discord.ButtonStyle.secondary, custom_id="senpai:later"
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> LaterButton:
+        return cls(item.label or "…")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction.client)  # type: ignore[arg-type]
+        thread = interaction.channel
+        if not isinstance(thread, discord.Thread) or not isinstance(
+            interaction.user, discord.Member
+        ):
+            return
+        settings = await services.community.settings(thread.guild.id)
+        lang = _language(interaction, settings)
+        if not may_mark_solution(interaction.user, thread, settings):
+            await interaction.response.send_message(t("refuse.solve", lang), ephemeral=True)
+            return
+        await interaction.response.edit_message(
+            content=t("nudge.later", lang), view=None, allowed_mentions=NONE
+        )
+
+
+def nudge_view(candidate_id: int, lang: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(AcceptButton(candidate_id, t("button.yes_this", lang)))
+    view.add_item(LaterButton(t("button.not_yet", lang)))
+    return view
+
+
+@app_commands.context_menu(name=app_commands.locale_str("Mark as solution"))
+@app_commands.guild_only()
+async def mark_as_solution(interaction: discord.Interaction, message: discord.Message) -> None:
+    """Save this reply as the solution of its forum post."""
+    services = services_of(interaction.client)  # type: ignore[arg-type]
+    await _solve_command(services, interaction, message.id)
+
+
+async def _solve_command(
+    services: Services, interaction: discord.Interaction, answer_id: int | None
+) -> None:
+    thread = interaction.channel
+    guild_id = interaction.guild_id or 0
+    settings = await services.community.settings(guild_id)
+    lang = _language(interaction, settings)
+    if not is_forum_post(thread) or not isinstance(interaction.user, discord.Member):
+        await interaction.response.send_message(t("refuse.not_post", lang), ephemeral=True)
+        return
+    assert isinstance(thread, discord.Thread)
+    if not may_mark_solution(interaction.user, thread, settings):
+        await interaction.response.send_message(t("refuse.solve", lang), ephemeral=True)
+        return
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    _, text = await solve(services, thread, answer_id, lang)
+    await interaction.followup.send(text, ephemeral=True)
+
+
+class Solving(commands.Cog):
+    """Marks solutions, nudges askers, and keeps entries in sync with edits and deletions."""
+
+    def __init__(self, bot: commands.Bot, services: Services) -> None:
+        self.bot = bot
+        self.services = services
+        self._nudger: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        self._nudger = asyncio.create_task(self._nudge_loop(), name="senpai-nudges")
+
+    async def cog_unload(self) -> None:
+        if self._nudger is not None:
+            self._nudger.cancel()
+
+    # -- commands ------------------------------------------------------------------
+
+    @app_commands.command(
+        name=app_commands.locale_str("solved"),
+        description=app_commands.locale_str(
+            "Mark this post solved and save its answer to the knowledge base"
+        ),
+    )
+    @app_commands.rename(message=app_commands.locale_str("message"))
+    @app_commands.describe(
+        message=app_commands.locale_str(
+            "Link to the reply that solved it (default: the most likely reply)"
+        )
+    )
+    @app_commands.guild_only()
+    async def solved(self, interaction: discord.Interaction, message: str | None = None) -> None:
+        """Mark this post solved and save its answer to the knowledge base."""
+        answer_id: int | None = None
+        if message is not None and isinstance(interaction.channel, discord.Thread):
+            answer_id = parse_message_link(message, interaction.channel)
+            if answer_id is None:
+                settings = await self.services.community.settings(interaction.guild_id or 0)
+                await interaction.response.send_message(
+                    t("solve.bad_link", _language(interaction, settings)), ephemeral=True
+                )
+                return
+        await _solve_command(self.services, interaction, answer_id)
+
+    @app_commands.command(
+        name=app_commands.locale_str("unsolved"),
+        description=app_commands.locale_str("Remove this post's solution from the knowledge base"),
+    )
+    @app_commands.guild_only()
+    async def unsolved(self, interaction: discord.Interaction) -> None:
+        """Remove this post's solution from the knowledge base."""
+        thread = interaction.channel
+        settings = await self.services.community.settings(interaction.guild_id or 0)
+        lang = _language(interaction, settings)
+        if not is_forum_post(thread) or not isinstance(interaction.user, discord.Member):
+            await interaction.response.send_message(t("refuse.not_post", lang), ephemeral=True)
+            return
+        assert isinstance(thread, discord.Thread)
+        if not may_mark_solution(interaction.user, thread, settings):
+            await interaction.response.send_message(t("refuse.solve", lang), ephemeral=True)
+            return
+        removed = await self.services.kb.remove_thread(thread.id)
+        await self.services.community.record_unsolved(thread.id)
+        await interaction.response.send_message(
+            t("unsolve.done" if removed else "unsolve.none", lang), ephemeral=True
+        )
+        await unmark_thread_solved(thread, settings)
+
+    # -- nudges --------------------------------------------------------------------
+
+    @commands.Cog.listener("on_message")
+    async def watch_replies(self, message: discord.Message) -> None:
+        """Replies schedule a nudge; the asker's thank-you brings it forward."""
+        if message.author.bot or message.guild is None or not is_forum_post(message.channel):
+            return
+        thread = message.channel
+        assert isinstance(thread, discord.Thread) and thread.parent is not None
+        if message.id == thread.id:
+            return
+        settings = await self.services.community.settings(message.guild.id)
+        if not settings.watches(thread.parent.id) or settings.nudge_hours <= 0:
+            return
+        if await self.services.kb.store.get_entry_by_thread(thread.id) is not None:
+            return
+        community = self.services.community
+        if message.author.id != thread.owner_id:
+            await community.record_reply(thread.id, message.created_at)
+            await community.schedule_nudge(
+                thread_id=thread.id,
+                guild_id=message.guild.id,
+                asker_id=thread.owner_id or 0,
+                due_at=self.services.clock() + timedelta(hours=settings.nudge_hours),
+                candidate_id=message.id,
+            )
+            return
+        if not is_thanks(message.content) or await community.is_solved(thread.id):
+            return
+        candidate = await self._thanked_reply(message, thread)
+        if candidate is None:
+            return
+        await community.schedule_nudge(
+            thread_id=thread.id,
+            guild_id=message.guild.id,
+            asker_id=message.author.id,
+            due_at=self.services.clock(),
+            candidate_id=candidate,
+        )
+        await community.bring_nudge_forward(thread.id, candidate)
+        await self.send_due_nudges()
+
+    async def _thanked_reply(self, message: discord.Message, thread: discord.Thread) -> int | None:
+        """The reply a thank-you refers to, else the latest reply by someone else."""
+        if message.reference and message.reference.message_id:
+            referenced = message.reference.resolved
+            if (
+                isinstance(referenced, discord.Message)
+                and not referenced.author.bot
+                and referenced.author.id != thread.owner_id
+            ):
+                return referenced.id
+        async for earlier in thread.history(limit=25, before=message):
+            if not earlier.author.bot and earlier.author.id != thread.owner_id:
+                return earlier.id
+        return None
+
+    async def _nudge_loop(self) -> None:
+        await self.bot.wait_until_ready()
+        while not self.bot.is_closed():
+            try:
+                await self.send_due_nudges()
+            except (discord.HTTPException, OSError):
+                log.exception("sending nudges failed; will retry")
+            await asyncio.sleep(self.services.nudge_poll_seconds)
+
+    async def send_due_nudges(self) -> int:
+        """Ask the askers of due posts, once each. Returns how many were sent."""
+        sent = 0
+        for nudge in await self.services.community.due_nudges(self.services.clock()):
+            thread = self.bot.get_channel(nudge.thread_id)
+            solved = await self.services.kb.store.get_entry_by_thread(nudge.thread_id) is not None
+            if not isinstance(thread, discord.Thread) or solved or nudge.candidate_id is None:
+                await self.services.community.set_nudge_state(nudge.thread_id, "done")
+                continue
+            settings = await self.services.community.settings(nudge.guild_id)
+            asker = thread.guild.get_member(nudge.asker_id)
+            lang = choose_language(settings.language, text=thread.name)
+            await self.services.community.set_nudge_state(nudge.thread_id, "sent")
+            await thread.send(
+                t("nudge.ask", lang, asker=_name(asker)),
+                view=nudge_view(nudge.candidate_id, lang),
+                reference=discord.MessageReference(
+                    message_id=nudge.candidate_id, channel_id=thread.id, fail_if_not_exists=False
+                ),
+                mention_author=False,
+                allowed_mentions=NONE,
+            )
+            sent += 1
+        return sent
+
+    @commands.Cog.listener()
+    async def on_thread_update(self, before: discord.Thread, after: discord.Thread) -> None:
+        """A moderator tagged a post solved by hand: ask which reply solved it."""
+        if not isinstance(after.parent, discord.ForumChannel):
+            return
+        settings = await self.services.community.settings(after.guild.id)
+        tag = solved_tag(after.parent, settings)
+        if tag is None or not settings.watches(after.parent.id):
+            return
+        had = any(t_.id == tag.id for t_ in before.applied_tags)
+        has = any(t_.id == tag.id for t_ in after.applied_tags)
+        if had or not has:
+            return
+        if await self.services.kb.store.get_entry_by_thread(after.id) is not None:
+            return
+        nudge = await self.services.community.nudge(after.id)
+        if nudge is not None and nudge.state != "pending":
+            return
+        candidate = likely_answer(await fetch_thread(after))
+        if candidate is None:
+            return
+        lang = choose_language(settings.language, text=after.name)
+        await self.services.community.schedule_nudge(
+            thread_id=after.id,
+            guild_id=after.guild.id,
+            asker_id=after.owner_id or 0,
+            due_at=self.services.clock(),
+            candidate_id=candidate,
+        )
+        await self.services.community.set_nudge_state(after.id, "sent")
+        await after.send(
+            t("nudge.tag", lang, asker=_name(after.guild.get_member(after.owner_id or 0))),
+            view=nudge_view(candidate, lang),
+            reference=discord.MessageReference(
+                message_id=candidate, channel_id=after.id, fail_if_not_exists=False
+            ),
+            mention_author=False,
+            allowed_mentions=NONE,
+        )
+
+    # -- edits and deletions -------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """An edited question or answer updates its entry."""
+        content = payload.data.get("content")
+        author = payload.data.get("author") or {}
+        if content is None or author.get("bot"):
+            return
+        if await self.services.kb.edit_message(payload.message_id, str(content)):
+            log.info("entry updated after message %d was edited", payload.message_id)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        """A deleted answer or question removes (or trims) its entry."""
+        removed = await self.services.kb.remove_message(payload.message_id)
+        if removed.entries:
+            log.info(
+                "removed %d entries after message %d was deleted",
+                removed.entries,
+                payload.message_id,
+            )
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        for message_id in payload.message_ids:
+            await self.services.kb.remove_message(message_id)
+
+    @commands.Cog.listener()
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        """A deleted post leaves the knowledge base."""
+        if await self.services.kb.remove_thread(payload.thread_id):
+            log.info("removed the entry of deleted post %d", payload.thread_id)
+        await self.services.community.forget_threads([payload.thread_id])
+
+
+def _name(member: discord.Member | None) -> str:
+    return discord.utils.escape_markdown(member.display_name) if member else ""
+
+
+async def setup(bot: commands.Bot) -> None:
+    bot.add_dynamic_items(AcceptButton, LaterButton)
+    bot.tree.add_command(mark_as_solution)
+    await bot.add_cog(Solving(bot, services_of(bot)))
+
+
+async def teardown(bot: commands.Bot) -> None:
+    bot.tree.remove_command(mark_as_solution.name, type=discord.AppCommandType.message)

@@ -1,0 +1,262 @@
+"""Members: "someone already faced this" on every new post, and /senpai search.
+
+The reply never delays posting (it is sent after the post exists), shows at
+most three solved threads, and says nothing when Senpai is unsure.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from cogs import render
+from cogs.adapt import is_forum_post, mark_thread_solved
+from cogs.checks import may_dismiss, scopes_for_forum, scopes_for_member
+from cogs.i18n import choose_language, t
+from cogs.services import Services, services_of
+from knowledge.engine import IndexNotReady
+from knowledge.models import FeedbackKind, Query
+
+log = logging.getLogger(__name__)
+
+NONE = discord.AllowedMentions.none()
+
+
+def interaction_language(interaction: discord.Interaction, configured: str) -> str:
+    """The guild's configured language, else the member's Discord locale."""
+    return choose_language(configured, locale=interaction.locale)
+
+
+class SolvedButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"senpai:solved:(?P<entry>[0-9]+)"
+):
+    """ "This solved it": the asker marks their post solved by an earlier thread."""
+
+    def __init__(self, entry_id: int, label: str = "✅") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.success,
+                custom_id=f"senpai:solved:{entry_id}",
+            )
+        )
+        self.entry_id = entry_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> SolvedButton:
+        return cls(int(match["entry"]), item.label or "✅")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction.client)  # type: ignore[arg-type]
+        thread = interaction.channel
+        if not isinstance(thread, discord.Thread) or interaction.guild is None:
+            return
+        settings = await services.community.settings(interaction.guild.id)
+        lang = interaction_language(interaction, settings.language)
+        if interaction.user.id != thread.owner_id:
+            await interaction.response.send_message(t("refuse.asker_only", lang), ephemeral=True)
+            return
+        entry = await services.kb.store.get_entry(self.entry_id)
+        if entry is None or entry.guild_id != interaction.guild.id:
+            await interaction.response.send_message(t("feedback.gone", lang), ephemeral=True)
+            return
+        await services.kb.record_feedback(
+            entry.id,
+            guild_id=interaction.guild.id,
+            thread_id=thread.id,
+            user_id=interaction.user.id,
+            kind=FeedbackKind.SOLVED_BY_SUGGESTION,
+        )
+        await services.community.record_solved(
+            thread.id, services.clock(), via="suggestion", duplicate_of=entry.id
+        )
+        await interaction.response.send_message(
+            t("feedback.solved", lang, title=discord.utils.escape_markdown(entry.title)),
+            ephemeral=True,
+        )
+        await thread.send(
+            t(
+                "feedback.solved_public",
+                lang,
+                title=discord.utils.escape_markdown(entry.title),
+                url=entry.jump_url,
+            ),
+            allowed_mentions=NONE,
+            suppress_embeds=True,
+        )
+        await mark_thread_solved(thread, settings)
+
+
+class IrrelevantButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"senpai:irrelevant:(?P<entry>[0-9]+)"
+):
+    """ "Not relevant": recorded as feedback for tuning; anyone in the post may say so."""
+
+    def __init__(self, entry_id: int, label: str = "🚫") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"senpai:irrelevant:{entry_id}",
+            )
+        )
+        self.entry_id = entry_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> IrrelevantButton:
+        return cls(int(match["entry"]), item.label or "🚫")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction.client)  # type: ignore[arg-type]
+        if interaction.guild is None or interaction.channel is None:
+            return
+        settings = await services.community.settings(interaction.guild.id)
+        lang = interaction_language(interaction, settings.language)
+        await services.kb.record_feedback(
+            self.entry_id,
+            guild_id=interaction.guild.id,
+            thread_id=interaction.channel.id,
+            user_id=interaction.user.id,
+            kind=FeedbackKind.NOT_RELEVANT,
+        )
+        await interaction.response.send_message(t("feedback.irrelevant", lang), ephemeral=True)
+
+
+class DismissButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"senpai:dismiss"):
+    """ "Dismiss": the asker or a moderator deletes Senpai's reply."""
+
+    def __init__(self, label: str = "✖") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=discord.ButtonStyle.secondary, custom_id="senpai:dismiss"
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> DismissButton:
+        return cls(item.label or "✖")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction.client)  # type: ignore[arg-type]
+        thread = interaction.channel
+        if not isinstance(thread, discord.Thread) or not isinstance(
+            interaction.user, discord.Member
+        ):
+            return
+        settings = await services.community.settings(thread.guild.id)
+        lang = interaction_language(interaction, settings.language)
+        if not may_dismiss(interaction.user, thread):
+            await interaction.response.send_message(t("refuse.dismiss", lang), ephemeral=True)
+            return
+        await interaction.response.defer()
+        if interaction.message is not None:
+            await interaction.message.delete()
+
+
+def suggestion_view(entry_ids: list[int], lang: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for n, entry_id in enumerate(entry_ids, start=1):
+        view.add_item(SolvedButton(entry_id, t("button.solved", lang, n=n)))
+        view.add_item(IrrelevantButton(entry_id, t("button.irrelevant", lang, n=n)))
+    view.add_item(DismissButton(t("button.dismiss", lang)))
+    return view
+
+
+class Suggestions(commands.Cog):
+    """Suggests solved threads for new forum posts, and answers /senpai search."""
+
+    def __init__(self, bot: commands.Bot, services: Services) -> None:
+        self.bot = bot
+        self.services = services
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """A new forum post (its opening message has the thread's id): reply with suggestions."""
+        if message.author.bot or message.guild is None:
+            return
+        thread = message.channel
+        if not is_forum_post(thread) or message.id != thread.id:
+            return
+        assert isinstance(thread, discord.Thread) and isinstance(
+            thread.parent, discord.ForumChannel
+        )
+        settings = await self.services.community.settings(message.guild.id)
+        if not settings.watches(thread.parent.id):
+            return
+        await self.services.community.record_question(
+            thread_id=thread.id,
+            guild_id=message.guild.id,
+            forum_id=thread.parent.id,
+            asker_id=message.author.id,
+            asked_at=message.created_at,
+        )
+        text = f"{thread.name}\n{message.content}"
+        query = Query(
+            guild_id=message.guild.id,
+            text=text,
+            allowed_scopes=scopes_for_forum(thread.parent),
+            exclude_thread_id=thread.id,
+            threshold=settings.threshold,
+        )
+        try:
+            suggestions = await self.services.kb.suggest(query)
+        except IndexNotReady:
+            log.info("no suggestion for post %d: the index is being rebuilt", thread.id)
+            return
+        if not suggestions:
+            return
+        lang = choose_language(settings.language, text=text)
+        await thread.send(
+            embed=render.suggestion_embed(suggestions, lang),
+            view=suggestion_view([s.entry.id for s in suggestions], lang),
+            allowed_mentions=NONE,
+        )
+        await self.services.community.record_suggested(thread.id)
+        log.info("suggested %d entries for post %d", len(suggestions), thread.id)
+
+
+async def search(services: Services, interaction: discord.Interaction, query: str) -> None:
+    """/senpai search: the same retrieval on demand, answered ephemerally.
+
+    The member may see public entries and those of private forums they can read.
+    """
+    if interaction.guild is None or not isinstance(interaction.user, discord.Member):
+        return
+    settings = await services.community.settings(interaction.guild.id)
+    lang = interaction_language(interaction, settings.language)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    channel = interaction.channel
+    try:
+        suggestions = await services.kb.suggest(
+            Query(
+                guild_id=interaction.guild.id,
+                text=query,
+                allowed_scopes=scopes_for_member(interaction.user),
+                exclude_thread_id=channel.id if isinstance(channel, discord.Thread) else None,
+                threshold=settings.threshold,
+            )
+        )
+    except IndexNotReady:
+        await interaction.followup.send(t("error.not_ready", lang), ephemeral=True)
+        return
+    if not suggestions:
+        await interaction.followup.send(t("search.none", lang), ephemeral=True)
+        return
+    await interaction.followup.send(
+        embed=render.suggestion_embed(suggestions, lang), ephemeral=True, allowed_mentions=NONE
+    )
+
+
+async def setup(bot: commands.Bot) -> None:
+    bot.add_dynamic_items(SolvedButton, IrrelevantButton, DismissButton)
+    await bot.add_cog(Suggestions(bot, services_of(bot)))

@@ -1,0 +1,284 @@
+"""The community side of the store: guild settings, questions, nudges, backfills.
+
+Same SQLite file and connections as :class:`~knowledge.store.KnowledgeStore`;
+kept apart so the knowledge base proper stays readable. All SQL here too.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from knowledge.models import BackfillState, CommunityFigures, GuildSettings, Nudge
+from knowledge.store import KnowledgeStore, _iso, _now
+
+
+def _dt(value: object) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(str(value))
+
+
+class CommunityStore:
+    """Per-guild state the Discord plugin keeps, over the knowledge store's file."""
+
+    def __init__(self, store: KnowledgeStore) -> None:
+        self._store = store
+
+    # -- settings ------------------------------------------------------------------
+
+    async def settings(self, guild_id: int) -> GuildSettings:
+        async with self._store.reader.execute(
+            "SELECT watched_forums, helper_roles, solved_tag, threshold, language, "
+            "nudge_hours, archive_on_solve FROM guild_settings WHERE guild_id = ?",
+            (guild_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return GuildSettings(guild_id)
+        return GuildSettings(
+            guild_id=guild_id,
+            watched_forums=tuple(int(x) for x in json.loads(row[0])),
+            helper_roles=tuple(int(x) for x in json.loads(row[1])),
+            solved_tag=row[2],
+            threshold=None if row[3] is None else float(row[3]),
+            language=str(row[4]),
+            nudge_hours=float(row[5]),
+            archive_on_solve=bool(row[6]),
+        )
+
+    async def save_settings(self, settings: GuildSettings) -> None:
+        if settings.language not in {"auto", "ja", "en"}:
+            raise ValueError("language must be auto, ja or en")
+        if settings.threshold is not None and not 0.0 <= settings.threshold <= 1.0:
+            raise ValueError("threshold must be between 0 and 1")
+        if settings.nudge_hours < 0:
+            raise ValueError("nudge delay cannot be negative")
+        async with self._store.transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO guild_settings (guild_id, watched_forums, helper_roles, "
+                "solved_tag, threshold, language, nudge_hours, archive_on_solve, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    settings.guild_id,
+                    json.dumps([str(x) for x in settings.watched_forums]),
+                    json.dumps([str(x) for x in settings.helper_roles]),
+                    settings.solved_tag,
+                    settings.threshold,
+                    settings.language,
+                    settings.nudge_hours,
+                    int(settings.archive_on_solve),
+                    _now(),
+                ),
+            )
+
+    # -- questions -----------------------------------------------------------------
+
+    async def record_question(
+        self, *, thread_id: int, guild_id: int, forum_id: int, asker_id: int, asked_at: datetime
+    ) -> None:
+        async with self._store.transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO questions (thread_id, guild_id, forum_id, asker_id, "
+                "asked_at) VALUES (?, ?, ?, ?, ?)",
+                (thread_id, guild_id, forum_id, asker_id, _iso(asked_at)),
+            )
+
+    async def record_reply(self, thread_id: int, at: datetime) -> None:
+        """A reply from someone other than the asker: the first one dates the answer."""
+        async with self._store.transaction() as db:
+            await db.execute(
+                "UPDATE questions SET first_reply_at = ? "
+                "WHERE thread_id = ? AND first_reply_at IS NULL",
+                (_iso(at), thread_id),
+            )
+
+    async def record_suggested(self, thread_id: int) -> None:
+        async with self._store.transaction() as db:
+            await db.execute("UPDATE questions SET suggested = 1 WHERE thread_id = ?", (thread_id,))
+
+    async def record_solved(
+        self, thread_id: int, at: datetime, *, via: str, duplicate_of: int | None = None
+    ) -> None:
+        async with self._store.transaction() as db:
+            await db.execute(
+                "UPDATE questions SET solved_at = ?, solved_via = ?, duplicate_of = ? "
+                "WHERE thread_id = ?",
+                (_iso(at), via, duplicate_of, thread_id),
+            )
+            await db.execute("UPDATE nudges SET state = 'done' WHERE thread_id = ?", (thread_id,))
+
+    async def record_unsolved(self, thread_id: int) -> None:
+        async with self._store.transaction() as db:
+            await db.execute(
+                "UPDATE questions SET solved_at = NULL, solved_via = NULL, duplicate_of = NULL "
+                "WHERE thread_id = ?",
+                (thread_id,),
+            )
+
+    async def is_solved(self, thread_id: int) -> bool:
+        async with self._store.reader.execute(
+            "SELECT solved_at IS NOT NULL FROM questions WHERE thread_id = ?", (thread_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return bool(row and row[0])
+
+    async def figures(self, guild_id: int, *, since: datetime) -> CommunityFigures:
+        """Questions, answers, solved rate and times over the period, plus the entries
+        that solved later questions most often (problems that keep coming back)."""
+        async with self._store.reader.execute(
+            "SELECT asked_at, first_reply_at, solved_at, solved_via FROM questions "
+            "WHERE guild_id = ? AND asked_at >= ?",
+            (guild_id, _iso(since)),
+        ) as cur:
+            rows = await cur.fetchall()
+        first_reply: list[float] = []
+        solve: list[float] = []
+        answered = solved = by_suggestion = 0
+        for asked, replied, solved_at, via in rows:
+            asked_dt = datetime.fromisoformat(asked)
+            if replied:
+                answered += 1
+                delta = datetime.fromisoformat(replied) - asked_dt
+                first_reply.append(delta.total_seconds() / 60)
+            if solved_at:
+                solved += 1
+                by_suggestion += via == "suggestion"
+                solve.append((datetime.fromisoformat(solved_at) - asked_dt).total_seconds() / 3600)
+        async with self._store.reader.execute(
+            "SELECT id, title, hits FROM entries WHERE guild_id = ? AND hits > 0 "
+            "ORDER BY hits DESC, id LIMIT 5",
+            (guild_id,),
+        ) as cur:
+            recurring = tuple((int(r[0]), str(r[1]), int(r[2])) for r in await cur.fetchall())
+        return CommunityFigures(
+            questions=len(rows),
+            answered=answered,
+            solved=solved,
+            solved_by_suggestion=by_suggestion,
+            median_first_reply_minutes=statistics.median(first_reply) if first_reply else None,
+            median_solve_hours=statistics.median(solve) if solve else None,
+            recurring=recurring,
+        )
+
+    # -- nudges --------------------------------------------------------------------
+
+    async def schedule_nudge(
+        self,
+        *,
+        thread_id: int,
+        guild_id: int,
+        asker_id: int,
+        due_at: datetime,
+        candidate_id: int | None,
+    ) -> bool:
+        """Schedule the post's one nudge; a post is never nudged twice. True if scheduled."""
+        async with self._store.transaction() as db:
+            async with db.execute(
+                "INSERT OR IGNORE INTO nudges (thread_id, guild_id, asker_id, due_at, "
+                "candidate_id) VALUES (?, ?, ?, ?, ?)",
+                (thread_id, guild_id, asker_id, _iso(due_at), candidate_id),
+            ) as cur:
+                inserted = cur.rowcount > 0
+            if not inserted:
+                # Keep the candidate current while the nudge is still pending.
+                await db.execute(
+                    "UPDATE nudges SET candidate_id = ? WHERE thread_id = ? AND state = 'pending'",
+                    (candidate_id, thread_id),
+                )
+        return inserted
+
+    async def bring_nudge_forward(self, thread_id: int, candidate_id: int | None) -> None:
+        """The asker said thanks: nudge now rather than later (if not nudged yet)."""
+        async with self._store.transaction() as db:
+            await db.execute(
+                "UPDATE nudges SET due_at = ?, candidate_id = COALESCE(?, candidate_id) "
+                "WHERE thread_id = ? AND state = 'pending'",
+                (_now(), candidate_id, thread_id),
+            )
+
+    async def due_nudges(self, now: datetime | None = None, limit: int = 50) -> list[Nudge]:
+        async with self._store.reader.execute(
+            "SELECT thread_id, guild_id, asker_id, due_at, state, candidate_id FROM nudges "
+            "WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?",
+            (_iso(now or datetime.now(UTC)), limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            Nudge(
+                int(r[0]),
+                int(r[1]),
+                int(r[2]),
+                datetime.fromisoformat(r[3]),
+                str(r[4]),
+                None if r[5] is None else int(r[5]),
+            )
+            for r in rows
+        ]
+
+    async def set_nudge_state(self, thread_id: int, state: str) -> None:
+        async with self._store.transaction() as db:
+            await db.execute("UPDATE nudges SET state = ? WHERE thread_id = ?", (state, thread_id))
+
+    async def nudge(self, thread_id: int) -> Nudge | None:
+        async with self._store.reader.execute(
+            "SELECT thread_id, guild_id, asker_id, due_at, state, candidate_id FROM nudges "
+            "WHERE thread_id = ?",
+            (thread_id,),
+        ) as cur:
+            r = await cur.fetchone()
+        if r is None:
+            return None
+        return Nudge(
+            int(r[0]),
+            int(r[1]),
+            int(r[2]),
+            datetime.fromisoformat(r[3]),
+            str(r[4]),
+            None if r[5] is None else int(r[5]),
+        )
+
+    # -- backfill ------------------------------------------------------------------
+
+    async def backfill_state(self, forum_id: int) -> BackfillState | None:
+        async with self._store.reader.execute(
+            "SELECT forum_id, guild_id, before, finished, seen, captured FROM backfill_state "
+            "WHERE forum_id = ?",
+            (forum_id,),
+        ) as cur:
+            r = await cur.fetchone()
+        if r is None:
+            return None
+        return BackfillState(int(r[0]), int(r[1]), _dt(r[2]), bool(r[3]), int(r[4]), int(r[5]))
+
+    async def save_backfill_state(self, state: BackfillState) -> None:
+        async with self._store.transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO backfill_state (forum_id, guild_id, before, finished, "
+                "seen, captured, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    state.forum_id,
+                    state.guild_id,
+                    None if state.before is None else _iso(state.before),
+                    int(state.finished),
+                    state.seen,
+                    state.captured,
+                    _now(),
+                ),
+            )
+
+    # -- removal -------------------------------------------------------------------
+
+    async def forget_user(self, user_id: int) -> int:
+        """Drop the member's questions and nudges (the knowledge base forgets the rest)."""
+        async with self._store.transaction() as db:
+            async with db.execute("DELETE FROM questions WHERE asker_id = ?", (user_id,)) as cur:
+                questions = max(cur.rowcount, 0)
+            await db.execute("DELETE FROM nudges WHERE asker_id = ?", (user_id,))
+        return questions
+
+    async def forget_threads(self, thread_ids: Sequence[int]) -> None:
+        async with self._store.transaction() as db:
+            await db.executemany(
+                "DELETE FROM nudges WHERE thread_id = ?", [(t,) for t in thread_ids]
+            )
