@@ -1,0 +1,98 @@
+"""The ``senpai`` command, run in-process on a real data directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from senpai.cli import main
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "community"
+GUILD_A = "915077679022095685"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.setenv("SENPAI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SENPAI_MODEL", "hashing")
+    return tmp_path / "data"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_import_reports_captured_and_skipped_threads_with_reasons(data_dir, capsys):
+    code, out, _ = run(capsys, "import", str(SAMPLES))
+    assert code == 0
+    assert "read 16 thread(s): 13 captured, 0 updated, 3 skipped" in out
+    assert out.count("unsolved: no accepted answer found") == 3
+    code, out, _ = run(capsys, "import", str(SAMPLES))
+    assert "0 captured, 13 updated" in out
+
+
+def test_a_malformed_file_is_reported_by_name_and_nothing_is_lost(data_dir, tmp_path, capsys):
+    run(capsys, "import", str(SAMPLES))
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"guild": {', encoding="utf-8")
+    code, out, _ = run(capsys, "import", str(bad))
+    assert code == 0
+    assert "broken.json" in out and "malformed" in out
+    code, out, _ = run(capsys, "stats", "--json")
+    assert json.loads(out)["entries"] == 13
+
+
+def test_ask_prints_json_suggestions_or_an_empty_list(data_dir, capsys):
+    run(capsys, "import", str(SAMPLES))
+    code, out, _ = run(
+        capsys, "ask", "--guild", GUILD_A, "--json", "SAML", "login", "invalid", "audience", "Okta"
+    )
+    assert code == 0
+    results = json.loads(out)
+    assert results[0]["thread_id"] == "1460801145660059949"
+    assert {"thread_id", "title", "score"} <= set(results[0])
+    code, out, _ = run(capsys, "ask", "--guild", GUILD_A, "--json", "zzzz qqqq")
+    assert json.loads(out) == []
+
+
+def test_ask_needs_a_guild_when_several_are_stored(data_dir, capsys):
+    run(capsys, "import", str(SAMPLES))
+    code, _, err = run(capsys, "ask", "anything")
+    assert code == 2
+    assert "--guild" in err
+
+
+def test_forget_removes_a_member_content_and_says_what_went(data_dir, capsys):
+    run(capsys, "import", str(SAMPLES))
+    code, _, err = run(capsys, "forget", "--user", "1")
+    assert code == 2 and "--yes" in err
+    _, out, _ = run(capsys, "stats", "--json")
+    leader = json.loads(out)["top_answerers"][0]
+    code, out, _ = run(capsys, "forget", "--user", leader["user_id"], "--yes")
+    assert code == 0
+    assert f"removed {leader['answers']} entries" in out
+
+
+def test_rebuild_and_stats_describe_the_index(data_dir, capsys):
+    run(capsys, "import", str(SAMPLES))
+    code, out, err = run(capsys, "rebuild")
+    assert code == 0 and "index rebuilt: 13 entries" in out
+    assert "rebuilding index" in err
+    code, out, _ = run(capsys, "stats")
+    assert "entries: 13 in 2 guild(s)" in out and "up to date" in out
+
+
+def test_a_missing_path_is_a_clear_error(data_dir, capsys):
+    code, _, err = run(capsys, "import", "/nonexistent/export.json")
+    assert code == 2 and "no such file" in err
+
+
+def test_run_without_a_token_explains_what_is_missing(data_dir, capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("SENPAI_DISCORD_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "run")
+    assert code == 2 and "SENPAI_DISCORD_TOKEN" in err
