@@ -52,9 +52,14 @@ from datetime import UTC, datetime
 from typing import Final
 
 __all__ = [
+    "CODE_PLACEHOLDER",
+    "ELLIPSIS",
+    "EMAIL_PLACEHOLDER",
     "MAX_CODE_BLOCK_CHARS",
     "MAX_INDEX_CODE_BLOCK_CHARS",
     "MAX_STORED_CHARS",
+    "PHONE_PLACEHOLDER",
+    "SECRET_PLACEHOLDER",
     "clean_for_storage",
     "detect_language",
     "escape_markdown",
@@ -89,7 +94,9 @@ _NEWLINES: Final[re.Pattern[str]] = re.compile(r"\r\n?|[\u0085\u2028\u2029]")
 _CONTROL_CHARS: Final[re.Pattern[str]] = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]"
 )
-_TRAILING_SPACES: Final[re.Pattern[str]] = re.compile(r"[ \t\u3000]+$", re.MULTILINE)
+_TRAILING_SPACES: Final[re.Pattern[str]] = re.compile(
+    r"(?<![ \t\u3000])[ \t\u3000]+$", re.MULTILINE
+)
 _EXTRA_BLANK_LINES: Final[re.Pattern[str]] = re.compile(r"\n{4,}")
 _WHITESPACE_RUN: Final[re.Pattern[str]] = re.compile(r"\s+")
 _ZERO_WIDTH: Final[re.Pattern[str]] = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
@@ -113,7 +120,8 @@ _PRIVATE_KEY_BLOCK: Final[re.Pattern[str]] = re.compile(
     re.DOTALL,
 )
 _URL_PASSWORD: Final[re.Pattern[str]] = re.compile(
-    r"(?P<prefix>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]+:)(?P<password>[^\s/@]+)(?=@)"
+    r"(?P<prefix>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]+:)"
+    r"(?P<password>[^\s/@]+)(?=@)"
 )
 _WEBHOOK_TOKEN: Final[re.Pattern[str]] = re.compile(
     r"(?P<prefix>https?://(?:[\w-]+\.)?discord(?:app)?\.com/api/(?:v\d+/)?webhooks/\d+/)"
@@ -205,12 +213,11 @@ _PHONE_NORTH_AMERICA: Final[re.Pattern[str]] = re.compile(
 
 # --- Code and markdown ---------------------------------------------------------------
 
-_FENCED_BLOCK: Final[re.Pattern[str]] = re.compile(
-    r"```(?P<lang>[A-Za-z0-9_+#.-]{0,32}\n)?(?P<code>.*?)```", re.DOTALL
-)
+# A language tag is a single word on the opening line; Discord pairs fences left to right.
+_FENCED: Final = r"```(?P<lang>[A-Za-z0-9_+#.-]{0,32}\n)?(?P<code>.*?)```"
+_FENCED_BLOCK: Final[re.Pattern[str]] = re.compile(_FENCED, re.DOTALL)
 _CODE: Final[re.Pattern[str]] = re.compile(
-    r"```(?P<lang>[A-Za-z0-9_+#.-]{0,32}\n)?(?P<code>.*?)```"
-    r"|(?<![`\\])(?P<ticks>``?)(?!`)(?P<inline>[^\n]+?)(?<!`)(?P=ticks)(?!`)",
+    _FENCED + r"|(?<![`\\])(?P<ticks>``?)(?!`)(?P<inline>[^\n]+?)(?<!`)(?P=ticks)(?!`)",
     re.DOTALL,
 )
 _ESCAPED_CHAR: Final[re.Pattern[str]] = re.compile(r"\\([!-/:-@\[-`{-~])")
@@ -224,20 +231,23 @@ _URL_TRAILING_PUNCTUATION: Final = ".,;:!?'\")]}*_~|。、"
 _LINE_MARKERS: Final[re.Pattern[str]] = re.compile(
     r"^[ \t]*(?:(?:>{1,3}|#{1,3}|-#|[-*+•]|\d{1,3}[.)])[ \t]+|・[ \t]*)+", re.MULTILINE
 )
+# Emphasis content may not contain its own marker: nesting of different markers still
+# works, and an opener without a closer fails at the next marker, which keeps the
+# patterns linear on adversarial input.
 _INLINE_MARKERS: Final[tuple[re.Pattern[str], ...]] = (
-    re.compile(r"\|\|(.+?)\|\|", re.DOTALL),
-    re.compile(r"~~(?=\S)(.+?)(?<=\S)~~", re.DOTALL),
-    re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", re.DOTALL),
-    re.compile(r"__(?=\S)(.+?)(?<=\S)__", re.DOTALL),
-    re.compile(r"\*(?=[^\s*])(.+?)(?<=[^\s*])\*", re.DOTALL),
-    re.compile(r"(?<![A-Za-z0-9_])_(?=\S)(.+?)(?<=\S)_(?![A-Za-z0-9_])", re.DOTALL),
+    re.compile(r"\|\|((?:[^|]|\|(?!\|))+?)\|\|"),
+    re.compile(r"~~(?=\S)((?:[^~]|~(?!~))+?)(?<=\S)~~"),
+    re.compile(r"\*\*(?=\S)((?:[^*]|\*(?!\*))+?)(?<=\S)\*\*"),
+    re.compile(r"__(?=\S)((?:[^_]|_(?!_))+?)(?<=\S)__"),
+    re.compile(r"\*(?=[^\s*])([^*]+?)(?<=[^\s*])\*"),
+    re.compile(r"(?<![A-Za-z0-9_])_(?=\S)([^_]+?)(?<=\S)_(?![A-Za-z0-9_])"),
 )
 _NESTING_PASSES: Final = 3
 
 # --- Display -------------------------------------------------------------------------
 
 _SENTENCE_END: Final[re.Pattern[str]] = re.compile(
-    r"[。！？]+[」』）)\"']*|[.!?]+[)\"'」』]*(?=\s)"
+    r"[。！？]+[」』）)\"']*|(?<![.!?])[.!?]+[)\"'」』]*(?=\s)"
 )
 _MARKDOWN_SPECIAL: Final[re.Pattern[str]] = re.compile(
     r"(?P<url>https?://[^\s<>]+)"
@@ -286,7 +296,7 @@ def clean_for_storage(text: str, *, max_chars: int = MAX_STORED_CHARS) -> str:
     text = _neutralise_discord_tokens(text)
     text = _mask_secrets(text)
     text = _mask_personal_data(text)
-    text = _MASS_MENTION.sub(lambda m: f"@{_ZWSP}{m.group(1)}", text)
+    text = _MASS_MENTION.sub(rf"@{_ZWSP}\1", text)
     text = _bound_code_blocks(text, MAX_CODE_BLOCK_CHARS)
     text = _tidy_whitespace(text)
     return _truncate_stored(text, max_chars)
