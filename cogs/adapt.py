@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 
@@ -54,12 +55,20 @@ async def fetch_thread(thread: discord.Thread) -> Thread:
             messages.insert(0, await thread.fetch_message(thread.id))
         except discord.NotFound:
             log.info("post %d has lost its opening message", thread.id)
+    names = await _member_names(thread.guild, {m.author.id for m in messages if not m.author.bot})
+    domain = [message_of(m) for m in messages if m.type in _CONTENT_TYPES]
+    domain = [
+        dataclasses.replace(m, author=dataclasses.replace(m.author, name=names[m.author.id]))
+        if m.author.id in names
+        else m
+        for m in domain
+    ]
     return Thread(
         guild_id=thread.guild.id,
         forum_id=forum.id,
         thread_id=thread.id,
         title=thread.name,
-        messages=tuple(message_of(m) for m in messages if m.type in _CONTENT_TYPES),
+        messages=tuple(domain),
         tags=tag_names(thread),
         scope=forum_scope(forum),
         jump_url=thread.jump_url,
@@ -67,6 +76,25 @@ async def fetch_thread(thread: discord.Thread) -> Thread:
 
 
 _CONTENT_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
+MAX_NAME_LOOKUPS = 10
+
+
+async def _member_names(guild: discord.Guild, user_ids: set[int]) -> dict[int, str]:
+    """Server display names (nicknames) of the authors: messages read through the API
+    carry only the account name. Cached members first, then a bounded number of look-ups."""
+    names: dict[int, str] = {}
+    lookups = 0
+    for user_id in sorted(user_ids):
+        member = guild.get_member(user_id)
+        if member is None and lookups < MAX_NAME_LOOKUPS:
+            lookups += 1
+            try:
+                member = await guild.fetch_member(user_id)
+            except discord.HTTPException:
+                member = None
+        if member is not None:
+            names[user_id] = member.display_name
+    return names
 
 
 def parse_message_link(link: str, thread: discord.Thread) -> int | None:

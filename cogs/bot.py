@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -36,12 +37,14 @@ def intents() -> discord.Intents:
 class SenpaiBot(commands.Bot):
     """A bot that runs Senpai's extensions over a knowledge base."""
 
-    def __init__(self, services: Services, *, sync_commands: bool = True) -> None:
+    def __init__(self, services: Services, *, sync_commands: bool = True, **options: Any) -> None:
+        """``options`` go to :class:`discord.Client` (e.g. ``guild_ready_timeout``)."""
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            **options,
         )
         self.services = services
         self.sync_commands = sync_commands
