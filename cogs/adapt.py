@@ -97,6 +97,11 @@ async def _member_names(guild: discord.Guild, user_ids: set[int]) -> dict[int, s
     return names
 
 
+async def display_name(guild: discord.Guild, user_id: int) -> str | None:
+    """A member's server display name, from the cache or one API look-up."""
+    return (await _member_names(guild, {user_id})).get(user_id)
+
+
 def parse_message_link(link: str, thread: discord.Thread) -> int | None:
     """A message id from a link (or a bare id) pointing into ``thread``."""
     link = link.strip()

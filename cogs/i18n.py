@@ -142,6 +142,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "{asker}さん、この返信で解決しましたか？ワンタップで保存すると、"
         "同じ問題に出会った次の人の助けになります。",
     },
+    "nudge.ask.anonymous": {
+        "en": "Did this reply solve your question? One tap saves it for the next person who "
+        "hits the same problem.",
+        "ja": "この返信で解決しましたか？ワンタップで保存すると、同じ問題に出会った次の人の助けになります。",
+    },
+    "nudge.tag.anonymous": {
+        "en": "This post was tagged solved. Which reply solved it?",
+        "ja": "この投稿が解決済みになりました。どの返信で解決しましたか？",
+    },
     "nudge.tag": {
         "en": "This post was tagged solved. {asker}, which reply solved it?",
         "ja": "この投稿が解決済みになりました。{asker}さん、どの返信で解決しましたか？",

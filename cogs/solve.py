@@ -21,6 +21,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.adapt import (
+    display_name,
     fetch_thread,
     is_forum_post,
     mark_thread_solved,
@@ -320,11 +321,10 @@ class Solving(commands.Cog):
                 await self.services.community.set_nudge_state(nudge.thread_id, "done")
                 continue
             settings = await self.services.community.settings(nudge.guild_id)
-            asker = thread.guild.get_member(nudge.asker_id)
             lang = choose_language(settings.language, text=thread.name)
             await self.services.community.set_nudge_state(nudge.thread_id, "sent")
             await thread.send(
-                t("nudge.ask", lang, asker=_name(asker)),
+                await _addressed("nudge.ask", lang, thread.guild, nudge.asker_id),
                 view=nudge_view(nudge.candidate_id, lang),
                 reference=discord.MessageReference(
                     message_id=nudge.candidate_id, channel_id=thread.id, fail_if_not_exists=False
@@ -350,6 +350,8 @@ class Solving(commands.Cog):
             return
         if await self.services.kb.store.get_entry_by_thread(after.id) is not None:
             return
+        if await self.services.community.is_solved(after.id):
+            return  # solved by an earlier thread: nothing to capture
         nudge = await self.services.community.nudge(after.id)
         if nudge is not None and nudge.state != "pending":
             return
@@ -366,7 +368,7 @@ class Solving(commands.Cog):
         )
         await self.services.community.set_nudge_state(after.id, "sent")
         await after.send(
-            t("nudge.tag", lang, asker=_name(after.guild.get_member(after.owner_id or 0))),
+            await _addressed("nudge.tag", lang, after.guild, after.owner_id or 0),
             view=nudge_view(candidate, lang),
             reference=discord.MessageReference(
                 message_id=candidate, channel_id=after.id, fail_if_not_exists=False
@@ -411,8 +413,12 @@ class Solving(commands.Cog):
         await self.services.community.forget_threads([payload.thread_id])
 
 
-def _name(member: discord.Member | None) -> str:
-    return discord.utils.escape_markdown(member.display_name) if member else ""
+async def _addressed(key: str, lang: str, guild: discord.Guild, user_id: int) -> str:
+    """The message ``key`` addressed to the member by name (never a mention)."""
+    name = await display_name(guild, user_id)
+    if name is None:
+        return t(f"{key}.anonymous", lang)
+    return t(key, lang, asker=discord.utils.escape_markdown(name))
 
 
 async def setup(bot: commands.Bot) -> None:

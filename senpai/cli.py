@@ -114,6 +114,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", type=int, required=True, help="the member's user id")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
+    p = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="play a short community story against a local Discord, offline",
+    )
+    p.add_argument("--lang", choices=["ja", "en"], default="en", help="the story's language")
+
     sub.add_parser(
         "run",
         parents=[common],
@@ -312,6 +319,19 @@ async def _cmd_forget(args: argparse.Namespace) -> int:
     return await _with_kb(args, run)
 
 
+async def _cmd_demo(args: argparse.Namespace) -> int:
+    from senpai.demo import DemoFailed, run_demo
+
+    encoder = config.make_encoder(config.model_name(args.model))
+    explicit = Path(args.data_dir).expanduser() if args.data_dir else None
+    try:
+        await run_demo(args.lang, encoder, explicit, sys.stdout)
+    except DemoFailed as error:
+        print(f"senpai demo: the story did not happen: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 async def _cmd_run(args: argparse.Namespace) -> int:
     token = config.discord_token()
     if not token:
@@ -330,6 +350,7 @@ async def _cmd_run(args: argparse.Namespace) -> int:
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
     "run": _cmd_run,
+    "demo": _cmd_demo,
     "import": _cmd_import,
     "ask": _cmd_ask,
     "rebuild": _cmd_rebuild,

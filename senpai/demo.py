@@ -1,0 +1,270 @@
+"""``senpai demo``: a short scripted community, offline, with the real bot.
+
+It starts LocalDiscord (a local stand-in for Discord's API), the real Senpai
+bot through unpatched discord.py, and plays a story: a member asks, a peer
+answers, the asker says thanks and confirms the solution with one tap; later
+another member asks the same thing in other words, and Senpai answers
+"someone already faced this" with the right thread. It prints the conversation
+as it happens and exits 0 only if the story really happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from cogs.bot import SenpaiBot
+from cogs.services import Services
+from index.encoder import Encoder
+from knowledge.community import CommunityStore
+from knowledge.engine import KnowledgeBase
+from localdiscord import LocalDiscord, Message, point_discord_py_at
+
+log = logging.getLogger(__name__)
+
+STEP_TIMEOUT = 20.0
+
+
+class DemoFailed(Exception):
+    """The story did not happen as scripted; the message says where it broke."""
+
+
+@dataclass(frozen=True)
+class Story:
+    guild: str
+    forum: str
+    solved_tag: str
+    asker: str
+    helper: str
+    second: str
+    title: str
+    body: str
+    answer: str
+    thanks: str
+    second_title: str
+    second_body: str
+    lines: dict[str, str]
+
+
+STORIES: dict[str, Story] = {
+    "en": Story(
+        guild="Flowdesk Users",
+        forum="help",
+        solved_tag="Solved",
+        asker="Aiko",
+        helper="Ben",
+        second="Chika",
+        title="SAML login fails with 'invalid audience' after moving to Okta",
+        body="We switched our identity provider to Okta. Since then every sign-in fails with an "
+        "'invalid audience' error. Has anyone seen this?",
+        answer="I hit this last month: the Audience URI in Okta must be the exact SP Entity ID "
+        "shown in Admin > Security > SSO, not the app's short name. Fix it there and "
+        "sign-in works again.",
+        thanks="Thanks Ben, that fixed it!",
+        second_title="Okta sign-in broken: audience error",
+        second_body="We moved to Okta yesterday and now our users get an error saying the "
+        "audience does not match. Any idea?",
+        lines={
+            "start": "Starting a local Discord and the Senpai bot (offline)…",
+            "ready": "Senpai is online in “{guild}”.",
+            "post": "{who} opens a post in #{forum}: “{title}”",
+            "reply": "{who} replies: {text}",
+            "tap": "{who} taps “{label}”.",
+            "later": "A week later…",
+            "ok": "The story happened: Senpai pointed {who} to the thread {helper} solved "
+            "({seconds:.2f} s after the post).",
+        },
+    ),
+    "ja": Story(
+        guild="Flowdesk ユーザー会",
+        forum="質問",
+        solved_tag="解決済み",
+        asker="愛子",
+        helper="健",
+        second="千佳",
+        title="CSVインポートで会社名が文字化けする",
+        body="顧客リストのCSVをインポートすると、日本語の会社名が文字化けしてしまいます。"
+        "同じ経験をした方はいますか？",
+        answer="先月同じ問題に当たりました。ExcelがShift_JISで保存しているのが原因です。"
+        "「CSV UTF-8（コンマ区切り）」で保存し直してからインポートすると直りました。",
+        thanks="ありがとうございます、解決しました！",
+        second_title="CSVの文字化け",
+        second_body="Excelで作った顧客一覧をインポートしたら、会社名が文字化けしました。",
+        lines={
+            "start": "ローカルの Discord と Senpai ボットを起動しています（オフライン）…",
+            "ready": "Senpai が「{guild}」にログインしました。",
+            "post": "{who}さんが #{forum} に投稿：「{title}」",
+            "reply": "{who}さんの返信：{text}",
+            "tap": "{who}さんが「{label}」をタップ。",
+            "later": "1週間後…",
+            "ok": "ストーリー成功：Senpai は{who}さんに、{helper}さんが解決したスレッドを"
+            "案内しました（投稿から {seconds:.2f} 秒）。",
+        },
+    ),
+}
+
+
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)]+)\)")
+
+
+def describe(message: Message) -> str:
+    """A bot message as plain text lines for the terminal (links as "text <url>")."""
+    lines: list[str] = []
+    if message.content:
+        lines.append(message.content)
+    for embed in message.embeds:
+        if embed.get("title"):
+            lines.append(f"【{embed['title']}】")
+        for field in embed.get("fields", []):
+            lines.append(f"  {field['name']}")
+            for value_line in str(field.get("value", "")).splitlines():
+                lines.append(f"    {value_line}")
+    labels = [c.get("label", "") for row in message.components for c in row.get("components", [])]
+    if labels:
+        lines.append("  " + " ".join(f"[{label}]" for label in labels if label))
+    return _LINK.sub(r"\1 <\2>", "\n".join(lines))
+
+
+def _button(message: Message, prefix: str) -> dict[str, Any]:
+    for row in message.components:
+        for component in row.get("components", []):
+            if str(component.get("custom_id", "")).startswith(prefix):
+                return component
+    raise DemoFailed(f"no button {prefix}… on Senpai's message")
+
+
+async def _step(what: str, waiter: Callable[[], Any]) -> Any:
+    try:
+        return await asyncio.wait_for(waiter(), STEP_TIMEOUT)
+    except TimeoutError as error:
+        raise DemoFailed(f"timed out waiting for {what}") from error
+
+
+async def play(story: Story, kb: KnowledgeBase, out: TextIO) -> None:
+    """Run the story against a fresh LocalDiscord; raise DemoFailed if it goes wrong."""
+
+    def say(key: str, **values: object) -> None:
+        print(story.lines[key].format(**values), file=out, flush=True)
+
+    def bot_says(message: Message) -> None:
+        text = describe(message).replace("\n", "\n        ")
+        print(f"  Senpai: {text}", file=out, flush=True)
+
+    server = LocalDiscord(heartbeat_interval=5.0)
+    guild = server.add_guild(
+        story.guild, locale="ja" if story.solved_tag == "解決済み" else "en-US"
+    )
+    forum = server.add_forum(guild, story.forum, tags=[story.solved_tag])
+    asker = server.add_member(guild, story.asker.lower(), nick=story.asker)
+    helper = server.add_member(guild, "helper", nick=story.helper)
+    second = server.add_member(guild, "second", nick=story.second)
+    say("start")
+    await server.start()
+    restore = point_discord_py_at(server.api_url, server.gateway_url)
+    services = Services(kb=kb, community=CommunityStore(kb.store), nudge_poll_seconds=0.2)
+    bot = SenpaiBot(services, guild_ready_timeout=0.05)
+    connection: asyncio.Task[None] | None = None
+    try:
+        await bot.login(server.bot_user.token)
+        connection = asyncio.create_task(bot.connect())
+        await _step("the bot to connect", bot.wait_until_ready)
+        say("ready", guild=story.guild)
+
+        say("post", who=story.asker, forum=story.forum, title=story.title)
+        first = await server.open_post(asker, forum, story.title, story.body)
+        answer = await server.send_message(helper, first, story.answer)
+        say("reply", who=story.helper, text=story.answer)
+        await server.send_message(asker, first, story.thanks, reply_to=answer)
+        say("reply", who=story.asker, text=story.thanks)
+        nudge = await _step(
+            "Senpai to ask whether the reply solved it",
+            lambda: server.wait_for_bot_message(
+                first, lambda m: any(_has(m, "senpai:accept:")), timeout=STEP_TIMEOUT
+            ),
+        )
+        bot_says(nudge)
+        accept = _button(nudge, "senpai:accept:")
+        say("tap", who=story.asker, label=accept.get("label", ""))
+        await server.press_button(asker, nudge, accept["custom_id"])
+        solved = await _step(
+            "the solution to be saved",
+            lambda: server.wait_for_bot_message(
+                first, lambda m: m.content.startswith("✅"), timeout=STEP_TIMEOUT
+            ),
+        )
+        bot_says(solved)
+        entry = await kb.store.get_entry_by_thread(first.id)
+        if entry is None:
+            raise DemoFailed("the solved thread did not reach the knowledge base")
+
+        say("later")
+        say("post", who=story.second, forum=story.forum, title=story.second_title)
+        asked_at = time.monotonic()
+        second_post = await server.open_post(second, forum, story.second_title, story.second_body)
+        suggestion = await _step(
+            "Senpai's suggestion on the new post",
+            lambda: server.wait_for_bot_message(
+                second_post, lambda m: bool(m.embeds), timeout=STEP_TIMEOUT
+            ),
+        )
+        seconds = time.monotonic() - asked_at
+        bot_says(suggestion)
+        fields = suggestion.embeds[0].get("fields", [])
+        if not fields or f"/{first.id})" not in str(fields[0].get("value", "")):
+            raise DemoFailed("Senpai's first suggestion does not point at the solved thread")
+        solved_button = _button(suggestion, f"senpai:solved:{entry.id}")
+        say("tap", who=story.second, label=solved_button.get("label", ""))
+        await server.press_button(second, suggestion, solved_button["custom_id"])
+        closed = await _step(
+            "the new post to be marked solved",
+            lambda: server.wait_for_bot_message(
+                second_post, lambda m: m.content.startswith("✅"), timeout=STEP_TIMEOUT
+            ),
+        )
+        bot_says(closed)
+        await _step(
+            "the new post to be tagged solved",
+            lambda: server.wait_for(
+                lambda: story.solved_tag in server.thread_tags(second_post), timeout=STEP_TIMEOUT
+            ),
+        )
+        problems = list(server.violations)
+        if problems:
+            raise DemoFailed(f"Discord would have rejected or flagged: {problems[0]}")
+        say("ok", who=story.second, helper=story.helper, seconds=seconds)
+    finally:
+        await bot.close()
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection, 5)
+        restore()
+        await server.stop()
+
+
+def _has(message: Message, prefix: str) -> list[bool]:
+    return [
+        str(c.get("custom_id", "")).startswith(prefix)
+        for row in message.components
+        for c in row.get("components", [])
+    ]
+
+
+async def run_demo(lang: str, encoder: Encoder, data_dir: Path | None, out: TextIO) -> None:
+    """Play the story in ``lang`` with a fresh knowledge base (a temporary one by default)."""
+    for noisy in ("discord", "localdiscord", "aiohttp"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    await asyncio.to_thread(lambda: encoder.dim)  # load the model before the clock starts
+    with tempfile.TemporaryDirectory(prefix="senpai-demo-") as scratch:
+        kb = await KnowledgeBase.open(data_dir or Path(scratch), encoder)
+        try:
+            await play(STORIES[lang], kb, out)
+        finally:
+            await kb.close()
