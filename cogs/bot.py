@@ -8,14 +8,16 @@ A host bot can load Senpai's extensions itself instead: attach
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from typing import Any
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
-from cogs.i18n import SenpaiTranslator
+from cogs.i18n import SenpaiTranslator, locale_language, t
 from cogs.services import Services, attach
 from knowledge.community import CommunityStore
 from knowledge.engine import KnowledgeBase
@@ -52,6 +54,7 @@ class SenpaiBot(commands.Bot):
         attach(self, services)
 
     async def setup_hook(self) -> None:
+        self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
         await self.tree.set_translator(SenpaiTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
@@ -67,6 +70,20 @@ class SenpaiBot(commands.Bot):
                 await self.services.kb.flush()
             except OSError:
                 log.exception("saving the index failed; will retry")
+
+    async def _on_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """The one place unexpected errors end: logged with the traceback, and the member
+        gets a short, localised apology instead of "the application did not respond"."""
+        name = interaction.command.qualified_name if interaction.command else "?"
+        log.error("command %s failed", name, exc_info=error)
+        lang = locale_language(interaction.locale)
+        with contextlib.suppress(discord.HTTPException):
+            if interaction.response.is_done():
+                await interaction.followup.send(t("error.generic", lang), ephemeral=True)
+            else:
+                await interaction.response.send_message(t("error.generic", lang), ephemeral=True)
 
     async def on_ready(self) -> None:
         assert self.user is not None

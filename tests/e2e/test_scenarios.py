@@ -9,10 +9,12 @@ broken embed or component, no unknown endpoint, no late heartbeat.
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
 from localdiscord import Message, ScenarioError
+from tests.builders import reply_ids, thread
 from tests.e2e.conftest import Community, Senpai
 
 SSO_TITLE = "SAML login fails with invalid audience after moving to Okta"
@@ -274,22 +276,47 @@ async def test_an_admin_command_run_by_a_member_is_refused(community: Community,
 
 
 async def test_rebuild_shows_progress_and_heartbeats_keep_flowing(
-    community: Community, senpai: Senpai
+    community: Community, senpai: Senpai, monkeypatch
 ):
+    # The extension module the running bot loaded (discord.py loads a fresh copy).
+    monkeypatch.setattr(sys.modules["cogs.admin"], "PROGRESS_EDIT_SECONDS", 0.05)
     server = community.server
-    await solved_post(community, SSO_TITLE, SSO_BODY, SSO_ANSWER)
+    threads = [
+        thread(f"{SSO_TITLE} #{n}", SSO_BODY, [SSO_ANSWER], guild_id=community.guild.id)
+        for n in range(300)
+    ]
+    await senpai.kb.capture_many([(t, reply_ids(t), None) for t in threads])
     owner = server.owner(community.guild)
     interaction = await server.run_slash(owner, community.help, "senpai rebuild")
     await server.wait_for(
-        lambda: (
-            any("Index rebuilt" in (r.content or "") for r in interaction.responses)
-            or any("再構築が完了" in (r.content or "") for r in interaction.responses)
-            or None
-        ),
-        timeout=30,
+        lambda: any("Index rebuilt: 300" in (r.content or "") for r in interaction.responses)
+        or None,
+        timeout=60,
     )
+    progress = [r.content or "" for r in interaction.responses if "█" in (r.content or "")]
+    assert any("/300" in text for text in progress), progress
+    assert interaction.responses[0].ephemeral
+    # The bot kept its gateway heartbeats on time while encoding 300 entries.
     assert server.max_heartbeat_gap() < 1.6
     server.assert_clean()
+
+
+async def test_an_unexpected_error_gets_a_short_apology_and_is_logged(
+    community: Community, senpai: Senpai, monkeypatch, caplog
+):
+    async def broken(query):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(senpai.kb, "suggest", broken)
+    interaction = await community.server.run_slash(
+        community.dan, community.help, "senpai search", {"query": "SAML"}
+    )
+    await community.server.wait_for(
+        lambda: any("went wrong" in (r.content or "") for r in interaction.responses) or None
+    )
+    assert all(r.ephemeral for r in interaction.responses if r.content)
+    assert "command senpai search failed" in caplog.text
+    community.server.assert_clean()
 
 
 async def test_commands_that_discord_would_not_offer_raise(community: Community, senpai: Senpai):
