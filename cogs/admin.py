@@ -24,7 +24,7 @@ from cogs.checks import is_admin
 from cogs.i18n import choose_language, t
 from cogs.services import Services, services_of
 from cogs.suggest import search as run_search
-from knowledge.engine import RebuildInProgress, RebuildProgress
+from knowledge.engine import CaptureError, RebuildInProgress, RebuildProgress
 from knowledge.models import BackfillState, GuildSettings
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,13 @@ class Admin(commands.Cog):
                 seen += 1
                 got = 0
                 if await self.services.kb.store.get_entry_by_thread(thread.id) is None:
-                    result = await self.services.kb.capture_inferred(await fetch_thread(thread))
+                    try:
+                        result = await self.services.kb.capture_inferred(await fetch_thread(thread))
+                    except CaptureError as error:
+                        # e.g. the marked answer is an image with no text: skip the post,
+                        # or every run would stop here again.
+                        log.info("backfill: post %d not captured: %s", thread.id, error)
+                        result = None
                     got = int(result is not None)
                 captured += got
                 archived_at = thread.archive_timestamp if thread.archived else None

@@ -34,7 +34,7 @@ from cogs.i18n import choose_language, t
 from cogs.services import Services, services_of
 from knowledge.engine import CaptureError, likely_answer
 from knowledge.inference import is_thanks
-from knowledge.models import GuildSettings
+from knowledge.models import GuildSettings, Nudge
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +185,9 @@ class Solving(commands.Cog):
         self.bot = bot
         self.services = services
         self._nudger: asyncio.Task[None] | None = None
+        # The poll loop, a thank-you and a hand-tag each check that a nudge is still
+        # pending before sending it; one at a time, so a post is never nudged twice.
+        self._nudging = asyncio.Lock()
 
     async def cog_load(self) -> None:
         self._nudger = asyncio.create_task(self._nudge_loop(), name="senpai-nudges")
@@ -285,7 +288,7 @@ class Solving(commands.Cog):
             candidate_id=candidate,
         )
         await community.bring_nudge_forward(thread.id, candidate)
-        await self.send_due_nudges()
+        await self.send_nudge_now(thread.id)
 
     async def _thanked_reply(self, message: discord.Message, thread: discord.Thread) -> int | None:
         """The reply a thank-you refers to, else the latest reply by someone else."""
@@ -314,26 +317,56 @@ class Solving(commands.Cog):
     async def send_due_nudges(self) -> int:
         """Ask the askers of due posts, once each. Returns how many were sent."""
         sent = 0
-        for nudge in await self.services.community.due_nudges(self.services.clock()):
-            thread = self.bot.get_channel(nudge.thread_id)
-            solved = await self.services.kb.store.get_entry_by_thread(nudge.thread_id) is not None
-            if not isinstance(thread, discord.Thread) or solved or nudge.candidate_id is None:
-                await self.services.community.set_nudge_state(nudge.thread_id, "done")
-                continue
-            settings = await self.services.community.settings(nudge.guild_id)
-            lang = choose_language(settings.language, text=thread.name)
-            await self.services.community.set_nudge_state(nudge.thread_id, "sent")
-            await thread.send(
-                await _addressed("nudge.ask", lang, thread.guild, nudge.asker_id),
-                view=nudge_view(nudge.candidate_id, lang),
-                reference=discord.MessageReference(
-                    message_id=nudge.candidate_id, channel_id=thread.id, fail_if_not_exists=False
-                ),
-                mention_author=False,
-                allowed_mentions=NONE,
-            )
-            sent += 1
+        async with self._nudging:
+            for nudge in await self.services.community.due_nudges(self.services.clock()):
+                sent += await self._send_nudge(nudge)
         return sent
+
+    async def send_nudge_now(self, thread_id: int) -> bool:
+        """Send the post's nudge at once if it is still pending (the asker said thanks).
+
+        Its due time is not consulted: the store stamps "now" with the wall clock,
+        which need not agree with :attr:`Services.clock`.
+        """
+        async with self._nudging:
+            nudge = await self.services.community.nudge(thread_id)
+            if nudge is None or nudge.state != "pending":
+                return False
+            return await self._send_nudge(nudge)
+
+    async def _nudged_thread(self, thread_id: int) -> discord.Thread | None:
+        """The post to nudge in. Discord auto-archives idle posts (often after a day,
+        the default nudge delay too) and discord.py drops them from its cache, so an
+        archived post is fetched; sending into it reopens it. Locked posts are left be."""
+        channel = self.bot.get_channel(thread_id)
+        if channel is None:
+            try:
+                channel = await self.bot.fetch_channel(thread_id)
+            except (discord.NotFound, discord.Forbidden):
+                return None
+        if not isinstance(channel, discord.Thread) or channel.locked:
+            return None
+        return channel
+
+    async def _send_nudge(self, nudge: Nudge) -> bool:
+        solved = await self.services.kb.store.get_entry_by_thread(nudge.thread_id) is not None
+        thread = None if solved else await self._nudged_thread(nudge.thread_id)
+        if thread is None or nudge.candidate_id is None:
+            await self.services.community.set_nudge_state(nudge.thread_id, "done")
+            return False
+        settings = await self.services.community.settings(nudge.guild_id)
+        lang = choose_language(settings.language, text=thread.name)
+        await self.services.community.set_nudge_state(nudge.thread_id, "sent")
+        await thread.send(
+            await _addressed("nudge.ask", lang, thread.guild, nudge.asker_id),
+            view=nudge_view(nudge.candidate_id, lang),
+            reference=discord.MessageReference(
+                message_id=nudge.candidate_id, channel_id=thread.id, fail_if_not_exists=False
+            ),
+            mention_author=False,
+            allowed_mentions=NONE,
+        )
+        return True
 
     @commands.Cog.listener()
     async def on_thread_update(self, before: discord.Thread, after: discord.Thread) -> None:
@@ -352,21 +385,22 @@ class Solving(commands.Cog):
             return
         if await self.services.community.is_solved(after.id):
             return  # solved by an earlier thread: nothing to capture
-        nudge = await self.services.community.nudge(after.id)
-        if nudge is not None and nudge.state != "pending":
-            return
-        candidate = likely_answer(await fetch_thread(after))
-        if candidate is None:
-            return
+        async with self._nudging:
+            nudge = await self.services.community.nudge(after.id)
+            if nudge is not None and nudge.state != "pending":
+                return
+            candidate = likely_answer(await fetch_thread(after))
+            if candidate is None:
+                return
+            await self.services.community.schedule_nudge(
+                thread_id=after.id,
+                guild_id=after.guild.id,
+                asker_id=after.owner_id or 0,
+                due_at=self.services.clock(),
+                candidate_id=candidate,
+            )
+            await self.services.community.set_nudge_state(after.id, "sent")
         lang = choose_language(settings.language, text=after.name)
-        await self.services.community.schedule_nudge(
-            thread_id=after.id,
-            guild_id=after.guild.id,
-            asker_id=after.owner_id or 0,
-            due_at=self.services.clock(),
-            candidate_id=candidate,
-        )
-        await self.services.community.set_nudge_state(after.id, "sent")
         await after.send(
             await _addressed("nudge.tag", lang, after.guild, after.owner_id or 0),
             view=nudge_view(candidate, lang),

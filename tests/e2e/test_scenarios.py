@@ -289,8 +289,9 @@ async def test_rebuild_shows_progress_and_heartbeats_keep_flowing(
     owner = server.owner(community.guild)
     interaction = await server.run_slash(owner, community.help, "senpai rebuild")
     await server.wait_for(
-        lambda: any("Index rebuilt: 300" in (r.content or "") for r in interaction.responses)
-        or None,
+        lambda: (
+            any("Index rebuilt: 300" in (r.content or "") for r in interaction.responses) or None
+        ),
         timeout=60,
     )
     progress = [r.content or "" for r in interaction.responses if "█" in (r.content or "")]
