@@ -260,13 +260,17 @@ class Solving(commands.Cog):
         if message.id == thread.id:
             return
         settings = await self.services.community.settings(message.guild.id)
-        if not settings.watches(thread.parent.id) or settings.nudge_hours <= 0:
-            return
-        if await self.services.kb.store.get_entry_by_thread(thread.id) is not None:
+        if not settings.watches(thread.parent.id):
             return
         community = self.services.community
         if message.author.id != thread.owner_id:
+            # Dates the first answer, for the community's figures, nudges or not.
             await community.record_reply(thread.id, message.created_at)
+        if settings.nudge_hours <= 0:
+            return
+        if await self.services.kb.store.get_entry_by_thread(thread.id) is not None:
+            return
+        if message.author.id != thread.owner_id:
             await community.schedule_nudge(
                 thread_id=thread.id,
                 guild_id=message.guild.id,
