@@ -207,6 +207,7 @@ class Suggestions(commands.Cog):
             allowed_scopes=scopes_for_forum(thread.parent),
             exclude_thread_id=thread.id,
             threshold=settings.threshold,
+            title=thread.name,
         )
         try:
             suggestions = await self.services.kb.suggest(query)

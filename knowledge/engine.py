@@ -75,19 +75,37 @@ class SearchConfig:
     """How suggestions are retrieved and when the engine stays silent.
 
     ``score = dense_weight * cosine + (1 - dense_weight) * lexical overlap``;
-    nothing scoring under ``threshold`` is ever shown.
+    nothing scoring under ``threshold`` is ever shown. When the question has a
+    title, the cosine is ``(1 - title_weight) * cos(full text) + title_weight *
+    cos(title)``: one search with the blended query vector, since both are inner
+    products with the same entry vector.
     """
 
     threshold: float = 0.5
-    dense_weight: float = 0.7
+    dense_weight: float = 0.9
+    title_weight: float = 0.5
     candidates: int = 30
     index_answer: bool = False
+    language_dense_weights: tuple[tuple[str, float], ...] = (("ja", 0.6),)
+
+    def dense_weight_for(self, language: str) -> float:
+        """The dense weight for a question in ``language``.
+
+        The default encoder (all-MiniLM-L6-v2) was trained on English; in
+        Japanese its vectors carry little meaning, so Japanese questions lean on
+        the lexical signal (character bigrams) instead.
+        """
+        return dict(self.language_dense_weights).get(language, self.dense_weight)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError("threshold must be between 0 and 1")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ValueError("dense_weight must be between 0 and 1")
+        if not 0.0 <= self.title_weight <= 1.0:
+            raise ValueError("title_weight must be between 0 and 1")
+        if any(not 0.0 <= w <= 1.0 for _, w in self.language_dense_weights):
+            raise ValueError("language dense weights must be between 0 and 1")
         if self.candidates < 1:
             raise ValueError("candidates must be at least 1")
 
@@ -489,7 +507,9 @@ class KnowledgeBase:
         allowed_count = await self.store.count(query.guild_id, scopes)
         if allowed_count == 0:
             return []
-        vector_task = asyncio.create_task(self._encode([text]))
+        title = to_index_text(clean_for_storage(query.title)) if query.title else ""
+        weight = self.config.title_weight if title.strip() else 0.0
+        vector_task = asyncio.create_task(self._encode([text, title] if weight else [text]))
         term_hits = await self.store.term_search(
             query_terms,
             guild_id=query.guild_id,
@@ -508,7 +528,8 @@ class KnowledgeBase:
             if needles
             else []
         )
-        vector = (await vector_task)[0]
+        vectors = await vector_task
+        vector = vectors[0] if not weight else (1.0 - weight) * vectors[0] + weight * vectors[1]
         dense_hits = await self._dense_search(index, vector, query, scopes, allowed_count, k)
 
         candidate_ids = list(
@@ -550,7 +571,7 @@ class KnowledgeBase:
         return rank(
             candidates,
             query,
-            dense_weight=self.config.dense_weight,
+            dense_weight=self.config.dense_weight_for(detect_language(text)),
             threshold=self.config.threshold,
         )
 

@@ -174,6 +174,8 @@ class Query:
     (``{"public"}`` for a forum everyone can read, plus the forum's own private
     scope for a restricted one). ``exclude_thread_id`` is the question's own post.
     ``threshold`` overrides the engine's confidence threshold (a guild's setting).
+    ``title`` is the post's title when there is one (``text`` then holds title and
+    body): a short title often says what the problem is more plainly than the body.
     """
 
     guild_id: int
@@ -182,6 +184,7 @@ class Query:
     exclude_thread_id: int | None = None
     limit: int = 3
     threshold: float | None = None
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,9 @@ def _build_parser() -> argparse.ArgumentParser:
         type=int,
         help="ask from inside this private forum (its private threads become visible)",
     )
+    p.add_argument(
+        "--title", default="", help="the post's title, when TEXT is its body (weighs in the match)"
+    )
     p.add_argument("--limit", type=int, default=3, help="at most this many suggestions")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -225,7 +228,13 @@ async def _cmd_ask(args: argparse.Namespace) -> int:
         if args.forum is not None:
             scopes.add(private_scope(args.forum))
         suggestions = await kb.suggest(
-            Query(guild_id=guild, text=text, allowed_scopes=frozenset(scopes), limit=args.limit)
+            Query(
+                guild_id=guild,
+                text=f"{args.title}\n{text}" if args.title else text,
+                title=args.title,
+                allowed_scopes=frozenset(scopes),
+                limit=args.limit,
+            )
         )
         if args.json:
             print(json.dumps([_suggestion_json(s) for s in suggestions], ensure_ascii=False))

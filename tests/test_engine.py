@@ -361,3 +361,22 @@ async def test_stats_describe_the_knowledge_base_and_index(kb):
     assert stats.entries == 2
     assert stats.by_language == {"en": 1, "ja": 1}
     assert stats.index_entries == 2 and stats.index_fresh
+
+
+async def test_a_title_blends_its_cosine_into_the_dense_signal(tmp_path: Path):
+    config = SearchConfig(threshold=0.0, dense_weight=1.0, title_weight=1.0)
+    kb = await KnowledgeBase.open(tmp_path, HashingEncoder(), config)
+    _, sso = await capture(kb, SSO)
+    _, webhook = await capture(kb, WEBHOOK)
+    body = "Webhook deliveries retried forever, endpoint returns 200"
+    plain = await kb.suggest(ask(body))
+    titled = await kb.suggest(ask(body, title=SSO[0]))
+    assert plain[0].entry.id == webhook.entry_id
+    assert titled[0].entry.id == sso.entry_id
+    await kb.close()
+
+
+def test_search_config_rejects_out_of_range_values():
+    for bad in ({"threshold": 1.5}, {"dense_weight": -0.1}, {"title_weight": 2}, {"candidates": 0}):
+        with pytest.raises(ValueError):
+            SearchConfig(**bad)

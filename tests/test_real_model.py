@@ -28,6 +28,15 @@ SAME_LANGUAGE = [
         "Excelから書き出した顧客リストをインポートしたら、日本語の社名が文字化けしました。",
         1463038001539044840,
     ),
+    (
+        "We deactivated a few people last month, but the invoice still charges us for their "
+        "licenses. How do we pay for fewer users?",
+        1472759588708753574,
+    ),
+    (
+        "朝早い時間に受注した案件が、月次レポートでは前日の売上として数えられてしまいます。",
+        1475786974422331629,
+    ),
 ]
 PORTAL = (
     "We pointed our own domain at the customer portal, but its SSL certificate has been "
