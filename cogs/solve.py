@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from datetime import timedelta
-from typing import Any
 
 import discord
 from discord import app_commands
@@ -30,6 +28,7 @@ from cogs.adapt import (
     unmark_thread_solved,
 )
 from cogs.checks import may_mark_solution
+from cogs.components import PersistentButton, PostContext, post_context
 from cogs.i18n import choose_language, t
 from cogs.services import Services, services_of
 from knowledge.engine import CaptureError, likely_answer
@@ -71,83 +70,52 @@ async def solve(
     return True, t("solve.done", lang, name=name)
 
 
-class AcceptButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"senpai:accept:(?P<message>[0-9]+)"
-):
+async def _may_answer_nudge(interaction: discord.Interaction) -> PostContext | None:
+    """The context if the presser may mark a solution here; else refuse and return None."""
+    ctx = await post_context(interaction)
+    if ctx is None:
+        return None
+    if not may_mark_solution(ctx.member, ctx.thread, ctx.settings):
+        await interaction.response.send_message(t("refuse.solve", ctx.lang), ephemeral=True)
+        return None
+    return ctx
+
+
+class AcceptButton(PersistentButton, template=r"senpai:accept:(?P<value>[0-9]+)"):
     """One tap on a nudge: "yes, this reply solved it"."""
 
-    def __init__(self, message_id: int, label: str = "✅") -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                style=discord.ButtonStyle.success,
-                custom_id=f"senpai:accept:{message_id}",
-            )
-        )
-        self.message_id = message_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> AcceptButton:
-        return cls(int(match["message"]), item.label or "✅")
+    PREFIX = "senpai:accept"
+    STYLE = discord.ButtonStyle.success
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        services = services_of(interaction.client)  # type: ignore[arg-type]
-        thread = interaction.channel
-        if not isinstance(thread, discord.Thread) or not isinstance(
-            interaction.user, discord.Member
-        ):
-            return
-        settings = await services.community.settings(thread.guild.id)
-        lang = _language(interaction, settings)
-        if not may_mark_solution(interaction.user, thread, settings):
-            await interaction.response.send_message(t("refuse.solve", lang), ephemeral=True)
+        ctx = await _may_answer_nudge(interaction)
+        if ctx is None or self.value is None:
             return
         await interaction.response.defer()
-        ok, text = await solve(services, thread, self.message_id, lang)
+        ok, text = await solve(ctx.services, ctx.thread, self.value, ctx.lang)
         if ok and interaction.message is not None:
             await interaction.message.edit(view=None, allowed_mentions=NONE)
         await interaction.followup.send(text, ephemeral=True)
 
 
-class LaterButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"senpai:later"):
+class LaterButton(PersistentButton, template=r"senpai:later"):
     """ "Not yet": the nudge goes away; /solved stays available."""
 
-    def __init__(self, label: str = "…") -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label, style=discord.ButtonStyle.secondary, custom_id="senpai:later"
-            )
-        )
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> LaterButton:
-        return cls(item.label or "…")
+    PREFIX = "senpai:later"
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        services = services_of(interaction.client)  # type: ignore[arg-type]
-        thread = interaction.channel
-        if not isinstance(thread, discord.Thread) or not isinstance(
-            interaction.user, discord.Member
-        ):
-            return
-        settings = await services.community.settings(thread.guild.id)
-        lang = _language(interaction, settings)
-        if not may_mark_solution(interaction.user, thread, settings):
-            await interaction.response.send_message(t("refuse.solve", lang), ephemeral=True)
+        ctx = await _may_answer_nudge(interaction)
+        if ctx is None:
             return
         await interaction.response.edit_message(
-            content=t("nudge.later", lang), view=None, allowed_mentions=NONE
+            content=t("nudge.later", ctx.lang), view=None, allowed_mentions=NONE
         )
 
 
 def nudge_view(candidate_id: int, lang: str) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(AcceptButton(candidate_id, t("button.yes_this", lang)))
-    view.add_item(LaterButton(t("button.not_yet", lang)))
+    view.add_item(LaterButton(label=t("button.not_yet", lang)))
     return view
 
 

@@ -7,8 +7,6 @@ most three solved threads, and says nothing when Senpai is unsure.
 from __future__ import annotations
 
 import logging
-import re
-from typing import Any
 
 import discord
 from discord.ext import commands
@@ -16,6 +14,7 @@ from discord.ext import commands
 from cogs import render
 from cogs.adapt import is_forum_post, mark_thread_solved
 from cogs.checks import may_dismiss, scopes_for_forum, scopes_for_member
+from cogs.components import PersistentButton, post_context
 from cogs.i18n import choose_language, t
 from cogs.services import Services, services_of
 from knowledge.engine import IndexNotReady
@@ -31,132 +30,76 @@ def interaction_language(interaction: discord.Interaction, configured: str) -> s
     return choose_language(configured, locale=interaction.locale)
 
 
-class SolvedButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"senpai:solved:(?P<entry>[0-9]+)"
-):
+class SolvedButton(PersistentButton, template=r"senpai:solved:(?P<value>[0-9]+)"):
     """ "This solved it": the asker marks their post solved by an earlier thread."""
 
-    def __init__(self, entry_id: int, label: str = "✅") -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                style=discord.ButtonStyle.success,
-                custom_id=f"senpai:solved:{entry_id}",
-            )
-        )
-        self.entry_id = entry_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> SolvedButton:
-        return cls(int(match["entry"]), item.label or "✅")
+    PREFIX = "senpai:solved"
+    STYLE = discord.ButtonStyle.success
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        services = services_of(interaction.client)  # type: ignore[arg-type]
-        thread = interaction.channel
-        if not isinstance(thread, discord.Thread) or interaction.guild is None:
+        ctx = await post_context(interaction)
+        if ctx is None or self.value is None:
             return
-        settings = await services.community.settings(interaction.guild.id)
-        lang = interaction_language(interaction, settings.language)
-        if interaction.user.id != thread.owner_id:
+        services, thread, lang = ctx.services, ctx.thread, ctx.lang
+        if ctx.member.id != thread.owner_id:
             await interaction.response.send_message(t("refuse.asker_only", lang), ephemeral=True)
             return
-        entry = await services.kb.store.get_entry(self.entry_id)
-        if entry is None or entry.guild_id != interaction.guild.id:
+        entry = await services.kb.store.get_entry(self.value)
+        if entry is None or entry.guild_id != thread.guild.id:
             await interaction.response.send_message(t("feedback.gone", lang), ephemeral=True)
             return
         await services.kb.record_feedback(
             entry.id,
-            guild_id=interaction.guild.id,
+            guild_id=thread.guild.id,
             thread_id=thread.id,
-            user_id=interaction.user.id,
+            user_id=ctx.member.id,
             kind=FeedbackKind.SOLVED_BY_SUGGESTION,
         )
         await services.community.record_solved(
             thread.id, services.clock(), via="suggestion", duplicate_of=entry.id
         )
+        title = discord.utils.escape_markdown(entry.title)
         await interaction.response.send_message(
-            t("feedback.solved", lang, title=discord.utils.escape_markdown(entry.title)),
-            ephemeral=True,
+            t("feedback.solved", lang, title=title), ephemeral=True
         )
         await thread.send(
-            t(
-                "feedback.solved_public",
-                lang,
-                title=discord.utils.escape_markdown(entry.title),
-                url=entry.jump_url,
-            ),
+            t("feedback.solved_public", lang, title=title, url=entry.jump_url),
             allowed_mentions=NONE,
             suppress_embeds=True,
         )
-        await mark_thread_solved(thread, settings)
+        await mark_thread_solved(thread, ctx.settings)
 
 
-class IrrelevantButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"senpai:irrelevant:(?P<entry>[0-9]+)"
-):
+class IrrelevantButton(PersistentButton, template=r"senpai:irrelevant:(?P<value>[0-9]+)"):
     """ "Not relevant": recorded as feedback for tuning; anyone in the post may say so."""
 
-    def __init__(self, entry_id: int, label: str = "🚫") -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"senpai:irrelevant:{entry_id}",
-            )
-        )
-        self.entry_id = entry_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> IrrelevantButton:
-        return cls(int(match["entry"]), item.label or "🚫")
+    PREFIX = "senpai:irrelevant"
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        services = services_of(interaction.client)  # type: ignore[arg-type]
-        if interaction.guild is None or interaction.channel is None:
+        ctx = await post_context(interaction)
+        if ctx is None or self.value is None:
             return
-        settings = await services.community.settings(interaction.guild.id)
-        lang = interaction_language(interaction, settings.language)
-        await services.kb.record_feedback(
-            self.entry_id,
-            guild_id=interaction.guild.id,
-            thread_id=interaction.channel.id,
-            user_id=interaction.user.id,
+        await ctx.services.kb.record_feedback(
+            self.value,
+            guild_id=ctx.thread.guild.id,
+            thread_id=ctx.thread.id,
+            user_id=ctx.member.id,
             kind=FeedbackKind.NOT_RELEVANT,
         )
-        await interaction.response.send_message(t("feedback.irrelevant", lang), ephemeral=True)
+        await interaction.response.send_message(t("feedback.irrelevant", ctx.lang), ephemeral=True)
 
 
-class DismissButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"senpai:dismiss"):
+class DismissButton(PersistentButton, template=r"senpai:dismiss"):
     """ "Dismiss": the asker or a moderator deletes Senpai's reply."""
 
-    def __init__(self, label: str = "✖") -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label, style=discord.ButtonStyle.secondary, custom_id="senpai:dismiss"
-            )
-        )
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> DismissButton:
-        return cls(item.label or "✖")
+    PREFIX = "senpai:dismiss"
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        services = services_of(interaction.client)  # type: ignore[arg-type]
-        thread = interaction.channel
-        if not isinstance(thread, discord.Thread) or not isinstance(
-            interaction.user, discord.Member
-        ):
+        ctx = await post_context(interaction)
+        if ctx is None:
             return
-        settings = await services.community.settings(thread.guild.id)
-        lang = interaction_language(interaction, settings.language)
-        if not may_dismiss(interaction.user, thread):
-            await interaction.response.send_message(t("refuse.dismiss", lang), ephemeral=True)
+        if not may_dismiss(ctx.member, ctx.thread):
+            await interaction.response.send_message(t("refuse.dismiss", ctx.lang), ephemeral=True)
             return
         await interaction.response.defer()
         if interaction.message is not None:
@@ -168,7 +111,7 @@ def suggestion_view(entry_ids: list[int], lang: str) -> discord.ui.View:
     for n, entry_id in enumerate(entry_ids, start=1):
         view.add_item(SolvedButton(entry_id, t("button.solved", lang, n=n)))
         view.add_item(IrrelevantButton(entry_id, t("button.irrelevant", lang, n=n)))
-    view.add_item(DismissButton(t("button.dismiss", lang)))
+    view.add_item(DismissButton(label=t("button.dismiss", lang)))
     return view
 
 

@@ -19,6 +19,20 @@ def _dt(value: object) -> datetime | None:
     return None if value is None else datetime.fromisoformat(str(value))
 
 
+def _nudge(row: Sequence[object]) -> Nudge:
+    return Nudge(
+        thread_id=int(row[0]),  # type: ignore[call-overload]
+        guild_id=int(row[1]),  # type: ignore[call-overload]
+        asker_id=int(row[2]),  # type: ignore[call-overload]
+        due_at=datetime.fromisoformat(str(row[3])),
+        state=str(row[4]),
+        candidate_id=None if row[5] is None else int(row[5]),  # type: ignore[call-overload]
+    )
+
+
+_NUDGE_COLUMNS = "thread_id, guild_id, asker_id, due_at, state, candidate_id"
+
+
 class CommunityStore:
     """Per-guild state the Discord plugin keeps, over the knowledge store's file."""
 
@@ -199,22 +213,12 @@ class CommunityStore:
 
     async def due_nudges(self, now: datetime | None = None, limit: int = 50) -> list[Nudge]:
         async with self._store.reader.execute(
-            "SELECT thread_id, guild_id, asker_id, due_at, state, candidate_id FROM nudges "
+            f"SELECT {_NUDGE_COLUMNS} FROM nudges "
             "WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?",
             (_iso(now or datetime.now(UTC)), limit),
         ) as cur:
             rows = await cur.fetchall()
-        return [
-            Nudge(
-                int(r[0]),
-                int(r[1]),
-                int(r[2]),
-                datetime.fromisoformat(r[3]),
-                str(r[4]),
-                None if r[5] is None else int(r[5]),
-            )
-            for r in rows
-        ]
+        return [_nudge(r) for r in rows]
 
     async def set_nudge_state(self, thread_id: int, state: str) -> None:
         async with self._store.transaction() as db:
@@ -222,21 +226,13 @@ class CommunityStore:
 
     async def nudge(self, thread_id: int) -> Nudge | None:
         async with self._store.reader.execute(
-            "SELECT thread_id, guild_id, asker_id, due_at, state, candidate_id FROM nudges "
-            "WHERE thread_id = ?",
+            f"SELECT {_NUDGE_COLUMNS} FROM nudges WHERE thread_id = ?",
             (thread_id,),
         ) as cur:
             r = await cur.fetchone()
         if r is None:
             return None
-        return Nudge(
-            int(r[0]),
-            int(r[1]),
-            int(r[2]),
-            datetime.fromisoformat(r[3]),
-            str(r[4]),
-            None if r[5] is None else int(r[5]),
-        )
+        return _nudge(r)
 
     # -- backfill ------------------------------------------------------------------
 
