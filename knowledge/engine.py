@@ -528,8 +528,8 @@ class KnowledgeBase:
             if needles
             else []
         )
-        vectors = await vector_task
-        vector = vectors[0] if not weight else (1.0 - weight) * vectors[0] + weight * vectors[1]
+        encoded = await vector_task
+        vector = encoded[0] if not weight else (1.0 - weight) * encoded[0] + weight * encoded[1]
         dense_hits = await self._dense_search(index, vector, query, scopes, allowed_count, k)
 
         candidate_ids = list(
@@ -551,8 +551,8 @@ class KnowledgeBase:
         dense = dict(dense_hits)
         missing = [i for i in ids if i not in dense and index.contains(i)]
         if missing:
-            vectors = await asyncio.to_thread(index.vectors, missing)
-            dense.update(zip(missing, (vectors @ vector).tolist(), strict=True))
+            stored = await asyncio.to_thread(index.vectors, missing)
+            dense.update(zip(missing, (stored @ vector).tolist(), strict=True))
         overlap = await self._lexical_scores(query_terms, ids)
         in_terms = {i for i, _ in term_hits}
         in_substrings = {i for i, _ in substring_hits}
