@@ -166,7 +166,8 @@ async def _lexical_cosine(
     sets = await kb.store.term_sets(list(ids))
     queries = [set(lexical.terms(t)) for t in texts]
     vocab = set().union(*sets.values(), *queries)
-    total, freqs = await kb.store.document_frequencies(sorted(vocab))
+    freqs = await kb.store.document_frequencies(sorted(vocab))
+    total = await kb.store.count()
     weight = {t: lexical.idf(total, freqs.get(t, 0)) for t in vocab}
     norms = {i: np.sqrt(sum(weight[t] ** 2 for t in sets.get(i, ()))) for i in ids}
     out = np.zeros((len(texts), len(ids)))

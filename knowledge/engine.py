@@ -510,8 +510,11 @@ class KnowledgeBase:
         title = to_index_text(clean_for_storage(query.title)) if query.title else ""
         weight = self.config.title_weight if title.strip() else 0.0
         vector_task = asyncio.create_task(self._encode([text, title] if weight else [text]))
+        frequencies = await self.store.document_frequencies(query_terms)
+        total = max(len(index), allowed_count)
+        weights = {t: lexical.idf(total, frequencies.get(t, 0)) for t in set(query_terms)}
         term_hits = await self.store.term_search(
-            query_terms,
+            lexical.selective_terms(query_terms, frequencies, total),
             guild_id=query.guild_id,
             scopes=scopes,
             exclude_thread_id=query.exclude_thread_id,
@@ -553,7 +556,7 @@ class KnowledgeBase:
         if missing:
             stored = await asyncio.to_thread(index.vectors, missing)
             dense.update(zip(missing, (stored @ vector).tolist(), strict=True))
-        overlap = await self._lexical_scores(query_terms, ids)
+        overlap = await self._lexical_scores(query_terms, weights, ids)
         in_terms = {i for i, _ in term_hits}
         in_substrings = {i for i, _ in substring_hits}
         in_dense = {i for i, _ in dense_hits}
@@ -601,12 +604,10 @@ class KnowledgeBase:
         return await asyncio.to_thread(index.search, vector, fetch)
 
     async def _lexical_scores(
-        self, query_terms: Sequence[str], ids: Sequence[int]
+        self, query_terms: Sequence[str], weights: dict[str, float], ids: Sequence[int]
     ) -> dict[int, float]:
         if not query_terms or not ids:
             return {}
-        total, freqs = await self.store.document_frequencies(query_terms)
-        weights = {t: lexical.idf(total, freqs.get(t, 0)) for t in set(query_terms)}
         sets = await self.store.term_sets(ids)
         return {
             entry_id: lexical.weighted_overlap(query_terms, sets.get(entry_id, set()), weights)

@@ -239,6 +239,27 @@ def substring_needles(text: str, limit: int = 12) -> list[str]:
     return list(dict.fromkeys(needles))[:limit]
 
 
+def selective_terms(
+    query_terms: Iterable[str],
+    frequencies: Mapping[str, int],
+    total: int,
+    *,
+    limit: int = 16,
+    common: float = 0.2,
+) -> list[str]:
+    """The query terms worth a full-text lookup, rarest first.
+
+    Terms no entry contains cannot match; terms in more than ``common`` of all
+    entries match too much to help ranking and make the lookup slow on a large
+    base (their posting lists are long), unless nothing else is left.
+    """
+    present = sorted(
+        {t for t in query_terms if frequencies.get(t, 0) > 0}, key=lambda t: (frequencies[t], t)
+    )
+    selective = [t for t in present if frequencies[t] <= common * max(total, 1)]
+    return (selective or present)[:limit]
+
+
 def idf(total: int, frequency: int) -> float:
     """BM25's inverse document frequency, never negative.
 

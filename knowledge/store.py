@@ -671,12 +671,9 @@ class KnowledgeStore:
                     results.setdefault(int(r[0]), float(r[1]))
         return sorted(results.items(), key=lambda item: -item[1])[:limit]
 
-    async def document_frequencies(self, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
-        """(number of entries, {term: entries containing it}) for IDF weights."""
+    async def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
+        """{term: number of entries containing it} for the terms any entry contains."""
         unique = list(dict.fromkeys(terms))
-        async with self._reader.execute("SELECT COUNT(*) FROM entries_terms") as cur:
-            row = await cur.fetchone()
-        total = int(row[0]) if row else 0
         freqs: dict[str, int] = {}
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
@@ -686,7 +683,7 @@ class KnowledgeStore:
             ) as cur:
                 for term, doc in await cur.fetchall():
                     freqs[str(term)] = int(doc)
-        return total, freqs
+        return freqs
 
     async def term_sets(self, ids: Sequence[int]) -> dict[int, set[str]]:
         """The segmented terms of entries, as the ranked full-text index holds them."""

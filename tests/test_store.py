@@ -280,8 +280,7 @@ async def test_feedback_is_recorded_once_and_solved_counts_a_hit(store):
 async def test_document_frequencies_count_entries_per_term(store):
     await store.upsert_entry(draft(1, question="webhook retries fail"))
     await store.upsert_entry(draft(2, question="webhook signature invalid"))
-    total, freqs = await store.document_frequencies(["webhook", "signature", "absent"])
-    assert total == 2
+    freqs = await store.document_frequencies(["webhook", "signature", "absent"])
     assert freqs == {"webhook": 2, "signature": 1}
 
 
