@@ -18,6 +18,7 @@ from index.vectors import (
     IndexMissing,
     VectorIndex,
     build_index,
+    choose_kind,
     read_meta,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "SentenceTransformerEncoder",
     "VectorIndex",
     "build_index",
+    "choose_kind",
     "default_model_path",
     "read_meta",
 ]

@@ -23,7 +23,17 @@ from index import (
     build_index,
     read_meta,
 )
-from index.vectors import INDEX_FILE, META_FILE
+from index.vectors import (
+    APPROXIMATE_FROM,
+    APPROXIMATE_KIND,
+    INDEX_FILE,
+    KINDS,
+    META_FILE,
+    choose_kind,
+    default_nprobe,
+    ivf_lists,
+    pq_subquantizers,
+)
 
 DIM = 24
 SNOWFLAKE = 1234567890123456789
@@ -539,3 +549,274 @@ def test_the_index_package_imports_neither_discord_nor_the_upper_layers():
         cwd=Path(__file__).resolve().parents[1],
     )
     assert result.stdout.strip() == ""
+
+
+# Approximate kinds ---------------------------------------------------------------------
+
+APPROXIMATE = ["hnsw-flat", "hnsw-sq8", "ivf-flat", "ivf-sq8", "ivf-pq"]
+# Kinds that keep float32 vectors: their scores and direct scoring are exact.
+UNQUANTISED = {"hnsw-flat", "ivf-flat"}
+# Recall@10 against the oracle on the clustered data below, with default effort.
+# The quantised kinds are bounded by their quantisation, PQ most of all.
+MIN_RECALL = {"hnsw-flat": 0.95, "hnsw-sq8": 0.85, "ivf-flat": 0.95, "ivf-sq8": 0.85, "ivf-pq": 0.2}
+WIDE = 32
+
+
+CENTRES = unit_vectors(np.random.default_rng(99), 100, WIDE)
+
+
+def clustered_vectors(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Unit vectors around 100 fixed centres (topics), data and queries alike:
+    structured like sentence embeddings, unlike pure noise."""
+    picks = rng.integers(0, len(CENTRES), n)
+    vectors = CENTRES[picks] + 0.3 * unit_vectors(rng, n, WIDE)
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def recall_at(
+    index: VectorIndex,
+    oracle: Oracle,
+    queries: np.ndarray,
+    k: int = 10,
+    allowed: set[int] | None = None,
+) -> float:
+    """Share of the oracle's top ``k`` that the index finds (the oracle's scan, vectorised)."""
+    ids = np.array([i for i in oracle.vectors if allowed is None or i in allowed], dtype=np.int64)
+    matrix = np.stack([oracle.vectors[i] for i in ids.tolist()]).astype(np.float64)
+    allowed_arr = None if allowed is None else np.fromiter(allowed, np.int64)
+    hits = 0
+    for query in queries:
+        expected = set(ids[np.argsort(-(matrix @ query.astype(np.float64)))[:k]].tolist())
+        found = {i for i, _ in index.search(query, k, allowed_ids=allowed_arr)}
+        if allowed is not None:
+            assert found <= allowed
+        hits += len(found & expected)
+    return hits / (k * len(queries))
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(7)
+    return random_ids(rng, 6000), clustered_vectors(rng, 6000)
+
+
+@pytest.fixture(scope="module")
+def approx_pair(request, corpus) -> tuple[VectorIndex, Oracle]:
+    """An index of each approximate kind over the corpus (read-only: shared by tests)."""
+    ids, vectors = corpus
+    index = VectorIndex.build(ids, vectors, kind=request.param)
+    oracle = Oracle()
+    oracle.add(ids, vectors)
+    return index, oracle
+
+
+@pytest.mark.parametrize("approx_pair", APPROXIMATE, indirect=True)
+def test_approximate_kinds_find_most_of_the_true_neighbours(approx_pair, rng):
+    index, oracle = approx_pair
+    queries = clustered_vectors(rng, 40)
+    assert not index.exact
+    assert len(index) == 6000
+    assert recall_at(index, oracle, queries) >= MIN_RECALL[index.kind]
+    results = index.search(queries[0], 25)
+    assert len(results) == 25
+    assert [s for _, s in results] == sorted((s for _, s in results), reverse=True)
+    assert len({i for i, _ in results}) == 25
+
+
+@pytest.mark.parametrize("approx_pair", APPROXIMATE, indirect=True)
+def test_approximate_kinds_respect_allowed_ids_small_and_large(approx_pair, rng):
+    index, oracle = approx_pair
+    queries = clustered_vectors(rng, 20)
+    known = np.array(list(oracle.vectors), dtype=np.int64)
+    few = set(rng.choice(known, size=50, replace=False).tolist())
+    many = set(rng.choice(known, size=5000, replace=False).tolist())  # over EXACT_FILTER_MAX
+    if index.kind in UNQUANTISED:
+        # Few allowed ids are scored directly: the oracle's answer, exactly.
+        for query in queries[:5]:
+            allowed = np.array([*few, 42], dtype=np.int64)
+            assert_same_results(
+                index.search(query, 7, allowed_ids=allowed), oracle.search(query, 7, few)
+            )
+    assert recall_at(index, oracle, queries, allowed=few) >= MIN_RECALL[index.kind]
+    assert recall_at(index, oracle, queries, allowed=many) >= MIN_RECALL[index.kind]
+    assert index.search(queries[0], 5, allowed_ids=[2, 3, 4]) == []  # none is in the index
+
+
+@pytest.mark.parametrize("kind", APPROXIMATE)
+def test_approximate_kinds_follow_removals_and_upserts(kind, corpus, rng):
+    ids, vectors = corpus
+    index = VectorIndex.build(ids[:3000], vectors[:3000], kind=kind)
+    oracle = Oracle()
+    oracle.add(ids[:3000], vectors[:3000])
+
+    gone = rng.choice(ids[:3000], size=400, replace=False)
+    assert index.remove(np.concatenate([gone, [7, 8]])) == oracle.remove(gone) == 400
+    assert index.remove(gone[:10]) == 0
+    replaced = rng.choice(np.array(list(oracle.vectors), dtype=np.int64), size=300, replace=False)
+    upserts = np.concatenate([replaced, gone[:50], ids[3000:3100]])
+    fresh = clustered_vectors(rng, len(upserts))
+    index.add(upserts, fresh)
+    oracle.add(upserts, fresh)
+
+    assert len(index) == len(oracle.vectors) == 3000 - 400 + 50 + 100
+    assert sorted(index.ids().tolist()) == sorted(oracle.vectors)
+    assert all(index.contains(int(i)) for i in upserts)
+    assert not any(index.contains(int(i)) for i in gone[50:])
+    if kind in HNSW:
+        assert index.dead_count == 400 + 300  # removed, then replaced
+    else:
+        assert index.dead_count == 0
+    stored = index.vectors(upserts[:20])
+    tolerance = 1e-6 if kind in UNQUANTISED else 0.3
+    np.testing.assert_allclose(stored, fresh[:20], atol=tolerance)
+
+    queries = np.concatenate([fresh[:20], clustered_vectors(rng, 20)])
+    for query in queries:
+        assert not {i for i, _ in index.search(query, 50)} & set(gone[50:].tolist())
+    assert recall_at(index, oracle, queries) >= MIN_RECALL[kind]
+    # An upserted vector is found by itself, under its id, once (PQ is too coarse to promise).
+    for query, row_id in zip(fresh[:20], upserts[:20], strict=True):
+        found = [i for i, _ in index.search(query, 10)]
+        assert found.count(int(row_id)) <= 1
+        if kind != "ivf-pq":
+            assert found.count(int(row_id)) == 1
+        if kind in UNQUANTISED:
+            assert found[0] == row_id
+
+
+HNSW = {"hnsw-flat", "hnsw-sq8"}
+
+
+@pytest.mark.parametrize("kind", APPROXIMATE)
+def test_approximate_kinds_save_and_load_with_the_same_results(kind, corpus, rng, tmp_path):
+    ids, vectors = corpus
+    index = VectorIndex.build(ids[:2000], vectors[:2000], kind=kind)
+    index.remove(ids[:100])
+    index.add(ids[100:150], clustered_vectors(rng, 50))  # upserts: tombstones in HNSW
+    meta = index.save(tmp_path, model="hashing-32", fingerprint="rev-3")
+    assert (meta.kind, meta.count) == (kind, 1900)
+
+    loaded = VectorIndex.load(
+        tmp_path, expected_model="hashing-32", expected_dim=WIDE, expected_fingerprint="rev-3"
+    )
+    assert (loaded.kind, len(loaded), loaded.dead_count) == (kind, 1900, index.dead_count)
+    assert sorted(loaded.ids().tolist()) == sorted(index.ids().tolist())
+    assert not loaded.contains(int(ids[0]))
+    queries = clustered_vectors(rng, 10)
+    allowed = index.ids()[::2]
+    assert loaded.search_many(queries, 20) == index.search_many(queries, 20)
+    assert loaded.search_many(queries, 20, allowed_ids=allowed) == index.search_many(
+        queries, 20, allowed_ids=allowed
+    )
+    loaded.add([int(ids[0])], vectors[:1])  # stays writable
+    loaded.remove([int(ids[200])])
+    assert loaded.contains(int(ids[0])) and not loaded.contains(int(ids[200]))
+
+
+@pytest.mark.parametrize("kind", sorted(HNSW))
+def test_compacting_an_hnsw_index_drops_its_tombstones(kind, corpus, rng):
+    ids, vectors = corpus
+    index = VectorIndex.build(ids[:2000], vectors[:2000], kind=kind)
+    index.remove(ids[:500])
+    queries = clustered_vectors(rng, 10)
+    before = index.search_many(queries, 10)
+    assert index.dead_count == 500
+    index.compact()
+    assert index.dead_count == 0
+    assert len(index) == 1500
+    assert sorted(index.ids().tolist()) == sorted(ids[500:2000].tolist())
+    after = index.search_many(queries, 10)
+    overlap = np.mean(
+        [
+            len({i for i, _ in a} & {i for i, _ in b}) / 10
+            for a, b in zip(before, after, strict=True)
+        ]
+    )
+    assert overlap >= 0.9
+
+
+def test_convert_and_build_index_produce_the_requested_kind(corpus, rng):
+    ids, vectors = corpus
+    flat = VectorIndex.build(ids[:3000], vectors[:3000])
+    oracle = Oracle()
+    oracle.add(ids[:3000], vectors[:3000])
+    queries = clustered_vectors(rng, 20)
+    for kind in APPROXIMATE:
+        converted = flat.convert(kind)
+        assert converted.kind == kind and len(converted) == 3000
+        assert recall_at(converted, oracle, queries) >= MIN_RECALL[kind]
+    back = flat.convert("hnsw-flat").convert("flat")
+    assert back.exact
+    for query in queries:
+        assert_same_results(back.search(query, 15), oracle.search(query, 15))
+    assert len(flat) == 3000  # the source is untouched
+
+    encoder = HashingEncoder(WIDE)
+    texts = {i: f"question number {i} about topic {i % 17}" for i in range(1, 800)}
+    batches = [
+        (list(texts)[s : s + 100], list(texts.values())[s : s + 100]) for s in range(0, 799, 100)
+    ]
+    built = build_index(batches, encoder, kind="ivf-flat")
+    assert built.kind == "ivf-flat" and len(built) == 799
+    assert built.nlist == ivf_lists(799) and built.nprobe == default_nprobe(built.nlist)
+    # Lists follow the size of the whole index, not of the training sample.
+    big = VectorIndex.build(np.arange(60_000), clustered_vectors(rng, 60_000), kind="ivf-sq8")
+    assert big.nlist == ivf_lists(60_000) == 256
+    assert built.search(encoder.encode([texts[5]])[0], 1)[0][0] == 5
+
+
+def test_an_ivf_index_trains_on_its_first_add_and_refuses_retraining(rng):
+    index = VectorIndex(WIDE, kind="ivf-sq8")
+    assert not index.is_trained and index.nlist is None and index.nprobe is None
+    assert index.search(clustered_vectors(rng, 1)[0], 3) == []
+    index.add(np.arange(1000), clustered_vectors(rng, 1000))
+    assert index.is_trained and index.nlist == ivf_lists(1000)
+    with pytest.raises(RuntimeError, match="retrain"):
+        index.train(clustered_vectors(rng, 1000))
+    index.nprobe = 1
+    assert index.nprobe == 1
+    with pytest.raises(ValueError, match="positive"):
+        index.nprobe = 0
+
+
+def test_an_untrained_ivf_index_saves_as_an_empty_flat_one(tmp_path):
+    meta = VectorIndex(WIDE, kind="ivf-pq").save(tmp_path, model="m", fingerprint="f")
+    assert (meta.kind, meta.count) == ("flat", 0)
+    loaded = VectorIndex.load(
+        tmp_path, expected_model="m", expected_dim=WIDE, expected_fingerprint="f"
+    )
+    assert loaded.kind == "flat" and len(loaded) == 0
+
+
+def test_a_file_that_is_not_of_the_recorded_kind_is_corrupt(corpus, tmp_path):
+    ids, vectors = corpus
+    VectorIndex.build(ids[:500], vectors[:500]).save(tmp_path, model="m", fingerprint="f")
+    rewrite_meta(tmp_path, kind="hnsw-flat")
+    with pytest.raises(IndexCorrupt, match="not a hnsw-flat index"):
+        VectorIndex.load(tmp_path, expected_model="m", expected_dim=WIDE, expected_fingerprint="f")
+
+
+def test_choose_kind_is_exact_below_the_threshold_and_approximate_beyond():
+    assert choose_kind(0) == "flat"
+    assert choose_kind(APPROXIMATE_FROM - 1) == "flat"
+    assert choose_kind(APPROXIMATE_FROM) == APPROXIMATE_KIND
+    assert APPROXIMATE_KIND in KINDS
+    assert choose_kind(10, threshold=10) == APPROXIMATE_KIND
+    # Hysteresis: an approximate index stays until the size halves.
+    assert choose_kind(APPROXIMATE_FROM // 2, current="hnsw-sq8") == "hnsw-sq8"
+    assert choose_kind(APPROXIMATE_FROM // 2 - 1, current="hnsw-sq8") == "flat"
+    assert choose_kind(APPROXIMATE_FROM - 1, current="flat") == "flat"
+    with pytest.raises(ValueError, match="negative"):
+        choose_kind(-1)
+    assert ivf_lists(1_000_000) == 1024 and ivf_lists(100_000) == 256 and ivf_lists(50) == 1
+    assert pq_subquantizers(384) == 48 and pq_subquantizers(24) == 3
+
+
+def test_single_query_searches_leave_the_faiss_thread_count_as_it_was(populated, rng):
+    import faiss
+
+    index, _ = populated
+    before = faiss.omp_get_max_threads()
+    index.search(unit_vectors(rng, 1)[0], 5)
+    index.search_many(unit_vectors(rng, 30), 5)
+    assert faiss.omp_get_max_threads() == before

@@ -1,0 +1,160 @@
+"""Smoke tests of the speed benchmark (bench/speed.py) and its synthetic data.
+
+The benchmark itself is not a test: nothing here checks a duration. These
+tests run a tiny version of it so that it cannot rot, and check that the
+synthetic stores it builds are the ones the engine would write.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import synthetic
+from knowledge import lexical
+from knowledge.cleaning import detect_language
+from knowledge.store import KnowledgeStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_tiny_speed_run_prints_its_tables_and_figures(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "speed.py"),
+            "--sizes",
+            "200",
+            "--model",
+            "hashing",
+            "--queries",
+            "8",
+            "--encode-sample",
+            "40",
+            "--kinds",
+            "flat,hnsw-sq8,ivf-sq8",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,  # the script must not depend on the working directory
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    out = result.stdout
+    assert "Encoding throughput" in out
+    assert "200 entries: store KnowledgeStore.upsert_entry" in out
+    for kind in ("flat", "hnsw-sq8", "ivf-sq8"):
+        assert f"\n{kind.rjust(8)}" in out
+    assert "suggest [flat, main_guild]" in out
+    assert "suggest [flat, small_guild]" in out
+
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("SPEED_JSON ")
+    figures = json.loads(last.removeprefix("SPEED_JSON "))
+    assert figures["machine"]["cpus"] >= 1
+    assert figures["encode_hashing_per_s"] > 0
+    assert figures["n200_flat_recall10"] == 1.0
+    assert 0.0 <= figures["n200_ivf-sq8_recall10"] <= 1.0
+    assert figures["n200_flat_suggest_main_guild_p99_ms"] > 0
+
+    report = json.loads((tmp_path / "speed.json").read_text())
+    size = report["sizes"][0]
+    assert size["entries"] == 200 and size["engine_kind"] == "flat"
+    flat = size["kinds"]["flat"]
+    assert flat["disk_mb"] >= 0 and flat["peak_rss_mb"] > 0
+    steps = flat["suggest"]["main_guild"]["steps"]
+    assert {"encode", "dense_search", "term_search", "fetch_entries"} <= set(steps)
+    assert size["kinds"]["ivf-sq8"]["sweep"], "IVF kinds sweep nprobe"
+
+
+async def test_the_bulk_path_writes_the_rows_the_store_api_writes(tmp_path):
+    items = list(synthetic.entries(5, 0, 60, main_share=0.7))
+    api = await KnowledgeStore.open(tmp_path / "api" / "senpai.db")
+    try:
+        await synthetic.insert_via_api(api, items)
+    finally:
+        await api.close()
+    bulk = await KnowledgeStore.open(tmp_path / "bulk" / "senpai.db")
+    await bulk.close()
+    synthetic.bulk_insert(tmp_path / "bulk" / "senpai.db", 5, 60, main_share=0.7, chunk=25)
+
+    def dump(path: Path) -> dict[str, list[tuple]]:
+        db = sqlite3.connect(path)
+        try:
+            columns = (
+                "id, guild_id, forum_id, thread_id, title, question, question_message_id, "
+                "asker_id, asker_name, tags, asked_at, solved_at, jump_url, language, scope, "
+                "hits, revision"
+            )
+            return {
+                "entries": db.execute(f"SELECT {columns} FROM entries ORDER BY id").fetchall(),
+                "parts": db.execute("SELECT * FROM answer_parts ORDER BY entry_id").fetchall(),
+                "fts": db.execute("SELECT rowid, * FROM entries_fts ORDER BY rowid").fetchall(),
+                "terms": db.execute("SELECT rowid, * FROM entries_terms ORDER BY rowid").fetchall(),
+                "revision": db.execute(
+                    "SELECT value FROM kb_meta WHERE key = 'revision'"
+                ).fetchall(),
+                "vocab": db.execute(
+                    "SELECT term, doc, cnt FROM entries_terms_vocab ORDER BY term"
+                ).fetchall(),
+            }
+        finally:
+            db.close()
+
+    assert dump(tmp_path / "bulk" / "senpai.db") == dump(tmp_path / "api" / "senpai.db")
+
+
+def test_synthetic_entries_are_deterministic_and_labelled_like_the_engine_would():
+    first = list(synthetic.entries(3, 0, 300))
+    assert first == list(synthetic.entries(3, 0, 300))
+    assert first[100:110] == list(synthetic.entries(3, 100, 110))
+    for item in first:
+        assert item.language == detect_language(f"{item.title}\n{item.question}")
+        text = f"{item.title}\n{item.question}\n{item.answer}"
+        assert synthetic.segmented(text) == lexical.document(text)
+    assert {item.language for item in first} == {"en", "ja"}
+    assert len(synthetic.queries(3, 20)) == 20
+
+
+def test_mixture_vectors_are_unit_length_and_regenerate_by_slice():
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((50, 16)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    whole = synthetic.mixture_vectors(base, 9, 0, 10_000)
+    assert whole.shape == (10_000, 16) and whole.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(whole, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(synthetic.mixture_vectors(base, 9, 4000, 9000), whole[4000:9000])
+    assert not np.array_equal(synthetic.mixture_vectors(base, 10, 0, 100), whole[:100])
+
+
+@pytest.mark.slow
+def test_the_onnx_backends_agree_with_torch(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from bench.onnx_backend import OnnxEncoder, export_onnx, quantize_int8
+    from index.encoder import SentenceTransformerEncoder
+
+    texts = [
+        "SAML login fails with an invalid audience error",
+        "CSVインポートで文字化けする",
+        "x",
+        "webhook " * 300,  # beyond the 256-token cut
+    ]
+    reference = SentenceTransformerEncoder().encode(texts)
+    fp32 = export_onnx(tmp_path)
+    int8 = quantize_int8(fp32, tmp_path)
+    exact = OnnxEncoder(fp32, variant="onnx")
+    assert exact.name == "all-MiniLM-L6-v2+onnx" and exact.dim == 384
+    np.testing.assert_allclose((exact.encode(texts) * reference).sum(axis=1), 1.0, atol=1e-4)
+    quantised = OnnxEncoder(int8, variant="onnx-int8").encode(texts)
+    assert ((quantised * reference).sum(axis=1) > 0.95).all()
+    assert exact.encode([]).shape == (0, 384)
