@@ -15,14 +15,20 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from index.encoder import Encoder
-from index.vectors import IndexMismatch, VectorIndex, read_meta
+from index.vectors import (
+    APPROXIMATE_FROM,
+    IndexMismatch,
+    VectorIndex,
+    choose_kind,
+    read_meta,
+)
 from knowledge import lexical
 from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
 from knowledge.inference import infer_solution
@@ -86,6 +92,7 @@ class SearchConfig:
     title_weight: float = 0.5
     candidates: int = 30
     index_answer: bool = False
+    approximate_from: int = APPROXIMATE_FROM
     language_dense_weights: tuple[tuple[str, float], ...] = (("ja", 0.6),)
 
     def dense_weight_for(self, language: str) -> float:
@@ -150,7 +157,7 @@ class IndexStatus:
     reason: str = ""
     dirty: bool = False
     applied_revision: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
+    kind: str = ""
 
 
 ProgressCallback = Callable[[RebuildProgress], None]
@@ -241,6 +248,7 @@ class KnowledgeBase:
             reason=self._reason,
             dirty=self._dirty,
             applied_revision=self._applied,
+            kind=index.kind if index is not None else "",
         )
 
     async def load_index(self) -> None:
@@ -619,6 +627,9 @@ class KnowledgeBase:
     async def rebuild(self, progress: ProgressCallback | None = None) -> RebuildReport:
         """Re-encode every entry into a new index, then swap it in and save it.
 
+        The index kind follows the size (:func:`index.vectors.choose_kind`):
+        exact while small, approximate beyond the measured point.
+
         The live index keeps serving while the new one is built; entries
         captured meanwhile are caught up before the swap. The files on disk are
         replaced atomically at the end, so a crash leaves the previous index.
@@ -641,6 +652,15 @@ class KnowledgeBase:
                 done += len(batch)
                 if progress is not None:
                     progress(RebuildProgress(done, max(total, done), time.monotonic() - started))
+            kind = choose_kind(
+                done,
+                threshold=self.config.approximate_from,
+                current=self._index.kind if self._index else None,
+            )
+            if kind != fresh.kind:
+                # Exact search while small; past a measured size an approximate
+                # index (trained on everything just encoded) keeps search fast.
+                fresh = await asyncio.to_thread(fresh.convert, kind)
             async with self._write_lock:
                 changes = await self.store.changes_since(snapshot)
                 await self._apply(fresh, changes.changed, changes.removed)

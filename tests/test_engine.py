@@ -380,3 +380,23 @@ def test_search_config_rejects_out_of_range_values():
     for bad in ({"threshold": 1.5}, {"dense_weight": -0.1}, {"title_weight": 2}, {"candidates": 0}):
         with pytest.raises(ValueError):
             SearchConfig(**bad)
+
+
+async def test_a_rebuild_past_the_measured_size_switches_to_an_approximate_index(
+    tmp_path: Path,
+):
+    config = dataclasses.replace(CONFIG, approximate_from=200)
+    kb = await KnowledgeBase.open(tmp_path, HashingEncoder(), config)
+    threads = [
+        thread(f"{WEBHOOK[0]} {n}", f"{WEBHOOK[1]} case {n}", WEBHOOK[2]) for n in range(250)
+    ]
+    await kb.capture_many([(t, reply_ids(t), None) for t in threads])
+    _, sso = await capture(kb, SSO)
+    assert (await kb.index_status()).kind == "flat"
+    await kb.rebuild()
+    assert (await kb.index_status()).kind != "flat"
+    assert [s.entry.id for s in await kb.suggest(ask(SSO[1]))][:1] == [sso.entry_id]
+    await kb.close()
+    reopened = await KnowledgeBase.open(tmp_path, HashingEncoder(), config, rebuild_if_needed=False)
+    assert (await reopened.index_status()).kind != "flat"
+    await reopened.close()
