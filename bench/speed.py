@@ -450,9 +450,9 @@ def exact_top(vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int)
 def kinds_for(size: int, requested: str) -> list[str]:
     """Index kinds to measure at ``size``.
 
-    ``auto``: every kind up to 100k entries; at larger sizes the exact index,
-    the IVF kinds that fit the 1 GB goal and hnsw-sq8 (hnsw-flat and ivf-flat
-    hold float32 vectors, 1.5 GB at 1M, and hnsw-flat takes ~10 min to build).
+    ``auto``: every kind up to 100k entries; at larger sizes the exact index
+    and the approximate kinds that can fit the 1 GB goal (hnsw-flat and
+    ivf-flat keep float32 vectors: 1.5 GB and more at 1M, by construction).
     """
     if requested != "auto":
         kinds = [k.strip() for k in requested.split(",") if k.strip()]

@@ -244,8 +244,8 @@ def selective_terms(
     frequencies: Mapping[str, int],
     total: int,
     *,
-    limit: int = 16,
-    common: float = 0.2,
+    limit: int = 8,
+    common: float = 0.05,
 ) -> list[str]:
     """The query terms worth a full-text lookup, rarest first.
 
