@@ -113,6 +113,7 @@ STORIES: dict[str, Story] = {
 
 
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)]+)\)")
+_ESCAPED = re.compile(r"\\([\\*_~|`\[\]>#+.-])")
 
 
 def describe(message: Message) -> str:
@@ -130,7 +131,7 @@ def describe(message: Message) -> str:
     labels = [c.get("label", "") for row in message.components for c in row.get("components", [])]
     if labels:
         lines.append("  " + " ".join(f"[{label}]" for label in labels if label))
-    return _LINK.sub(r"\1 <\2>", "\n".join(lines))
+    return _ESCAPED.sub(r"\1", _LINK.sub(r"\1 <\2>", "\n".join(lines)))
 
 
 def _button(message: Message, prefix: str) -> dict[str, Any]:
