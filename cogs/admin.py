@@ -8,6 +8,7 @@ refuse clearly (ephemeral) when it is missing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -271,16 +272,20 @@ class Admin(commands.Cog):
                 await self.services.community.save_backfill_state(state)
                 if time.monotonic() - last >= PROGRESS_EDIT_SECONDS:
                     last = time.monotonic()
-                    await interaction.edit_original_response(
-                        content=t("backfill.progress", lang, seen=seen, captured=captured)
-                    )
+                    # An interaction token lasts 15 minutes; a long backfill goes on
+                    # (and stays resumable) even when its progress can no longer show.
+                    with contextlib.suppress(discord.HTTPException):
+                        await interaction.edit_original_response(
+                            content=t("backfill.progress", lang, seen=seen, captured=captured)
+                        )
             await self.services.community.save_backfill_state(
                 dataclasses.replace(state, finished=True)
             )
         await self.services.kb.flush()
-        await interaction.edit_original_response(
-            content=t("backfill.done", lang, seen=seen, captured=captured)
-        )
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.edit_original_response(
+                content=t("backfill.done", lang, seen=seen, captured=captured)
+            )
 
     @senpai.command(
         name=_("stats"),
