@@ -695,19 +695,7 @@ class RestApi:
             parent = self.world.parent_of(thread)
             tags = [int(t) for t in body["applied_tags"] or []]
             known = {t.id: t for t in parent.available_tags}
-            if len(tags) > MAX_APPLIED_TAGS:
-                problems.append(
-                    (
-                        "applied_tags",
-                        "BASE_TYPE_MAX_LENGTH",
-                        f"Must be {MAX_APPLIED_TAGS} or fewer in length.",
-                    )
-                )
-            for index, tag_id in enumerate(tags):
-                if tag_id not in known:
-                    problems.append(
-                        (f"applied_tags.{index}", "CHANNEL_TAG_INVALID", f"Unknown tag {tag_id}.")
-                    )
+            problems.extend(_tag_problems(tags, known))
             touched = set(tags) ^ set(thread.applied_tags)
             if any(known[t].moderated for t in touched if t in known) and not moderator:
                 raise ApiError(403, errors.MISSING_PERMISSIONS, "Missing Permissions")
@@ -981,19 +969,7 @@ class RestApi:
             message_body = {}
         tags = [int(t) for t in body.get("applied_tags") or []]
         known = {t.id: t for t in channel.available_tags}
-        if len(tags) > MAX_APPLIED_TAGS:
-            problems.append(
-                (
-                    "applied_tags",
-                    "BASE_TYPE_MAX_LENGTH",
-                    f"Must be {MAX_APPLIED_TAGS} or fewer in length.",
-                )
-            )
-        for index, tag in enumerate(tags):
-            if tag not in known:
-                problems.append(
-                    (f"applied_tags.{index}", "CHANNEL_TAG_INVALID", f"Unknown tag {tag}.")
-                )
+        problems.extend(_tag_problems(tags, known))
         if channel.flags & ChannelFlag.REQUIRE_TAG and not tags:
             problems.append(
                 ("applied_tags", "REQUIRED_TAG_MISSING", "A tag is required in this forum.")
@@ -1578,3 +1554,22 @@ def _json_response(body: Any, status: int, headers: dict[str, str]) -> web.Respo
         status=status,
         headers={**headers, "Content-Type": "application/json"},
     )
+
+
+def _tag_problems(tags: list[int], known: dict[int, Any]) -> list[tuple[str, str, str]]:
+    """Discord's checks on a post's applied_tags: at most 5, each one of the forum's."""
+    problems: list[tuple[str, str, str]] = []
+    if len(tags) > MAX_APPLIED_TAGS:
+        problems.append(
+            (
+                "applied_tags",
+                "BASE_TYPE_MAX_LENGTH",
+                f"Must be {MAX_APPLIED_TAGS} or fewer in length.",
+            )
+        )
+    for index, tag_id in enumerate(tags):
+        if tag_id not in known:
+            problems.append(
+                (f"applied_tags.{index}", "CHANNEL_TAG_INVALID", f"Unknown tag {tag_id}.")
+            )
+    return problems
