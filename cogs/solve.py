@@ -259,7 +259,6 @@ class Solving(commands.Cog):
             due_at=self.services.clock(),
             candidate_id=candidate,
         )
-        await community.bring_nudge_forward(thread.id, candidate)
         await self.send_nudge_now(thread.id)
 
     async def _thanked_reply(self, message: discord.Message, thread: discord.Thread) -> int | None:
@@ -295,11 +294,8 @@ class Solving(commands.Cog):
         return sent
 
     async def send_nudge_now(self, thread_id: int) -> bool:
-        """Send the post's nudge at once if it is still pending (the asker said thanks).
-
-        Its due time is not consulted: the store stamps "now" with the wall clock,
-        which need not agree with :attr:`Services.clock`.
-        """
+        """Send the post's nudge at once if it is still pending (the asker said thanks),
+        whatever its due time."""
         async with self._nudging:
             nudge = await self.services.community.nudge(thread_id)
             if nudge is None or nudge.state != "pending":

@@ -202,15 +202,6 @@ class CommunityStore:
                 )
         return inserted
 
-    async def bring_nudge_forward(self, thread_id: int, candidate_id: int | None) -> None:
-        """The asker said thanks: nudge now rather than later (if not nudged yet)."""
-        async with self._store.transaction() as db:
-            await db.execute(
-                "UPDATE nudges SET due_at = ?, candidate_id = COALESCE(?, candidate_id) "
-                "WHERE thread_id = ? AND state = 'pending'",
-                (_now(), candidate_id, thread_id),
-            )
-
     async def due_nudges(self, now: datetime | None = None, limit: int = 50) -> list[Nudge]:
         async with self._store.reader.execute(
             f"SELECT {_NUDGE_COLUMNS} FROM nudges "
