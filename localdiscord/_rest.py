@@ -837,15 +837,20 @@ class RestApi:
             ),
             call,
         )
+        self._apply_edit(message, call, payload)
+        return _ok(self.world.message_payload(message, with_member=False))
+
+    def _apply_edit(self, message: Message, call: Call, payload: dict[str, Any]) -> None:
+        """Edit a message as Discord does: ``attachments`` lists the ones to keep, and
+        uploaded files are added."""
         changes = dict(payload)
         if call.files or "attachments" in payload:
             kept_ids = {
                 str(a.get("id")) for a in payload.get("attachments") or [] if isinstance(a, dict)
             }
             kept = [a for a in message.attachments if str(a.id) in kept_ids]
-            changes["attachments"] = kept + self._attachments(call, payload, channel.id)
+            changes["attachments"] = kept + self._attachments(call, payload, message.channel_id)
         self.world.edit_message(message, changes)
-        return _ok(self.world.message_payload(message, with_member=False))
 
     async def delete_message(self, call: Call) -> Reply:
         """DELETE /channels/{channel_id}/messages/{message_id}."""
@@ -1481,14 +1486,7 @@ class RestApi:
             ),
             call,
         )
-        changes = dict(payload)
-        if call.files or "attachments" in payload:
-            kept_ids = {
-                str(a.get("id")) for a in payload.get("attachments") or [] if isinstance(a, dict)
-            }
-            kept = [a for a in message.attachments if str(a.id) in kept_ids]
-            changes["attachments"] = kept + self._attachments(call, payload, message.channel_id)
-        self.world.edit_message(message, changes)
+        self._apply_edit(message, call, payload)
         kind = "edit_original" if call.params["message"] == "@original" else "edit_followup"
         record.responses.append(InteractionResponse(kind, None, payload, message.id))
         return _ok(self.world.message_payload(message, with_member=False))
