@@ -704,18 +704,20 @@ def _check_localizations(rule: str, at: str, value: object) -> list[Problem]:
     ]
 
 
+def _check_chat_name(rule: str, at: str, name: object, what: str) -> list[Problem]:
+    """A slash command or option name: Discord's pattern, lower case."""
+    if isinstance(name, str) and _COMMAND_NAME.match(name) and name == name.lower():
+        return []
+    return [
+        Problem(
+            rule, f"{at}.name", "APPLICATION_COMMAND_INVALID_NAME", f"Invalid {what} name {name!r}."
+        )
+    ]
+
+
 def _check_option(rule: str, at: str, option: Mapping[str, Any], depth: int) -> list[Problem]:
     problems: list[Problem] = []
-    name = option.get("name")
-    if not isinstance(name, str) or not _COMMAND_NAME.match(name) or name != name.lower():
-        problems.append(
-            Problem(
-                rule,
-                f"{at}.name",
-                "APPLICATION_COMMAND_INVALID_NAME",
-                f"Invalid option name {name!r}.",
-            )
-        )
+    problems += _check_chat_name(rule, at, option.get("name"), "option")
     problems += _required_text(rule, f"{at}.description", option.get("description"), 100)
     problems += _check_localizations(
         rule, f"{at}.name_localizations", option.get("name_localizations")
@@ -857,15 +859,7 @@ def check_commands(commands: object) -> list[Problem]:
         counts[kind] = counts.get(kind, 0) + 1
         name = command.get("name")
         if kind == 1:
-            if not isinstance(name, str) or not _COMMAND_NAME.match(name) or name != name.lower():
-                problems.append(
-                    Problem(
-                        rule,
-                        f"{at}.name",
-                        "APPLICATION_COMMAND_INVALID_NAME",
-                        f"Invalid command name {name!r}.",
-                    )
-                )
+            problems += _check_chat_name(rule, at, name, "command")
             problems += _required_text(rule, f"{at}.description", command.get("description"), 100)
             problems += _check_options(
                 rule, f"{at}.options", command.get("options") or [], 1, tuple(range(1, 12))
