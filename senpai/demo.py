@@ -16,21 +16,22 @@ import logging
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from cogs.bot import SenpaiBot
 from cogs.services import Services
 from index.encoder import Encoder
 from knowledge.community import CommunityStore
 from knowledge.engine import KnowledgeBase
-from localdiscord import LocalDiscord, Message, point_discord_py_at
+from localdiscord import LocalDiscord, Message, Thread, point_discord_py_at
 
 log = logging.getLogger(__name__)
 
 STEP_TIMEOUT = 20.0
+T = TypeVar("T")
 
 
 class DemoFailed(Exception):
@@ -134,17 +135,25 @@ def describe(message: Message) -> str:
     return _ESCAPED.sub(r"\1", _LINK.sub(r"\1 <\2>", "\n".join(lines)))
 
 
-def _button(message: Message, prefix: str) -> dict[str, Any]:
+def _find_button(message: Message, prefix: str) -> dict[str, Any] | None:
     for row in message.components:
         for component in row.get("components", []):
             if str(component.get("custom_id", "")).startswith(prefix):
                 return component
-    raise DemoFailed(f"no button {prefix}… on Senpai's message")
+    return None
 
 
-async def _step(what: str, waiter: Callable[[], Any]) -> Any:
+def _button(message: Message, prefix: str) -> dict[str, Any]:
+    button = _find_button(message, prefix)
+    if button is None:
+        raise DemoFailed(f"no button {prefix}… on Senpai's message")
+    return button
+
+
+async def _step(what: str, waiting: Awaitable[T]) -> T:
+    """Wait for a step of the story (LocalDiscord's waits time out on their own)."""
     try:
-        return await asyncio.wait_for(waiter(), STEP_TIMEOUT)
+        return await waiting
     except TimeoutError as error:
         raise DemoFailed(f"timed out waiting for {what}") from error
 
@@ -155,9 +164,14 @@ async def play(story: Story, kb: KnowledgeBase, out: TextIO) -> None:
     def say(key: str, **values: object) -> None:
         print(story.lines[key].format(**values), file=out, flush=True)
 
-    def bot_says(message: Message) -> None:
+    async def bot_reply(what: str, channel: Thread, match: Callable[[Message], bool]) -> Message:
+        """Wait for Senpai's message in ``channel`` and print it."""
+        message = await _step(
+            what, server.wait_for_bot_message(channel, match, timeout=STEP_TIMEOUT)
+        )
         text = describe(message).replace("\n", "\n        ")
         print(f"  Senpai: {text}", file=out, flush=True)
+        return message
 
     server = LocalDiscord(heartbeat_interval=5.0)
     guild = server.add_guild(
@@ -176,7 +190,7 @@ async def play(story: Story, kb: KnowledgeBase, out: TextIO) -> None:
     try:
         await bot.login(server.bot_user.token)
         connection = asyncio.create_task(bot.connect())
-        await _step("the bot to connect", bot.wait_until_ready)
+        await _step("the bot to connect", asyncio.wait_for(bot.wait_until_ready(), STEP_TIMEOUT))
         say("ready", guild=story.guild)
 
         say("post", who=story.asker, forum=story.forum, title=story.title)
@@ -185,23 +199,15 @@ async def play(story: Story, kb: KnowledgeBase, out: TextIO) -> None:
         say("reply", who=story.helper, text=story.answer)
         await server.send_message(asker, first, story.thanks, reply_to=answer)
         say("reply", who=story.asker, text=story.thanks)
-        nudge = await _step(
+        nudge = await bot_reply(
             "Senpai to ask whether the reply solved it",
-            lambda: server.wait_for_bot_message(
-                first, lambda m: any(_has(m, "senpai:accept:")), timeout=STEP_TIMEOUT
-            ),
+            first,
+            lambda m: _find_button(m, "senpai:accept:") is not None,
         )
-        bot_says(nudge)
         accept = _button(nudge, "senpai:accept:")
         say("tap", who=story.asker, label=accept.get("label", ""))
         await server.press_button(asker, nudge, accept["custom_id"])
-        solved = await _step(
-            "the solution to be saved",
-            lambda: server.wait_for_bot_message(
-                first, lambda m: m.content.startswith("✅"), timeout=STEP_TIMEOUT
-            ),
-        )
-        bot_says(solved)
+        await bot_reply("the solution to be saved", first, lambda m: m.content.startswith("✅"))
         entry = await kb.store.get_entry_by_thread(first.id)
         if entry is None:
             raise DemoFailed("the solved thread did not reach the knowledge base")
@@ -210,30 +216,22 @@ async def play(story: Story, kb: KnowledgeBase, out: TextIO) -> None:
         say("post", who=story.second, forum=story.forum, title=story.second_title)
         asked_at = time.monotonic()
         second_post = await server.open_post(second, forum, story.second_title, story.second_body)
-        suggestion = await _step(
-            "Senpai's suggestion on the new post",
-            lambda: server.wait_for_bot_message(
-                second_post, lambda m: bool(m.embeds), timeout=STEP_TIMEOUT
-            ),
+        suggestion = await bot_reply(
+            "Senpai's suggestion on the new post", second_post, lambda m: bool(m.embeds)
         )
         seconds = time.monotonic() - asked_at
-        bot_says(suggestion)
         fields = suggestion.embeds[0].get("fields", [])
         if not fields or f"/{first.id})" not in str(fields[0].get("value", "")):
             raise DemoFailed("Senpai's first suggestion does not point at the solved thread")
         solved_button = _button(suggestion, f"senpai:solved:{entry.id}")
         say("tap", who=story.second, label=solved_button.get("label", ""))
         await server.press_button(second, suggestion, solved_button["custom_id"])
-        closed = await _step(
-            "the new post to be marked solved",
-            lambda: server.wait_for_bot_message(
-                second_post, lambda m: m.content.startswith("✅"), timeout=STEP_TIMEOUT
-            ),
+        await bot_reply(
+            "the new post to be marked solved", second_post, lambda m: m.content.startswith("✅")
         )
-        bot_says(closed)
         await _step(
             "the new post to be tagged solved",
-            lambda: server.wait_for(
+            server.wait_for(
                 lambda: story.solved_tag in server.thread_tags(second_post), timeout=STEP_TIMEOUT
             ),
         )
@@ -248,14 +246,6 @@ async def play(story: Story, kb: KnowledgeBase, out: TextIO) -> None:
                 await asyncio.wait_for(connection, 5)
         restore()
         await server.stop()
-
-
-def _has(message: Message, prefix: str) -> list[bool]:
-    return [
-        str(c.get("custom_id", "")).startswith(prefix)
-        for row in message.components
-        for c in row.get("components", [])
-    ]
 
 
 async def run_demo(lang: str, encoder: Encoder, data_dir: Path | None, out: TextIO) -> None:
