@@ -43,8 +43,12 @@ def tag_names(thread: discord.Thread) -> tuple[str, ...]:
     return tuple(tag.name for tag in thread.applied_tags)
 
 
-async def fetch_thread(thread: discord.Thread) -> Thread:
-    """The post with its messages (starter first), read through the API."""
+async def fetch_thread(thread: discord.Thread, known: dict[int, str] | None = None) -> Thread:
+    """The post with its messages (starter first), read through the API.
+
+    ``known`` carries display names already looked up (a backfill reads many posts
+    by the same members) and is filled with the new ones.
+    """
     forum = thread.parent
     assert isinstance(forum, discord.ForumChannel)
     messages: list[discord.Message] = [
@@ -55,7 +59,9 @@ async def fetch_thread(thread: discord.Thread) -> Thread:
             messages.insert(0, await thread.fetch_message(thread.id))
         except discord.NotFound:
             log.info("post %d has lost its opening message", thread.id)
-    names = await _member_names(thread.guild, {m.author.id for m in messages if not m.author.bot})
+    names = await _member_names(
+        thread.guild, {m.author.id for m in messages if not m.author.bot}, known
+    )
     domain = [message_of(m) for m in messages if m.type in _CONTENT_TYPES]
     domain = [
         dataclasses.replace(m, author=dataclasses.replace(m.author, name=names[m.author.id]))
@@ -79,12 +85,19 @@ _CONTENT_TYPES = frozenset({discord.MessageType.default, discord.MessageType.rep
 MAX_NAME_LOOKUPS = 10
 
 
-async def _member_names(guild: discord.Guild, user_ids: set[int]) -> dict[int, str]:
+async def _member_names(
+    guild: discord.Guild, user_ids: set[int], known: dict[int, str] | None = None
+) -> dict[int, str]:
     """Server display names (nicknames) of the authors: messages read through the API
-    carry only the account name. Cached members first, then a bounded number of look-ups."""
+    carry only the account name. Known and cached members first, then a bounded number
+    of look-ups (added to ``known``)."""
+    known = {} if known is None else known
     names: dict[int, str] = {}
     lookups = 0
     for user_id in sorted(user_ids):
+        if user_id in known:
+            names[user_id] = known[user_id]
+            continue
         member = guild.get_member(user_id)
         if member is None and lookups < MAX_NAME_LOOKUPS:
             lookups += 1
@@ -93,7 +106,7 @@ async def _member_names(guild: discord.Guild, user_ids: set[int]) -> dict[int, s
             except discord.HTTPException:
                 member = None
         if member is not None:
-            names[user_id] = member.display_name
+            names[user_id] = known[user_id] = member.display_name
     return names
 
 

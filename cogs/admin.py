@@ -240,6 +240,7 @@ class Admin(commands.Cog):
             if isinstance(c, discord.ForumChannel) and settings.watches(c.id)
         ]
         seen = captured = 0
+        names: dict[int, str] = {}  # display names, looked up once per member
         last = time.monotonic()
         for forum in forums:
             state = await self.services.community.backfill_state(forum.id) or BackfillState(
@@ -254,7 +255,9 @@ class Admin(commands.Cog):
                 got = 0
                 if await self.services.kb.store.get_entry_by_thread(thread.id) is None:
                     try:
-                        result = await self.services.kb.capture_inferred(await fetch_thread(thread))
+                        result = await self.services.kb.capture_inferred(
+                            await fetch_thread(thread, names)
+                        )
                     except CaptureError as error:
                         # e.g. the marked answer is an image with no text: skip the post,
                         # or every run would stop here again.
