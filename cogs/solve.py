@@ -32,8 +32,8 @@ from cogs.components import PersistentButton, PostContext, post_context
 from cogs.i18n import choose_language, t
 from cogs.services import Services, services_of
 from knowledge.engine import CaptureError, likely_answer
-from knowledge.inference import is_thanks
 from knowledge.models import GuildSettings, Nudge
+from knowledge.solution_inference import is_thanks
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,6 @@ from index.vectors import (
 )
 from knowledge import lexical
 from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
-from knowledge.inference import infer_solution
 from knowledge.models import (
     AnswerPart,
     EntryDraft,
@@ -44,6 +43,7 @@ from knowledge.models import (
     Thread,
 )
 from knowledge.ranking import Candidate, rank
+from knowledge.solution_inference import infer_solution
 from knowledge.store import IndexDocument, KnowledgeStore
 
 log = logging.getLogger(__name__)

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from knowledge.discord_chat_exporter import ExportFormatError, iter_export_files, load_export
 from knowledge.engine import CaptureError, KnowledgeBase
-from knowledge.exporter import ExportFormatError, iter_export_files, load_export
-from knowledge.inference import infer_solution
 from knowledge.models import Thread, private_scope
+from knowledge.solution_inference import infer_solution
 
 log = logging.getLogger(__name__)
 

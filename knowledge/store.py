@@ -28,6 +28,7 @@ import aiosqlite
 
 from knowledge import lexical
 from knowledge.cleaning import to_index_text
+from knowledge.migrator import migrate
 from knowledge.models import (
     AnswerPart,
     Entry,
@@ -37,7 +38,6 @@ from knowledge.models import (
     RemovedContent,
     Stats,
 )
-from knowledge.schema import migrate
 
 log = logging.getLogger(__name__)
 

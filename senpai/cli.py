@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TextIO
 
 from knowledge.engine import KnowledgeBase, KnowledgeError, RebuildProgress, SearchConfig
+from knowledge.migrator import SchemaTooNew
 from knowledge.models import PUBLIC_SCOPE, Query, Suggestion, private_scope
-from knowledge.schema import SchemaTooNew
 from senpai import config
 
 log = logging.getLogger("senpai")

@@ -10,6 +10,7 @@ import aiosqlite
 import pytest
 
 from knowledge import lexical
+from knowledge.migrator import Migration, SchemaTooNew, load_migrations, migrate
 from knowledge.models import (
     PUBLIC_SCOPE,
     AnswerPart,
@@ -18,7 +19,6 @@ from knowledge.models import (
     FeedbackKind,
     private_scope,
 )
-from knowledge.schema import Migration, SchemaTooNew, load_migrations, migrate
 from knowledge.store import KnowledgeStore, StoreError
 
 GUILD, OTHER_GUILD, FORUM = 10, 20, 30

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from knowledge.inference import (
+from knowledge.models import Author, Message, Thread
+from knowledge.solution_inference import (
     MAX_ANSWER_PARTS,
     SOLVED_EMOJI,
     Solution,
@@ -15,7 +16,6 @@ from knowledge.inference import (
     is_solved_emoji,
     is_thanks,
 )
-from knowledge.models import Author, Message, Thread
 
 ASKER = Author(1, "Asker")
 HELPER = Author(2, "Helper")

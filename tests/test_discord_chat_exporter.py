@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.exporter import (
+from knowledge.discord_chat_exporter import (
     ExportFormatError,
     iter_export_files,
     load_export,
     parse_export,
 )
-from knowledge.inference import infer_solution
 from knowledge.models import PUBLIC_SCOPE, Thread, private_scope
+from knowledge.solution_inference import infer_solution
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 COMMUNITY = SAMPLES / "community"
