@@ -61,8 +61,7 @@ class ForgetConfirm(discord.ui.View):
         return interaction.user.id == self.admin_id
 
     async def _confirm(self, interaction: discord.Interaction) -> None:
-        removed = await self.services.kb.forget_user(self.user.id)
-        await self.services.community.forget_user(self.user.id)
+        removed = await self.services.kb.forget_member(self.user.id)
         await interaction.response.edit_message(
             content=t(
                 "forget.done", self.lang, entries=removed.entries, feedback=removed.feedback_count
@@ -253,7 +252,7 @@ class Admin(commands.Cog):
             for thread in threads:
                 seen += 1
                 got = 0
-                if await self.services.kb.store.get_entry_by_thread(thread.id) is None:
+                if await self.services.kb.entry_for_thread(thread.id) is None:
                     try:
                         result = await self.services.kb.capture_inferred(
                             await fetch_thread(thread, names)

@@ -236,7 +236,7 @@ class Solving(commands.Cog):
             await community.record_reply(thread.id, message.created_at)
         if settings.nudge_hours <= 0:
             return
-        if await self.services.kb.store.get_entry_by_thread(thread.id) is not None:
+        if await self.services.kb.entry_for_thread(thread.id) is not None:
             return
         if message.author.id != thread.owner_id:
             await community.schedule_nudge(
@@ -317,7 +317,7 @@ class Solving(commands.Cog):
         return channel
 
     async def _send_nudge(self, nudge: Nudge) -> bool:
-        solved = await self.services.kb.store.get_entry_by_thread(nudge.thread_id) is not None
+        solved = await self.services.kb.entry_for_thread(nudge.thread_id) is not None
         thread = None if solved else await self._nudged_thread(nudge.thread_id)
         if thread is None or nudge.candidate_id is None:
             await self.services.community.set_nudge_state(nudge.thread_id, "done")
@@ -349,7 +349,7 @@ class Solving(commands.Cog):
         has = any(t_.id == tag.id for t_ in after.applied_tags)
         if had or not has:
             return
-        if await self.services.kb.store.get_entry_by_thread(after.id) is not None:
+        if await self.services.kb.entry_for_thread(after.id) is not None:
             return
         if await self.services.community.is_solved(after.id):
             return  # solved by an earlier thread: nothing to capture

@@ -44,7 +44,7 @@ class SolvedButton(PersistentButton, template=r"senpai:solved:(?P<value>[0-9]+)"
         if ctx.member.id != thread.owner_id:
             await interaction.response.send_message(t("refuse.asker_only", lang), ephemeral=True)
             return
-        entry = await services.kb.store.get_entry(self.value)
+        entry = await services.kb.entry(self.value)
         if entry is None or entry.guild_id != thread.guild.id:
             await interaction.response.send_message(t("feedback.gone", lang), ephemeral=True)
             return

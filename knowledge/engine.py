@@ -31,8 +31,10 @@ from index.vectors import (
 )
 from knowledge import lexical
 from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
+from knowledge.community import CommunityStore
 from knowledge.models import (
     AnswerPart,
+    Entry,
     EntryDraft,
     Feedback,
     FeedbackKind,
@@ -189,6 +191,7 @@ class KnowledgeBase:
         config: SearchConfig | None = None,
     ) -> None:
         self.store = store
+        self.community = CommunityStore(store)
         self.encoder = encoder
         self.index_dir = index_dir
         self.config = config or SearchConfig()
@@ -464,14 +467,22 @@ class KnowledgeBase:
                 await self._sync_index([e.id for e in entries], [])
         return len(entries)
 
-    async def forget_user(self, user_id: int) -> RemovedContent:
-        """Remove everything a member asked and answered (the entry goes if either side
-        goes), and their feedback. Returns what was removed."""
+    async def forget_member(self, user_id: int) -> RemovedContent:
+        """Remove everything a member asked and answered (an entry goes if either side
+        goes), their feedback, and their question history and nudges: the one
+        "forget a member" use case behind every surface that forgets."""
         async with self._write_lock:
             removed = await self.store.forget_user(user_id)
             await self._sync_index([], removed.entry_ids)
+        questions = await self.community.forget_user(user_id)
+        await self.community.forget_threads(removed.thread_ids)
         log.info("forgot user %d: %d entries removed", user_id, removed.entries)
-        return removed
+        return RemovedContent(
+            entry_ids=removed.entry_ids,
+            thread_ids=removed.thread_ids,
+            feedback_count=removed.feedback_count,
+            questions=questions,
+        )
 
     async def forget_guild(self, guild_id: int) -> RemovedContent:
         """Remove every entry of a guild."""
@@ -479,6 +490,20 @@ class KnowledgeBase:
             removed = await self.store.delete_guild(guild_id)
             await self._sync_index([], removed.entry_ids)
         return removed
+
+    # -- lookups -------------------------------------------------------------------
+
+    async def entry(self, entry_id: int) -> Entry | None:
+        """One stored entry by its id."""
+        return await self.store.get_entry(entry_id)
+
+    async def entry_for_thread(self, thread_id: int) -> Entry | None:
+        """The entry captured from a thread, if it was captured."""
+        return await self.store.get_entry_by_thread(thread_id)
+
+    async def guild_ids(self) -> list[int]:
+        """The guilds that have entries."""
+        return await self.store.guild_ids()
 
     # -- feedback ------------------------------------------------------------------
 

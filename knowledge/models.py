@@ -205,6 +205,8 @@ class RemovedContent:
     entry_ids: tuple[int, ...] = ()
     thread_ids: tuple[int, ...] = ()
     feedback_count: int = 0
+    questions: int = 0
+    """Question-history rows (asked / first reply / solved) removed with it."""
 
     @property
     def entries(self) -> int:

@@ -185,7 +185,7 @@ async def _cmd_import(args: argparse.Namespace) -> int:
 async def _single_guild(kb: KnowledgeBase, explicit: int | None) -> int:
     if explicit is not None:
         return explicit
-    guilds = await kb.store.guild_ids()
+    guilds = await kb.guild_ids()
     if len(guilds) == 1:
         return guilds[0]
     if not guilds:
@@ -316,7 +316,7 @@ async def _cmd_forget(args: argparse.Namespace) -> int:
             return 1
 
     async def run(kb: KnowledgeBase) -> int:
-        removed = await kb.forget_user(args.user)
+        removed = await kb.forget_member(args.user)
         print(
             f"removed {removed.entries} entr{'y' if removed.entries == 1 else 'ies'} and "
             f"{removed.feedback_count} feedback record(s) for user {args.user}"

@@ -24,7 +24,6 @@ from typing import Any, TextIO, TypeVar
 from cogs.bot import SenpaiBot
 from cogs.services import Services
 from index.encoder import Encoder
-from knowledge.community import CommunityStore
 from knowledge.engine import KnowledgeBase
 from localdiscord import LocalDiscord, Message, Thread, point_discord_py_at
 
@@ -184,7 +183,7 @@ async def play(story: Story, kb: KnowledgeBase, out: TextIO) -> None:
     say("start")
     await server.start()
     restore = point_discord_py_at(server.api_url, server.gateway_url)
-    services = Services(kb=kb, community=CommunityStore(kb.store), nudge_poll_seconds=0.2)
+    services = Services(kb=kb, community=kb.community, nudge_poll_seconds=0.2)
     bot = SenpaiBot(services, guild_ready_timeout=0.05)
     connection: asyncio.Task[None] | None = None
     try:
@@ -208,7 +207,7 @@ async def play(story: Story, kb: KnowledgeBase, out: TextIO) -> None:
         say("tap", who=story.asker, label=accept.get("label", ""))
         await server.press_button(asker, nudge, accept["custom_id"])
         await bot_reply("the solution to be saved", first, lambda m: m.content.startswith("✅"))
-        entry = await kb.store.get_entry_by_thread(first.id)
+        entry = await kb.entry_for_thread(first.id)
         if entry is None:
             raise DemoFailed("the solved thread did not reach the knowledge base")
 

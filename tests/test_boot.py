@@ -11,14 +11,13 @@ from cogs.bot import EXTENSIONS, SenpaiBot
 from cogs.i18n import MESSAGES, SenpaiTranslator
 from cogs.services import Services
 from index.encoder import HashingEncoder
-from knowledge.community import CommunityStore
 from knowledge.engine import KnowledgeBase
 
 
 @pytest.fixture
 async def bot(tmp_path: Path):
     kb = await KnowledgeBase.open(tmp_path, HashingEncoder())
-    bot = SenpaiBot(Services(kb=kb, community=CommunityStore(kb.store)), sync_commands=False)
+    bot = SenpaiBot(Services(kb=kb, community=kb.community), sync_commands=False)
     await bot.tree.set_translator(SenpaiTranslator())
     for extension in EXTENSIONS:
         await bot.load_extension(extension)

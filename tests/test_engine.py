@@ -216,7 +216,7 @@ async def test_an_edited_answer_is_reindexed(kb):
 async def test_forgetting_a_user_removes_their_entries_everywhere(kb):
     _, asked = await capture(kb, SSO)
     _, answered = await capture(kb, CSV, asker=OTHER)
-    removed = await kb.forget_user(HELPER.id)
+    removed = await kb.forget_member(HELPER.id)
     assert set(removed.entry_ids) == {asked.entry_id, answered.entry_id}
     assert await kb.suggest(ask(SSO[1])) == []
     assert (await kb.index_status()).entries == 0

@@ -19,7 +19,6 @@ import pytest
 from cogs.bot import SenpaiBot
 from cogs.services import Services
 from index.encoder import SentenceTransformerEncoder
-from knowledge.community import CommunityStore
 from knowledge.engine import KnowledgeBase
 from localdiscord import (
     Channel,
@@ -126,9 +125,7 @@ class Senpai:
 async def senpai(community: Community, encoder, tmp_path: Path) -> AsyncIterator[Senpai]:
     kb = await KnowledgeBase.open(tmp_path / "data", encoder)
     clock = Clock()
-    services = Services(
-        kb=kb, community=CommunityStore(kb.store), clock=clock, nudge_poll_seconds=0.2
-    )
+    services = Services(kb=kb, community=kb.community, clock=clock, nudge_poll_seconds=0.2)
     tasks: list[asyncio.Task[None]] = []
     holder: dict[str, SenpaiBot] = {}
 

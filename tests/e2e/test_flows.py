@@ -142,12 +142,12 @@ async def test_accepting_a_nudge_captures_the_reply_and_strangers_are_refused(
     response = await refused.wait_for_response()
     assert response.ephemeral
     assert "Only the person who asked" in (response.content or "")
-    assert await senpai.kb.store.get_entry_by_thread(post.id) is None
+    assert await senpai.kb.entry_for_thread(post.id) is None
 
     pressed = await answered(await server.press_button(community.aiko, nudge, accept))
     assert pressed.responses[-1].ephemeral
     assert "Saved" in (pressed.responses[-1].content or "")
-    entry = await senpai.kb.store.get_entry_by_thread(post.id)
+    entry = await senpai.kb.entry_for_thread(post.id)
     assert entry is not None and entry.answer_parts[0].message_id == reply.id
     assert "Solved" in server.thread_tags(post)
     await server.wait_for(lambda: not server.message(nudge.id).components or None)
@@ -202,7 +202,7 @@ async def test_a_thank_you_brings_the_nudge_at_once_and_not_yet_closes_it(
     edited = server.message(nudge.id)
     assert later in edited.content
     assert edited.components == []
-    assert await senpai.kb.store.get_entry_by_thread(post.id) is None
+    assert await senpai.kb.entry_for_thread(post.id) is None
 
     senpai.clock.now += timedelta(hours=25)  # the reply's own nudge was this one
     await wait_quiet()
@@ -278,7 +278,7 @@ async def test_a_post_tagged_solved_by_hand_asks_which_reply_solved_it(
     assert not prompt.pinged_user_ids
 
     await answered(await server.press_button(community.aiko, prompt, f"senpai:accept:{answer.id}"))
-    entry = await senpai.kb.store.get_entry_by_thread(post.id)
+    entry = await senpai.kb.entry_for_thread(post.id)
     assert entry is not None and entry.answer == SSO_ANSWER
     assert server.thread_tags(post) == ["Solved"]
     server.assert_clean()
@@ -305,7 +305,7 @@ async def test_an_edited_answer_updates_the_entry_and_a_deleted_post_removes_it(
     edited = SSO_ANSWER + " Then sign out and back in."
 
     async def answer_is_edited() -> bool:
-        entry = await senpai.kb.store.get_entry_by_thread(post.id)
+        entry = await senpai.kb.entry_for_thread(post.id)
         return entry is not None and entry.answer == edited
 
     await server.edit_message(reply, edited)
@@ -314,14 +314,14 @@ async def test_an_edited_answer_updates_the_entry_and_a_deleted_post_removes_it(
     question = "Every Okta sign-in fails with 'invalid audience' since the IdP switch."
 
     async def question_is_edited() -> bool:
-        entry = await senpai.kb.store.get_entry_by_thread(post.id)
+        entry = await senpai.kb.entry_for_thread(post.id)
         return entry is not None and entry.question == question
 
     await server.edit_message(server.message(post.id), question)
     assert await eventually(question_is_edited)
 
     await server.delete_thread(post)
-    assert await eventually(lambda: _absent(senpai.kb.store.get_entry_by_thread(post.id)))
+    assert await eventually(lambda: _absent(senpai.kb.entry_for_thread(post.id)))
     server.assert_clean()
 
 
@@ -334,12 +334,12 @@ async def test_unsolved_by_the_asker_removes_the_entry_and_the_tag(
     refused = await server.run_slash(community.dan, post, "unsolved")
     response = await refused.wait_for_response()
     assert response.ephemeral and "Only the person who asked" in (response.content or "")
-    assert await senpai.kb.store.get_entry_by_thread(post.id) is not None
+    assert await senpai.kb.entry_for_thread(post.id) is not None
 
     done = await server.run_slash(community.aiko, post, "unsolved")
     response = await done.wait_for_response()
     assert response.ephemeral and "no longer marked solved" in (response.content or "")
-    assert await senpai.kb.store.get_entry_by_thread(post.id) is None
+    assert await senpai.kb.entry_for_thread(post.id) is None
     await server.wait_for(lambda: "Solved" not in server.thread_tags(post) or None)
     assert not await senpai.services.community.is_solved(post.id)
     server.assert_clean()
@@ -353,7 +353,7 @@ async def test_marking_another_reply_later_replaces_the_answer(
 ):
     server = community.server
     post, _, _ = await solved_post(community, SSO_TITLE, SSO_BODY, SSO_ANSWER)
-    first = await senpai.kb.store.get_entry_by_thread(post.id)
+    first = await senpai.kb.entry_for_thread(post.id)
     better_text = "The Audience URI must also end without a trailing slash, or Okta rejects it."
     better = await server.send_message(community.dan, post, better_text)
 
@@ -361,7 +361,7 @@ async def test_marking_another_reply_later_replaces_the_answer(
         await server.run_message_command(community.aiko, better, "Mark as solution")
     )
     assert "Dan" in texts(marked)[-1]
-    entry = await senpai.kb.store.get_entry_by_thread(post.id)
+    entry = await senpai.kb.entry_for_thread(post.id)
     assert entry is not None and entry.id == first.id
     assert [p.message_id for p in entry.answer_parts] == [better.id]
     assert entry.answer == better_text and entry.answerer_name == "Dan"
@@ -519,15 +519,15 @@ async def test_forget_asks_for_confirmation_then_removes_the_member_entries(
     confirmation = server.message(response.message_id)
     buttons = [c for row in confirmation.components for c in row["components"]]
     assert [b["label"] for b in buttons] == ["Remove", "Cancel"]
-    assert await senpai.kb.store.get_entry_by_thread(post.id) is not None
+    assert await senpai.kb.entry_for_thread(post.id) is not None
 
     confirmed = await server.press_button(owner, confirmation, buttons[0]["custom_id"])
     done = await confirmed.wait_for_response()
     assert done.type == 7
     assert "Removed 1 solved threads" in (server.message(confirmation.id).content or "")
     assert server.message(confirmation.id).components == []
-    assert await senpai.kb.store.get_entry_by_thread(post.id) is None
-    assert await senpai.kb.store.get_entry_by_thread(other.id) is not None
+    assert await senpai.kb.entry_for_thread(post.id) is None
+    assert await senpai.kb.entry_for_thread(other.id) is not None
     server.assert_clean()
 
 
@@ -570,11 +570,11 @@ async def test_backfill_captures_solved_history_once(community: Community, senpa
     assert "3 posts read, 2 solved threads captured" in texts(run)[-1]
     assert run.responses[-1].kind == "edit_original"
 
-    by_thanks = await senpai.kb.store.get_entry_by_thread(thanked.id)
+    by_thanks = await senpai.kb.entry_for_thread(thanked.id)
     assert by_thanks is not None and by_thanks.answer == WEBHOOK_ANSWER
-    by_reaction = await senpai.kb.store.get_entry_by_thread(reacted.id)
+    by_reaction = await senpai.kb.entry_for_thread(reacted.id)
     assert by_reaction is not None and by_reaction.answerer_name == "Chika"
-    assert await senpai.kb.store.get_entry_by_thread(unsolved.id) is None
+    assert await senpai.kb.entry_for_thread(unsolved.id) is None
 
     again = await server.run_slash(owner, community.help, "senpai backfill")
     await server.wait_for(lambda: any("Backfill finished" in t for t in texts(again)) or None)
@@ -611,8 +611,8 @@ async def test_backfill_skips_a_post_whose_marked_answer_has_no_text(
     run = await server.run_slash(server.owner(community.guild), community.help, "senpai backfill")
     await server.wait_for(lambda: any("Backfill finished" in t for t in texts(run)) or None)
     assert "2 posts read, 1 solved threads captured" in texts(run)[-1]
-    assert await senpai.kb.store.get_entry_by_thread(image_only.id) is None
-    assert await senpai.kb.store.get_entry_by_thread(older.id) is not None
+    assert await senpai.kb.entry_for_thread(image_only.id) is None
+    assert await senpai.kb.entry_for_thread(older.id) is not None
     server.assert_clean()
 
 

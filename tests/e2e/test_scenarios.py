@@ -76,7 +76,7 @@ async def test_the_asker_marks_a_post_solved_and_it_is_captured_and_tagged(
     community: Community, senpai: Senpai
 ):
     post, reply, interaction = await solved_post(community, SSO_TITLE, SSO_BODY, SSO_ANSWER)
-    entry = await senpai.kb.store.get_entry_by_thread(post.id)
+    entry = await senpai.kb.entry_for_thread(post.id)
     assert entry is not None and entry.answer_parts[0].message_id == reply.id
     assert entry.answerer_name == "Ben"
     assert "Solved" in community.server.thread_tags(post)
@@ -131,7 +131,7 @@ async def test_a_helper_may_mark_a_solution_with_a_message_link(
     link = f"https://discord.com/channels/{community.guild.id}/{post.id}/{first.id}"
     interaction = await server.run_slash(community.ben, post, "solved", {"message": link})
     await server.wait_for(lambda: len(interaction.responses) >= 2 or None)
-    entry = await senpai.kb.store.get_entry_by_thread(post.id)
+    entry = await senpai.kb.entry_for_thread(post.id)
     assert entry is not None and entry.answer_parts[0].message_id == first.id
     assert "Solved" in server.thread_tags(post)
     server.assert_clean()
@@ -147,7 +147,7 @@ async def test_a_stranger_running_solved_is_refused_and_nothing_is_captured(
     response = await interaction.wait_for_response()
     assert response.ephemeral
     assert "Only the person who asked" in response.content
-    assert await senpai.kb.store.get_entry_by_thread(post.id) is None
+    assert await senpai.kb.entry_for_thread(post.id) is None
     assert "Solved" not in server.thread_tags(post)
     server.assert_clean()
 
@@ -158,7 +158,7 @@ async def test_mark_as_solution_on_a_reply_captures_it(community: Community, sen
     reply = await server.send_message(community.ben, post, SSO_ANSWER)
     interaction = await server.run_message_command(community.aiko, reply, "Mark as solution")
     await server.wait_for(lambda: len(interaction.responses) >= 2 or None)
-    entry = await senpai.kb.store.get_entry_by_thread(post.id)
+    entry = await senpai.kb.entry_for_thread(post.id)
     assert entry is not None and entry.answer_parts[0].message_id == reply.id
     server.assert_clean()
 
@@ -170,14 +170,14 @@ async def test_this_solved_it_marks_the_duplicate_and_credits_the_entry(
     solved, _, _ = await solved_post(community, SSO_TITLE, SSO_BODY, SSO_ANSWER)
     post = await server.open_post(community.chika, community.help, *SSO_AGAIN)
     suggestion = await server.wait_for_bot_message(post, lambda m: bool(m.embeds))
-    entry = await senpai.kb.store.get_entry_by_thread(solved.id)
+    entry = await senpai.kb.entry_for_thread(solved.id)
     custom_id = f"senpai:solved:{entry.id}"
     refused = await server.press_button(community.dan, suggestion, custom_id)
     assert "Only the person who asked" in (await refused.wait_for_response()).content
     pressed = await server.press_button(community.chika, suggestion, custom_id)
     await pressed.wait_for_response()
     await server.wait_for(lambda: "Solved" in server.thread_tags(post) or None)
-    assert (await senpai.kb.store.get_entry(entry.id)).hits == 1
+    assert (await senpai.kb.entry(entry.id)).hits == 1
     assert await senpai.services.community.is_solved(post.id)
     server.assert_clean()
 
@@ -189,7 +189,7 @@ async def test_not_relevant_is_recorded_and_dismiss_deletes_the_reply(
     solved, _, _ = await solved_post(community, SSO_TITLE, SSO_BODY, SSO_ANSWER)
     post = await server.open_post(community.chika, community.help, *SSO_AGAIN)
     suggestion = await server.wait_for_bot_message(post, lambda m: bool(m.embeds))
-    entry = await senpai.kb.store.get_entry_by_thread(solved.id)
+    entry = await senpai.kb.entry_for_thread(solved.id)
     pressed = await server.press_button(community.dan, suggestion, f"senpai:irrelevant:{entry.id}")
     await pressed.wait_for_response()
     feedback = await senpai.kb.store.feedback_for(entry.id)
@@ -208,7 +208,7 @@ async def test_a_private_forum_never_leaks_into_a_public_one(community: Communit
     await server.send_message(community.mod, staff_post, SSO_ANSWER)
     done = await server.run_slash(community.mod, staff_post, "solved")
     await server.wait_for(lambda: len(done.responses) >= 2 or None)
-    assert await senpai.kb.store.get_entry_by_thread(staff_post.id) is not None
+    assert await senpai.kb.entry_for_thread(staff_post.id) is not None
     public = await server.open_post(community.chika, community.help, *SSO_AGAIN)
     await wait_quiet()
     assert server.bot_messages(public) == []
@@ -231,7 +231,7 @@ async def test_a_deleted_answer_disappears_from_suggestions(community: Community
     server = community.server
     solved, reply, _ = await solved_post(community, SSO_TITLE, SSO_BODY, SSO_ANSWER)
     await server.delete_message(reply)
-    assert await eventually(lambda: _absent(senpai.kb.store.get_entry_by_thread(solved.id)))
+    assert await eventually(lambda: _absent(senpai.kb.entry_for_thread(solved.id)))
     post = await server.open_post(community.chika, community.help, *SSO_AGAIN)
     await wait_quiet()
     assert server.bot_messages(post) == []
@@ -260,7 +260,7 @@ async def test_buttons_keep_working_after_a_restart(community: Community, senpai
     post = await server.open_post(community.chika, community.help, *SSO_AGAIN)
     suggestion = await server.wait_for_bot_message(post, lambda m: bool(m.embeds))
     await senpai.restart()
-    entry = await senpai.kb.store.get_entry_by_thread(solved.id)
+    entry = await senpai.kb.entry_for_thread(solved.id)
     pressed = await server.press_button(community.chika, suggestion, f"senpai:solved:{entry.id}")
     await pressed.wait_for_response()
     await server.wait_for(lambda: "Solved" in server.thread_tags(post) or None)
