@@ -60,24 +60,37 @@ class ProgressBar:
         return lambda p: self.update(p.done, p.total, p.eta)
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _common_options(*, in_subcommand: bool) -> argparse.ArgumentParser:
+    """Options every command takes, accepted before or after the subcommand.
+
+    The copy attached to each subcommand has no defaults of its own
+    (``argparse.SUPPRESS``): otherwise ``senpai --data-dir X forget ...`` would
+    have the subcommand's default silently replace the ``X`` given before it.
+    """
     common = argparse.ArgumentParser(add_help=False)
+    suppress = {"default": argparse.SUPPRESS} if in_subcommand else {}
     common.add_argument(
         "--data-dir",
         help=f"where the knowledge base lives (default: ${config.DATA_DIR_ENV}, "
         "else a per-user data directory)",
+        **suppress,
     )
     common.add_argument(
         "--model",
         help="sentence-transformers model name or path (default: the packaged "
         f"{config.model_name()!s}; ${config.MODEL_ENV} also works)",
+        **suppress,
     )
-    common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    common.add_argument("-v", "--verbose", action="store_true", help="log what happens", **suppress)
+    return common
 
+
+def _build_parser() -> argparse.ArgumentParser:
+    common = _common_options(in_subcommand=True)
     parser = argparse.ArgumentParser(
         prog="senpai",
         description="Senpai: solved forum threads in, 'someone already faced this' out.",
-        parents=[common],
+        parents=[_common_options(in_subcommand=False)],
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

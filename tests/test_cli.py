@@ -96,3 +96,26 @@ def test_run_without_a_token_explains_what_is_missing(data_dir, capsys, monkeypa
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "run")
     assert code == 2 and "SENPAI_DISCORD_TOKEN" in err
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_common_options_work_before_or_after_the_subcommand(tmp_path, monkeypatch, capsys, before):
+    """`senpai --data-dir X forget ...` must act on X, not on the default directory."""
+    monkeypatch.setenv("SENPAI_MODEL", "hashing")
+    default_dir = tmp_path / "default"
+    chosen = tmp_path / "chosen"
+    monkeypatch.setenv("SENPAI_DATA_DIR", str(default_dir))
+
+    def argv(*rest: str) -> list[str]:
+        common = ["--data-dir", str(chosen)]
+        return [*common, *rest] if before else [rest[0], *common, *rest[1:]]
+
+    assert main(argv("import", str(SAMPLES))) == 0
+    capsys.readouterr()
+    asker = "492244775732365300"
+    code, out, _ = run(capsys, *argv("forget", "--user", asker, "--yes"))
+    assert code == 0
+    assert "removed 0 entries" not in out
+    assert not default_dir.exists()
+    code, out, _ = run(capsys, *argv("stats", "--json"))
+    assert json.loads(out)["entries"] < 13
