@@ -1,6 +1,6 @@
 """The community side of the store: guild settings, questions, nudges, backfills.
 
-Same SQLite file and connections as :class:`~knowledge.store.KnowledgeStore`;
+The same :class:`~knowledge.db.Database` as :class:`~knowledge.store.KnowledgeStore`,
 kept apart so the knowledge base proper stays readable. All SQL here too.
 """
 
@@ -9,14 +9,10 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
+from knowledge.db import Database, iso, parse_time
 from knowledge.models import BackfillState, CommunityFigures, GuildSettings, Nudge
-from knowledge.store import KnowledgeStore, _iso, _now
-
-
-def _dt(value: object) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(str(value))
 
 
 def _nudge(row: Sequence[object]) -> Nudge:
@@ -36,13 +32,13 @@ _NUDGE_COLUMNS = "thread_id, guild_id, asker_id, due_at, state, candidate_id"
 class CommunityStore:
     """Per-guild state the Discord plugin keeps, over the knowledge store's file."""
 
-    def __init__(self, store: KnowledgeStore) -> None:
-        self._store = store
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # -- settings ------------------------------------------------------------------
 
     async def settings(self, guild_id: int) -> GuildSettings:
-        async with self._store.reader.execute(
+        async with self._db.reader.execute(
             "SELECT watched_forums, helper_roles, solved_tag, threshold, language, "
             "nudge_hours, archive_on_solve FROM guild_settings WHERE guild_id = ?",
             (guild_id,),
@@ -68,7 +64,7 @@ class CommunityStore:
             raise ValueError("threshold must be between 0 and 1")
         if settings.nudge_hours < 0:
             raise ValueError("nudge delay cannot be negative")
-        async with self._store.transaction() as db:
+        async with self._db.transaction() as db:
             await db.execute(
                 "INSERT OR REPLACE INTO guild_settings (guild_id, watched_forums, helper_roles, "
                 "solved_tag, threshold, language, nudge_hours, archive_on_solve, updated_at) "
@@ -82,7 +78,7 @@ class CommunityStore:
                     settings.language,
                     settings.nudge_hours,
                     int(settings.archive_on_solve),
-                    _now(),
+                    self._db.now(),
                 ),
             )
 
@@ -91,39 +87,39 @@ class CommunityStore:
     async def record_question(
         self, *, thread_id: int, guild_id: int, forum_id: int, asker_id: int, asked_at: datetime
     ) -> None:
-        async with self._store.transaction() as db:
+        async with self._db.transaction() as db:
             await db.execute(
                 "INSERT OR IGNORE INTO questions (thread_id, guild_id, forum_id, asker_id, "
                 "asked_at) VALUES (?, ?, ?, ?, ?)",
-                (thread_id, guild_id, forum_id, asker_id, _iso(asked_at)),
+                (thread_id, guild_id, forum_id, asker_id, iso(asked_at)),
             )
 
     async def record_reply(self, thread_id: int, at: datetime) -> None:
         """A reply from someone other than the asker: the first one dates the answer."""
-        async with self._store.transaction() as db:
+        async with self._db.transaction() as db:
             await db.execute(
                 "UPDATE questions SET first_reply_at = ? "
                 "WHERE thread_id = ? AND first_reply_at IS NULL",
-                (_iso(at), thread_id),
+                (iso(at), thread_id),
             )
 
     async def record_suggested(self, thread_id: int) -> None:
-        async with self._store.transaction() as db:
+        async with self._db.transaction() as db:
             await db.execute("UPDATE questions SET suggested = 1 WHERE thread_id = ?", (thread_id,))
 
     async def record_solved(
         self, thread_id: int, at: datetime, *, via: str, duplicate_of: int | None = None
     ) -> None:
-        async with self._store.transaction() as db:
+        async with self._db.transaction() as db:
             await db.execute(
                 "UPDATE questions SET solved_at = ?, solved_via = ?, duplicate_of = ? "
                 "WHERE thread_id = ?",
-                (_iso(at), via, duplicate_of, thread_id),
+                (iso(at), via, duplicate_of, thread_id),
             )
             await db.execute("UPDATE nudges SET state = 'done' WHERE thread_id = ?", (thread_id,))
 
     async def record_unsolved(self, thread_id: int) -> None:
-        async with self._store.transaction() as db:
+        async with self._db.transaction() as db:
             await db.execute(
                 "UPDATE questions SET solved_at = NULL, solved_via = NULL, duplicate_of = NULL "
                 "WHERE thread_id = ?",
@@ -131,7 +127,7 @@ class CommunityStore:
             )
 
     async def is_solved(self, thread_id: int) -> bool:
-        async with self._store.reader.execute(
+        async with self._db.reader.execute(
             "SELECT solved_at IS NOT NULL FROM questions WHERE thread_id = ?", (thread_id,)
         ) as cur:
             row = await cur.fetchone()
@@ -140,10 +136,10 @@ class CommunityStore:
     async def figures(self, guild_id: int, *, since: datetime) -> CommunityFigures:
         """Questions, answers, solved rate and times over the period, plus the entries
         that solved later questions most often (problems that keep coming back)."""
-        async with self._store.reader.execute(
+        async with self._db.reader.execute(
             "SELECT asked_at, first_reply_at, solved_at, solved_via FROM questions "
             "WHERE guild_id = ? AND asked_at >= ?",
-            (guild_id, _iso(since)),
+            (guild_id, iso(since)),
         ) as cur:
             rows = await cur.fetchall()
         first_reply: list[float] = []
@@ -159,7 +155,7 @@ class CommunityStore:
                 solved += 1
                 by_suggestion += via == "suggestion"
                 solve.append((datetime.fromisoformat(solved_at) - asked_dt).total_seconds() / 3600)
-        async with self._store.reader.execute(
+        async with self._db.reader.execute(
             "SELECT id, title, hits FROM entries WHERE guild_id = ? AND hits > 0 "
             "ORDER BY hits DESC, id LIMIT 5",
             (guild_id,),
@@ -187,11 +183,11 @@ class CommunityStore:
         candidate_id: int | None,
     ) -> bool:
         """Schedule the post's one nudge; a post is never nudged twice. True if scheduled."""
-        async with self._store.transaction() as db:
+        async with self._db.transaction() as db:
             async with db.execute(
                 "INSERT OR IGNORE INTO nudges (thread_id, guild_id, asker_id, due_at, "
                 "candidate_id) VALUES (?, ?, ?, ?, ?)",
-                (thread_id, guild_id, asker_id, _iso(due_at), candidate_id),
+                (thread_id, guild_id, asker_id, iso(due_at), candidate_id),
             ) as cur:
                 inserted = cur.rowcount > 0
             if not inserted:
@@ -203,20 +199,20 @@ class CommunityStore:
         return inserted
 
     async def due_nudges(self, now: datetime | None = None, limit: int = 50) -> list[Nudge]:
-        async with self._store.reader.execute(
+        async with self._db.reader.execute(
             f"SELECT {_NUDGE_COLUMNS} FROM nudges "
             "WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?",
-            (_iso(now or datetime.now(UTC)), limit),
+            (iso(now or self._db.clock()), limit),
         ) as cur:
             rows = await cur.fetchall()
         return [_nudge(r) for r in rows]
 
     async def set_nudge_state(self, thread_id: int, state: str) -> None:
-        async with self._store.transaction() as db:
+        async with self._db.transaction() as db:
             await db.execute("UPDATE nudges SET state = ? WHERE thread_id = ?", (state, thread_id))
 
     async def nudge(self, thread_id: int) -> Nudge | None:
-        async with self._store.reader.execute(
+        async with self._db.reader.execute(
             f"SELECT {_NUDGE_COLUMNS} FROM nudges WHERE thread_id = ?",
             (thread_id,),
         ) as cur:
@@ -228,7 +224,7 @@ class CommunityStore:
     # -- backfill ------------------------------------------------------------------
 
     async def backfill_state(self, forum_id: int) -> BackfillState | None:
-        async with self._store.reader.execute(
+        async with self._db.reader.execute(
             "SELECT forum_id, guild_id, before, finished, seen, captured FROM backfill_state "
             "WHERE forum_id = ?",
             (forum_id,),
@@ -236,21 +232,23 @@ class CommunityStore:
             r = await cur.fetchone()
         if r is None:
             return None
-        return BackfillState(int(r[0]), int(r[1]), _dt(r[2]), bool(r[3]), int(r[4]), int(r[5]))
+        return BackfillState(
+            int(r[0]), int(r[1]), parse_time(r[2]), bool(r[3]), int(r[4]), int(r[5])
+        )
 
     async def save_backfill_state(self, state: BackfillState) -> None:
-        async with self._store.transaction() as db:
+        async with self._db.transaction() as db:
             await db.execute(
                 "INSERT OR REPLACE INTO backfill_state (forum_id, guild_id, before, finished, "
                 "seen, captured, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     state.forum_id,
                     state.guild_id,
-                    None if state.before is None else _iso(state.before),
+                    None if state.before is None else iso(state.before),
                     int(state.finished),
                     state.seen,
                     state.captured,
-                    _now(),
+                    self._db.now(),
                 ),
             )
 
@@ -258,14 +256,14 @@ class CommunityStore:
 
     async def forget_user(self, user_id: int) -> int:
         """Drop the member's questions and nudges (the knowledge base forgets the rest)."""
-        async with self._store.transaction() as db:
+        async with self._db.transaction() as db:
             async with db.execute("DELETE FROM questions WHERE asker_id = ?", (user_id,)) as cur:
                 questions = max(cur.rowcount, 0)
             await db.execute("DELETE FROM nudges WHERE asker_id = ?", (user_id,))
         return questions
 
     async def forget_threads(self, thread_ids: Sequence[int]) -> None:
-        async with self._store.transaction() as db:
+        async with self._db.transaction() as db:
             await db.executemany(
                 "DELETE FROM nudges WHERE thread_id = ?", [(t,) for t in thread_ids]
             )

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ from index.vectors import (
 from knowledge import lexical
 from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
 from knowledge.community import CommunityStore
+from knowledge.db import Clock, utcnow
 from knowledge.models import (
     AnswerPart,
     Entry,
@@ -191,7 +192,7 @@ class KnowledgeBase:
         config: SearchConfig | None = None,
     ) -> None:
         self.store = store
-        self.community = CommunityStore(store)
+        self.community = CommunityStore(store.db)
         self.encoder = encoder
         self.index_dir = index_dir
         self.config = config or SearchConfig()
@@ -213,6 +214,7 @@ class KnowledgeBase:
         *,
         rebuild_if_needed: bool = True,
         progress: ProgressCallback | None = None,
+        clock: Clock = utcnow,
     ) -> KnowledgeBase:
         """Open the knowledge base in ``data_dir`` and load (or catch up) its index.
 
@@ -221,7 +223,7 @@ class KnowledgeBase:
         base opens with :attr:`index_ready` false and suggestions raise
         :class:`IndexNotReady` until :meth:`rebuild` runs.
         """
-        store = await KnowledgeStore.open(data_dir / DB_FILE)
+        store = await KnowledgeStore.open(data_dir / DB_FILE, clock=clock)
         kb = cls(store, encoder, data_dir / INDEX_DIR, config)
         try:
             await kb.load_index()
@@ -512,7 +514,7 @@ class KnowledgeBase:
     ) -> bool:
         """Record a member's verdict on a suggestion; "solved by suggestion" counts a hit."""
         return await self.store.record_feedback(
-            Feedback(entry_id, guild_id, thread_id, user_id, kind, datetime.now(UTC))
+            Feedback(entry_id, guild_id, thread_id, user_id, kind, self.store.db.clock())
         )
 
     # -- suggestions ---------------------------------------------------------------

@@ -24,6 +24,10 @@ class SchemaTooNew(RuntimeError):
     """The database was written by a newer Senpai than this one."""
 
 
+class SchemaOutdated(RuntimeError):
+    """A read-only open found a schema that must be migrated first."""
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     version: int
@@ -60,32 +64,58 @@ def load_migrations() -> list[Migration]:
     return migrations
 
 
-async def migrate(db: aiosqlite.Connection, migrations: list[Migration] | None = None) -> int:
+async def _version(db: aiosqlite.Connection) -> int:
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(
+    db: aiosqlite.Connection,
+    migrations: list[Migration] | None = None,
+    *,
+    check_only: bool = False,
+) -> int:
     """Bring ``db`` to the newest schema; return the version it ends at.
 
-    ``db`` must be in autocommit mode (``isolation_level=None``).
+    ``db`` must be in autocommit mode (``isolation_level=None``). Several
+    processes may open a new database at once: each migration re-reads the
+    version inside its ``BEGIN IMMEDIATE`` transaction, so a migration another
+    process has just applied is skipped, never applied twice. With
+    ``check_only`` nothing is written: an older schema is an error too.
     """
     migrations = load_migrations() if migrations is None else migrations
     latest = migrations[-1].version if migrations else 0
-    async with db.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    current = int(row[0]) if row else 0
+    current = await _version(db)
     if current > latest:
         raise SchemaTooNew(
             f"this knowledge base has schema version {current}, but this Senpai only knows "
             f"up to version {latest}; upgrade Senpai (or point it at another data directory)"
         )
+    if check_only:
+        if current < latest:
+            raise SchemaOutdated(
+                f"this knowledge base has schema version {current} and must be upgraded to "
+                f"{latest}, which needs write access: run a command that writes (senpai import "
+                "or senpai rebuild) with write access once"
+            )
+        return current
     for migration in migrations:
         if migration.version <= current:
             continue
-        log.info("applying migration %s", migration.name)
         await db.execute("BEGIN IMMEDIATE")
         try:
+            if await _version(db) >= migration.version:
+                await db.execute("ROLLBACK")
+                current = migration.version
+                continue
+            log.info("applying migration %s", migration.name)
             for statement in migration.statements():
                 await db.execute(statement)
             await db.execute(f"PRAGMA user_version = {migration.version:d}")
         except BaseException:
-            await db.execute("ROLLBACK")
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
             raise
         await db.execute("COMMIT")
         current = migration.version

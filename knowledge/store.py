@@ -14,21 +14,20 @@ brought up to date (or found stale) after a crash.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import aiosqlite
 
 from knowledge import lexical
 from knowledge.cleaning import to_index_text
-from knowledge.migrator import migrate
+from knowledge.db import CHUNK, Clock, Database, chunks, iso, marks, utcnow
 from knowledge.models import (
     AnswerPart,
     Entry,
@@ -45,9 +44,6 @@ _ENTRY_COLUMNS = (
     "id, guild_id, forum_id, thread_id, title, question, asker_id, asker_name, tags, "
     "asked_at, solved_at, jump_url, language, scope, hits"
 )
-# SQLite's default limit on host parameters is far above this; chunking keeps
-# statements small when callers pass thousands of ids.
-_CHUNK = 500
 
 
 class StoreError(RuntimeError):
@@ -73,25 +69,6 @@ class Changes:
     removed: tuple[int, ...]
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def _iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat()
-
-
-def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
-def _marks(count: int) -> str:
-    return ",".join("?" * count)
-
-
 def lexical_fields(title: str, question: str, answer: str) -> tuple[str, str]:
     """The (title, body) text that full-text search indexes for an entry."""
     return to_index_text(title), to_index_text(f"{question}\n{answer}", max_chars=6000)
@@ -100,69 +77,62 @@ def lexical_fields(title: str, question: str, answer: str) -> tuple[str, str]:
 class KnowledgeStore:
     """Async access to the knowledge base file. Use :meth:`open`, then :meth:`close`."""
 
-    def __init__(
-        self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection
-    ) -> None:
-        self.path = path
-        self._writer = writer
-        self._reader = reader
-        self._lock = asyncio.Lock()
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._reader = db.reader
         self._store_id = ""
 
     # -- lifecycle -----------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: Path) -> KnowledgeStore:
-        """Open (creating or migrating) the knowledge base at ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await aiosqlite.connect(path, isolation_level=None)
+    async def open(
+        cls, path: Path, *, clock: Clock = utcnow, readonly: bool = False
+    ) -> KnowledgeStore:
+        """Open (creating or migrating unless ``readonly``) the knowledge base at ``path``."""
+        db = await Database.open(path, clock=clock, readonly=readonly)
         try:
-            await _configure(writer)
-            await writer.execute("PRAGMA journal_mode = WAL")
-            await migrate(writer)
-            reader = await aiosqlite.connect(path, isolation_level=None)
-            await _configure(reader)
+            return await cls.attach(db)
         except BaseException:
-            await writer.close()
+            await db.close()
             raise
-        store = cls(path, writer, reader)
+
+    @classmethod
+    async def attach(cls, db: Database) -> KnowledgeStore:
+        """The knowledge store over an already open database."""
+        store = cls(db)
         store._store_id = await store._ensure_store_id()
         return store
 
+    @property
+    def path(self) -> Path:
+        return self.db.path
+
     async def close(self) -> None:
-        await self._reader.close()
-        await self._writer.close()
+        await self.db.close()
 
     async def _ensure_store_id(self) -> str:
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT OR IGNORE INTO kb_meta (key, value) VALUES ('store_id', ?)",
-                (uuid.uuid4().hex,),
-            )
-            await db.execute("INSERT OR IGNORE INTO kb_meta (key, value) VALUES ('revision', '0')")
-            async with db.execute("SELECT value FROM kb_meta WHERE key = 'store_id'") as cur:
-                row = await cur.fetchone()
-        assert row is not None
-        return str(row[0])
+        if not self.db.readonly:
+            async with self.db.transaction() as db:
+                await db.execute(
+                    "INSERT OR IGNORE INTO kb_meta (key, value) VALUES ('store_id', ?)",
+                    (uuid.uuid4().hex,),
+                )
+                await db.execute(
+                    "INSERT OR IGNORE INTO kb_meta (key, value) VALUES ('revision', '0')"
+                )
+        async with self._reader.execute("SELECT value FROM kb_meta WHERE key = 'store_id'") as cur:
+            row = await cur.fetchone()
+        return "" if row is None else str(row[0])
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction; commits on success, rolls back on any error."""
-        async with self._lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writer
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
+    def transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        """One write transaction on the underlying database."""
+        return self.db.transaction()
+
+    async def purge_deleted(self) -> None:
+        """After a forget: deleted text must not survive in the files (see Database)."""
+        await self.db.purge_deleted(("entries_fts", "entries_terms"))
 
     # -- revision / fingerprint ----------------------------------------------------
-
-    @property
-    def reader(self) -> aiosqlite.Connection:
-        """The read connection, for the store's sibling modules (never for writes)."""
-        return self._reader
 
     @property
     def store_id(self) -> str:
@@ -173,10 +143,6 @@ class KnowledgeStore:
         async with self._reader.execute("SELECT value FROM kb_meta WHERE key = 'revision'") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
-
-    async def fingerprint(self) -> str:
-        """Identifies the content of the store: its id and revision."""
-        return f"{self._store_id}:{await self.revision()}"
 
     @staticmethod
     async def _bump(db: aiosqlite.Connection) -> int:
@@ -212,7 +178,7 @@ class KnowledgeStore:
         """Store a solved thread; re-capturing a thread updates it. Returns (entry, created)."""
         if not draft.answer_parts:
             raise StoreError("an entry needs at least one answer message")
-        now = _now()
+        now = self.db.now()
         async with self.transaction() as db:
             revision = await self._bump(db)
             async with db.execute(
@@ -228,8 +194,8 @@ class KnowledgeStore:
                 draft.asker_id,
                 draft.asker_name,
                 json.dumps(list(draft.tags), ensure_ascii=False),
-                _iso(draft.asked_at),
-                _iso(draft.solved_at),
+                iso(draft.asked_at),
+                iso(draft.solved_at),
                 draft.jump_url,
                 draft.language,
                 draft.scope,
@@ -297,16 +263,16 @@ class KnowledgeStore:
             return 0
         revision = await self._bump(db)
         feedback = 0
-        for chunk in _chunks(entry_ids):
-            marks = _marks(len(chunk))
+        for chunk in chunks(entry_ids):
+            placeholders = marks(len(chunk))
             async with db.execute(
-                f"SELECT COUNT(*) FROM feedback WHERE entry_id IN ({marks})", chunk
+                f"SELECT COUNT(*) FROM feedback WHERE entry_id IN ({placeholders})", chunk
             ) as cur:
                 row = await cur.fetchone()
             feedback += int(row[0]) if row else 0
-            await db.execute(f"DELETE FROM entries WHERE id IN ({marks})", chunk)
-            await db.execute(f"DELETE FROM entries_fts WHERE rowid IN ({marks})", chunk)
-            await db.execute(f"DELETE FROM entries_terms WHERE rowid IN ({marks})", chunk)
+            await db.execute(f"DELETE FROM entries WHERE id IN ({placeholders})", chunk)
+            await db.execute(f"DELETE FROM entries_fts WHERE rowid IN ({placeholders})", chunk)
+            await db.execute(f"DELETE FROM entries_terms WHERE rowid IN ({placeholders})", chunk)
             await db.executemany(
                 "INSERT OR REPLACE INTO tombstones (entry_id, revision) VALUES (?, ?)",
                 [(entry_id, revision) for entry_id in chunk],
@@ -355,7 +321,7 @@ class KnowledgeStore:
                 )
                 await db.execute(
                     "UPDATE entries SET revision = ?, updated_at = ? WHERE id = ?",
-                    (revision, _now(), entry_id),
+                    (revision, self.db.now(), entry_id),
                 )
                 await self._write_fts(db, entry_id, entry.title, entry.question, remaining)
                 updated_ids.append(entry_id)
@@ -395,7 +361,7 @@ class KnowledgeStore:
                 )
                 await db.execute(
                     "UPDATE entries SET revision = ?, updated_at = ? WHERE id = ?",
-                    (revision, _now(), entry_id),
+                    (revision, self.db.now(), entry_id),
                 )
                 async with db.execute(
                     "SELECT title, question FROM entries WHERE id = ?", (entry_id,)
@@ -457,7 +423,7 @@ class KnowledgeStore:
                     feedback.thread_id,
                     feedback.user_id,
                     feedback.kind.value,
-                    _iso(feedback.created_at),
+                    iso(feedback.created_at),
                     feedback.entry_id,
                     feedback.guild_id,
                 ),
@@ -530,9 +496,9 @@ class KnowledgeStore:
         """Entries by id; the filters are applied in SQL and can never be skipped."""
         scopes = None if scopes is None else tuple(scopes)
         result: dict[int, Entry] = {}
-        for chunk in _chunks(list(dict.fromkeys(ids))):
+        for chunk in chunks(list(dict.fromkeys(ids))):
             where, params = _filters(guild_id, scopes, exclude_thread_id)
-            where += (" AND " if where else "WHERE ") + f"e.id IN ({_marks(len(chunk))})"
+            where += (" AND " if where else "WHERE ") + f"e.id IN ({marks(len(chunk))})"
             async with self._reader.execute(
                 f"SELECT {_ENTRY_COLUMNS} FROM entries e {where}", (*params, *chunk)
             ) as cur:
@@ -548,10 +514,10 @@ class KnowledgeStore:
         db: aiosqlite.Connection, ids: Sequence[int]
     ) -> dict[int, tuple[AnswerPart, ...]]:
         parts: dict[int, list[AnswerPart]] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             async with db.execute(
                 "SELECT entry_id, message_id, author_id, author_name, content FROM answer_parts "
-                f"WHERE entry_id IN ({_marks(len(chunk))}) ORDER BY entry_id, position",
+                f"WHERE entry_id IN ({marks(len(chunk))}) ORDER BY entry_id, position",
                 chunk,
             ) as cur:
                 for r in await cur.fetchall():
@@ -675,10 +641,10 @@ class KnowledgeStore:
         """{term: number of entries containing it} for the terms any entry contains."""
         unique = list(dict.fromkeys(terms))
         freqs: dict[str, int] = {}
-        for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start : start + _CHUNK]
+        for start in range(0, len(unique), CHUNK):
+            chunk = unique[start : start + CHUNK]
             async with self._reader.execute(
-                f"SELECT term, doc FROM entries_terms_vocab WHERE term IN ({_marks(len(chunk))})",
+                f"SELECT term, doc FROM entries_terms_vocab WHERE term IN ({marks(len(chunk))})",
                 chunk,
             ) as cur:
                 for term, doc in await cur.fetchall():
@@ -688,10 +654,10 @@ class KnowledgeStore:
     async def term_sets(self, ids: Sequence[int]) -> dict[int, set[str]]:
         """The segmented terms of entries, as the ranked full-text index holds them."""
         sets: dict[int, set[str]] = {}
-        for chunk in _chunks(list(ids)):
+        for chunk in chunks(list(ids)):
             async with self._reader.execute(
                 "SELECT rowid, title || ' ' || body FROM entries_terms "
-                f"WHERE rowid IN ({_marks(len(chunk))})",
+                f"WHERE rowid IN ({marks(len(chunk))})",
                 chunk,
             ) as cur:
                 for r in await cur.fetchall():
@@ -754,7 +720,7 @@ def _filters(
         if not scope_list:
             clauses.append("0")
         else:
-            clauses.append(f"e.scope IN ({_marks(len(scope_list))})")
+            clauses.append(f"e.scope IN ({marks(len(scope_list))})")
             params.extend(scope_list)
     if exclude_thread_id is not None:
         clauses.append("e.thread_id != ?")
@@ -781,9 +747,3 @@ def _entry(row: Sequence[object], parts: tuple[AnswerPart, ...]) -> Entry:
         hits=int(row[14]),  # type: ignore[arg-type]
         answer_parts=parts,
     )
-
-
-async def _configure(db: aiosqlite.Connection) -> None:
-    await db.execute("PRAGMA foreign_keys = ON")
-    await db.execute("PRAGMA busy_timeout = 5000")
-    await db.execute("PRAGMA synchronous = NORMAL")

@@ -17,7 +17,7 @@ T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 @pytest.fixture
 async def community(tmp_path: Path):
     store = await KnowledgeStore.open(tmp_path / "kb.db")
-    yield CommunityStore(store)
+    yield CommunityStore(store.db)
     await store.close()
 
 

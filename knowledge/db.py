@@ -1,0 +1,215 @@
+"""The one SQLite database both stores work on: connections, transactions, the clock.
+
+:class:`Database` owns a write connection (serialised by a lock, each write in
+a ``BEGIN IMMEDIATE`` transaction) and a read connection (WAL lets a long read
+run beside a write). :class:`~knowledge.store.KnowledgeStore` and
+:class:`~knowledge.community.CommunityStore` both take one; neither reaches into
+the other's connections or helpers.
+
+Deletion reaches the bytes: ``secure_delete`` overwrites freed pages, and
+:meth:`Database.purge_deleted` rewrites full-text indexes and truncates the WAL
+after content is forgotten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from knowledge.migrator import migrate
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# SQLite's default limit on host parameters is far above this; chunking keeps
+# statements small when callers pass thousands of ids.
+CHUNK = 500
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be opened or used; the message is meant for people."""
+
+
+def utcnow() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)
+
+
+def iso(value: datetime) -> str:
+    """A datetime as stored: UTC, ISO 8601 (naive values are taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def parse_time(value: object) -> datetime | None:
+    """A stored ISO timestamp back into a datetime (``None`` stays ``None``)."""
+    return None if value is None else datetime.fromisoformat(str(value))
+
+
+def chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
+    """``values`` in slices small enough for one ``IN (...)`` list."""
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def marks(count: int) -> str:
+    """``?, ?, ...`` for ``count`` parameters."""
+    return ",".join("?" * count)
+
+
+def make_private_dir(directory: Path) -> None:
+    """Create ``directory`` (and parents) readable by its owner only."""
+    directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    with suppress(PermissionError):
+        if directory.stat().st_mode & 0o077:
+            directory.chmod(PRIVATE_DIR_MODE)
+
+
+def _create_private_file(path: Path) -> None:
+    """Create an empty file with owner-only permissions unless it exists already.
+
+    SQLite gives the ``-wal`` and ``-shm`` files the permissions of the database.
+    """
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE))
+
+
+class Database:
+    """An open SQLite database: a writer, a reader, and the clock. Use :meth:`open`."""
+
+    def __init__(
+        self,
+        path: Path,
+        writer: aiosqlite.Connection | None,
+        reader: aiosqlite.Connection,
+        clock: Clock,
+    ) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._lock = asyncio.Lock()
+        self.clock = clock
+
+    @classmethod
+    async def open(cls, path: Path, *, clock: Clock = utcnow, readonly: bool = False) -> Database:
+        """Open (creating and migrating unless ``readonly``) the database at ``path``."""
+        if readonly:
+            return await cls._open_readonly(path, clock)
+        make_private_dir(path.parent)
+        _create_private_file(path)
+        writer = await _connect(path)
+        try:
+            await writer.execute("PRAGMA journal_mode = WAL")
+            await migrate(writer)
+            reader = await _connect(path)
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, writer, reader, clock)
+
+    @classmethod
+    async def _open_readonly(cls, path: Path, clock: Clock) -> Database:
+        if not path.is_file():
+            raise DatabaseError(f"there is no knowledge base at {path}")
+        reader = await _connect(path, readonly=True)
+        try:
+            await migrate(reader, check_only=True)
+        except BaseException:
+            await reader.close()
+            raise
+        return cls(path, None, reader, clock)
+
+    async def close(self) -> None:
+        await self._reader.close()
+        if self._writer is not None:
+            await self._writer.close()
+
+    @property
+    def readonly(self) -> bool:
+        return self._writer is None
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        """The read connection (never for writes)."""
+        return self._reader
+
+    def now(self) -> str:
+        """The clock's time, as stored."""
+        return iso(self.clock())
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; commits on success, rolls back on any error."""
+        writer = self._writer
+        if writer is None:
+            raise DatabaseError(f"{self.path} was opened read-only")
+        async with self._lock:
+            await writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield writer
+            except BaseException:
+                await writer.execute("ROLLBACK")
+                raise
+            await writer.execute("COMMIT")
+
+    async def purge_deleted(self, fts_tables: Sequence[str]) -> None:
+        """Make deleted content unrecoverable from the files, after a forget.
+
+        Freed pages are already zeroed (``secure_delete``). FTS5 keeps deleted
+        terms in its segments until they are merged: ``optimize`` rewrites each
+        full-text index without them. Old page images stay in the WAL until a
+        checkpoint: ``TRUNCATE`` copies them back and empties the file.
+        """
+        async with self.transaction() as db:
+            for table in fts_tables:
+                await db.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
+        writer = self._writer
+        assert writer is not None
+        async with self._lock, writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+            row = await cur.fetchone()
+        if row is not None and int(row[0]):
+            log.warning("the WAL checkpoint after a deletion was blocked by a reader")
+
+
+async def _connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
+    target: str | Path = f"file:{path}?mode=ro" if readonly else path
+    try:
+        db = await aiosqlite.connect(target, isolation_level=None, uri=readonly)
+        await db.execute("PRAGMA busy_timeout = 5000")
+        await db.execute("PRAGMA foreign_keys = ON")
+        await db.execute("PRAGMA secure_delete = ON")
+        await db.execute("PRAGMA synchronous = NORMAL")
+        if readonly:
+            await db.execute("PRAGMA query_only = ON")
+        # Fail here, with a clear message, on a file that is not a database.
+        async with db.execute("SELECT COUNT(*) FROM sqlite_master") as cur:
+            await cur.fetchone()
+    except sqlite3.DatabaseError as error:
+        with suppress(UnboundLocalError):
+            await db.close()
+        raise DatabaseError(_describe(path, error)) from error
+    return db
+
+
+def _describe(path: Path, error: sqlite3.DatabaseError) -> str:
+    text = str(error)
+    if "not a database" in text or "malformed" in text:
+        return f"{path} is not a Senpai knowledge base (or it is damaged): {text}"
+    if "readonly" in text or "read-only" in text:
+        return f"{path} cannot be written (read-only file or directory): {text}"
+    if "unable to open" in text:
+        return f"cannot open {path}: {text}"
+    return f"{path}: {text}"
