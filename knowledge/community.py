@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from knowledge.db import Database, iso, parse_time
+from knowledge.db import Database, chunks, iso, marks, parse_time
 from knowledge.models import BackfillState, CommunityFigures, GuildSettings, Nudge
 
 
@@ -267,3 +267,58 @@ class CommunityStore:
             await db.executemany(
                 "DELETE FROM nudges WHERE thread_id = ?", [(t,) for t in thread_ids]
             )
+
+    async def forget_guild(self, guild_id: int) -> int:
+        """Drop a server's question history, nudges, settings, backfill state and
+        departure record. Returns the question rows removed."""
+        async with self._db.transaction() as db:
+            async with db.execute("DELETE FROM questions WHERE guild_id = ?", (guild_id,)) as cur:
+                questions = max(cur.rowcount, 0)
+            for table in ("nudges", "guild_settings", "backfill_state", "guild_departures"):
+                await db.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
+        return questions
+
+    # -- consent and retention -----------------------------------------------------
+
+    async def opted_out(self, user_ids: Iterable[int]) -> set[int]:
+        """Those of ``user_ids`` who asked not to be captured."""
+        wanted = sorted(set(user_ids))
+        found: set[int] = set()
+        for chunk in chunks(wanted):
+            async with self._db.reader.execute(
+                f"SELECT user_id FROM capture_opt_outs WHERE user_id IN ({marks(len(chunk))})",
+                chunk,
+            ) as cur:
+                found.update(int(r[0]) for r in await cur.fetchall())
+        return found
+
+    async def set_opt_out(self, user_id: int, opted_out: bool) -> bool:
+        """Record (or withdraw) a member's opt-out. Returns True if it changed."""
+        async with self._db.transaction() as db:
+            if opted_out:
+                sql = "INSERT OR IGNORE INTO capture_opt_outs (user_id, created_at) VALUES (?, ?)"
+                params: tuple[object, ...] = (user_id, self._db.now())
+            else:
+                sql, params = "DELETE FROM capture_opt_outs WHERE user_id = ?", (user_id,)
+            async with db.execute(sql, params) as cur:
+                return cur.rowcount > 0
+
+    async def record_departure(self, guild_id: int, at: datetime) -> None:
+        """The bot left a server (kept from the first departure until it comes back)."""
+        async with self._db.transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO guild_departures (guild_id, left_at) VALUES (?, ?)",
+                (guild_id, iso(at)),
+            )
+
+    async def cancel_departure(self, guild_id: int) -> None:
+        async with self._db.transaction() as db:
+            await db.execute("DELETE FROM guild_departures WHERE guild_id = ?", (guild_id,))
+
+    async def departures_before(self, cutoff: datetime) -> list[int]:
+        """Servers the bot left before ``cutoff``."""
+        async with self._db.reader.execute(
+            "SELECT guild_id FROM guild_departures WHERE left_at <= ? ORDER BY guild_id",
+            (iso(cutoff),),
+        ) as cur:
+            return [int(r[0]) for r in await cur.fetchall()]

@@ -168,9 +168,33 @@ class KnowledgeStore:
         return Changes(current, changed, removed)
 
     async def prune_tombstones(self, up_to_revision: int) -> None:
-        """Forget removals that every saved index already reflects."""
+        """Forget removals that a saved index already reflects.
+
+        Another process's index may still be behind: the highest pruned revision
+        is kept, so an index older than it reconciles its ids with the store's
+        instead of trusting the change log (see ``LiveIndex.catch_up``).
+        """
         async with self.transaction() as db:
             await db.execute("DELETE FROM tombstones WHERE revision <= ?", (up_to_revision,))
+            await db.execute(
+                "INSERT INTO kb_meta (key, value) VALUES ('pruned_through', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = "
+                "MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                (str(up_to_revision),),
+            )
+
+    async def pruned_through(self) -> int:
+        """The highest revision whose tombstones were pruned (0 when none were)."""
+        async with self._reader.execute(
+            "SELECT value FROM kb_meta WHERE key = 'pruned_through'"
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def entry_ids(self) -> list[int]:
+        """Every stored entry's id."""
+        async with self._reader.execute("SELECT id FROM entries ORDER BY id") as cur:
+            return [int(r[0]) for r in await cur.fetchall()]
 
     # -- entries: writes -----------------------------------------------------------
 

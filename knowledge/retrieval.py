@@ -1,0 +1,238 @@
+"""Retrieval: from a new question to ranked suggestions, or silence.
+
+Dense candidates (the vector index) and lexical candidates (the store's two
+full-text indexes) are gathered within what the question may see (its guild,
+its allowed scopes, never its own post: filters applied in SQL), scored on the
+same absolute scale and fused by :mod:`knowledge.ranking`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.encoder import Encoder
+from index.vectors import APPROXIMATE_FROM, VectorIndex
+from knowledge import lexical
+from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
+from knowledge.models import Query, Suggestion
+from knowledge.ranking import Candidate, rank
+from knowledge.store import KnowledgeStore
+
+Hits = list[tuple[int, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchConfig:
+    """How suggestions are retrieved and when the engine stays silent.
+
+    ``score = dense_weight * cosine + (1 - dense_weight) * lexical overlap``;
+    nothing scoring under ``threshold`` is ever shown. When the question has a
+    title, the cosine is ``(1 - title_weight) * cos(full text) + title_weight *
+    cos(title)``: one search with the blended query vector, since both are inner
+    products with the same entry vector.
+    """
+
+    threshold: float = 0.5
+    dense_weight: float = 0.9
+    title_weight: float = 0.5
+    candidates: int = 30
+    index_answer: bool = False
+    approximate_from: int = APPROXIMATE_FROM
+    language_dense_weights: tuple[tuple[str, float], ...] = (("ja", 0.6),)
+
+    def dense_weight_for(self, language: str) -> float:
+        """The dense weight for a question in ``language``.
+
+        The default encoder (all-MiniLM-L6-v2) was trained on English; in
+        Japanese its vectors carry little meaning, so Japanese questions lean on
+        the lexical signal (character bigrams) instead.
+        """
+        return dict(self.language_dense_weights).get(language, self.dense_weight)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError("threshold must be between 0 and 1")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ValueError("dense_weight must be between 0 and 1")
+        if not 0.0 <= self.title_weight <= 1.0:
+            raise ValueError("title_weight must be between 0 and 1")
+        if any(not 0.0 <= w <= 1.0 for _, w in self.language_dense_weights):
+            raise ValueError("language dense weights must be between 0 and 1")
+        if self.candidates < 1:
+            raise ValueError("candidates must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedQuery:
+    """A question reduced to what the retrievers need."""
+
+    query: Query
+    text: str
+    title: str
+    terms: list[str]
+    needles: list[str]
+    scopes: frozenset[str]
+
+    @classmethod
+    def of(cls, query: Query) -> PreparedQuery | None:
+        """``None`` when there is nothing to search for."""
+        text = to_index_text(clean_for_storage(query.text))
+        if not text.strip() or query.limit < 1:
+            return None
+        needles = lexical.substring_needles(text)
+        compact = "".join(text.split())
+        if len(compact) < 3:
+            needles = [compact]
+        title = to_index_text(clean_for_storage(query.title)) if query.title else ""
+        return cls(
+            query, text, title, lexical.terms(text), needles, frozenset(query.allowed_scopes)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalHits:
+    """Candidates of the two full-text indexes, and the IDF weights of the query's terms."""
+
+    terms: Hits
+    substrings: Hits
+    weights: dict[str, float]
+
+
+class Retriever:
+    """Suggestions for one question over a store and a vector index."""
+
+    def __init__(self, store: KnowledgeStore, encoder: Encoder, config: SearchConfig) -> None:
+        self.store = store
+        self.encoder = encoder
+        self.config = config
+
+    async def suggest(self, index: VectorIndex, query: Query) -> list[Suggestion]:
+        """The solved threads closest to ``query``, best first; empty when unsure."""
+        prepared = PreparedQuery.of(query)
+        if prepared is None:
+            return []
+        allowed_count = await self.store.count(query.guild_id, prepared.scopes)
+        if allowed_count == 0:
+            return []
+        vector_task = asyncio.create_task(self._query_vector(prepared))
+        lexical_hits = await self._lexical(prepared, max(len(index), allowed_count))
+        vector = await vector_task
+        dense_hits = await self._dense_search(index, vector, prepared, allowed_count)
+        candidates = await self._candidates(index, prepared, vector, dense_hits, lexical_hits)
+        return rank(
+            candidates,
+            query,
+            dense_weight=self.config.dense_weight_for(detect_language(prepared.text)),
+            threshold=self.config.threshold,
+        )
+
+    async def _query_vector(self, prepared: PreparedQuery) -> np.ndarray:
+        """The question's vector; with a title, blended with the title's own vector."""
+        weight = self.config.title_weight if prepared.title.strip() else 0.0
+        texts = [prepared.text, prepared.title] if weight else [prepared.text]
+        encoded = await asyncio.to_thread(self.encoder.encode, texts)
+        if not weight:
+            return encoded[0]
+        return (1.0 - weight) * encoded[0] + weight * encoded[1]
+
+    async def _lexical(self, prepared: PreparedQuery, total: int) -> LexicalHits:
+        query = prepared.query
+        k = self.config.candidates
+        frequencies = await self.store.document_frequencies(prepared.terms)
+        weights = {t: lexical.idf(total, frequencies.get(t, 0)) for t in set(prepared.terms)}
+        selective = lexical.selective_terms(prepared.terms, frequencies, total)
+        term_hits = await self.store.term_search(
+            selective,
+            guild_id=query.guild_id,
+            scopes=prepared.scopes,
+            exclude_thread_id=query.exclude_thread_id,
+            limit=k,
+        )
+        substring_hits: Hits = []
+        if prepared.needles:
+            substring_hits = await self.store.substring_search(
+                prepared.needles,
+                guild_id=query.guild_id,
+                scopes=prepared.scopes,
+                exclude_thread_id=query.exclude_thread_id,
+                limit=k,
+            )
+        return LexicalHits(term_hits, substring_hits, weights)
+
+    async def _dense_search(
+        self, index: VectorIndex, vector: np.ndarray, prepared: PreparedQuery, allowed_count: int
+    ) -> Hits:
+        """Nearest entries among those the query may see.
+
+        When the allowed entries are a small part of the index (a guild among
+        many, a public forum beside large private ones), the search is
+        restricted to them by id; otherwise it over-fetches and the store's
+        filter drops the rest.
+        """
+        total = len(index)
+        k = self.config.candidates
+        if total == 0:
+            return []
+        query = prepared.query
+        if allowed_count * 2 < total:
+            allowed = await self.store.allowed_ids(
+                query.guild_id, prepared.scopes, query.exclude_thread_id
+            )
+            return await asyncio.to_thread(index.search, vector, k, allowed_ids=allowed)
+        fetch = min(total, k + max(k, int(k * total / max(allowed_count, 1))))
+        return await asyncio.to_thread(index.search, vector, fetch)
+
+    async def _candidates(
+        self,
+        index: VectorIndex,
+        prepared: PreparedQuery,
+        vector: np.ndarray,
+        dense_hits: Hits,
+        lexical_hits: LexicalHits,
+    ) -> list[Candidate]:
+        """Every entry some retriever found, visible to the query, with all its signals."""
+        query = prepared.query
+        found = [i for i, _ in dense_hits + lexical_hits.terms + lexical_hits.substrings]
+        candidate_ids = list(dict.fromkeys(found))
+        entries = await self.store.get_entries(
+            candidate_ids,
+            guild_id=query.guild_id,
+            scopes=prepared.scopes,
+            exclude_thread_id=query.exclude_thread_id,
+        )
+        ids = [i for i in candidate_ids if i in entries]
+        dense = dict(dense_hits)
+        missing = [i for i in ids if i not in dense and index.contains(i)]
+        if missing:
+            stored = await asyncio.to_thread(index.vectors, missing)
+            dense.update(zip(missing, (stored @ vector).tolist(), strict=True))
+        overlap = await self._overlaps(prepared.terms, lexical_hits.weights, ids)
+        in_terms = {i for i, _ in lexical_hits.terms}
+        in_substrings = {i for i, _ in lexical_hits.substrings}
+        in_dense = {i for i, _ in dense_hits}
+        return [
+            Candidate(
+                entry=entries[i],
+                cosine=float(dense.get(i, 0.0)),
+                overlap=overlap.get(i, 0.0),
+                dense_hit=i in in_dense,
+                term_hit=i in in_terms,
+                substring_hit=i in in_substrings,
+            )
+            for i in ids
+        ]
+
+    async def _overlaps(
+        self, query_terms: Sequence[str], weights: dict[str, float], ids: Sequence[int]
+    ) -> dict[int, float]:
+        if not query_terms or not ids:
+            return {}
+        sets = await self.store.term_sets(ids)
+        return {
+            entry_id: lexical.weighted_overlap(query_terms, sets.get(entry_id, set()), weights)
+            for entry_id in ids
+        }
