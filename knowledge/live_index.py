@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ import numpy as np
 from index.encoder import Encoder
 from index.vectors import IndexMismatch, VectorIndex, choose_kind, read_meta
 from knowledge.cleaning import to_index_text
-from knowledge.db import make_private_dir
+from knowledge.db import PRIVATE_FILE_MODE, make_private_dir
 from knowledge.errors import IndexNotReady, RebuildInProgress
 from knowledge.store import IndexDocument, KnowledgeStore
 
@@ -78,12 +79,12 @@ ProgressCallback = Callable[[RebuildProgress], None]
 def _directory_lock(directory: Path, *, exclusive: bool) -> Iterator[None]:
     """Hold an advisory lock on ``directory`` (blocking; for worker threads)."""
     make_private_dir(directory)
-    with open(directory / LOCK_FILE, "a+b") as handle:
+    handle = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
         fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
 
 
 class LiveIndex:

@@ -10,14 +10,23 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from knowledge.engine import KnowledgeBase, KnowledgeError, RebuildProgress, SearchConfig
-from knowledge.migrator import SchemaTooNew
+from knowledge.db import DatabaseError
+from knowledge.engine import (
+    DB_FILE,
+    INDEX_DIR,
+    KnowledgeBase,
+    KnowledgeError,
+    RebuildProgress,
+    SearchConfig,
+)
+from knowledge.migrator import SchemaOutdated, SchemaTooNew
 from knowledge.models import PUBLIC_SCOPE, Query, Suggestion, private_scope
 from senpai import config
 
@@ -106,10 +115,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", parents=[common], help="show what a new post would be suggested")
     p.add_argument("text", nargs="+", help="the question, as a member would post it")
-    p.add_argument("--guild", type=int, help="guild id (needed when several guilds are stored)")
+    p.add_argument("--guild", type=_int_id, help="guild id (needed when several guilds are stored)")
     p.add_argument(
         "--forum",
-        type=int,
+        type=_int_id,
         help="ask from inside this private forum (its private threads become visible)",
     )
     p.add_argument(
@@ -121,13 +130,17 @@ def _build_parser() -> argparse.ArgumentParser:
     sub.add_parser("rebuild", parents=[common], help="re-encode every entry into a new index")
 
     p = sub.add_parser("stats", parents=[common], help="what the knowledge base holds")
-    p.add_argument("--guild", type=int, help="only this guild")
+    p.add_argument("--guild", type=_int_id, help="only this guild")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser(
-        "forget", parents=[common], help="remove everything a member asked and answered"
+        "forget",
+        parents=[common],
+        help="remove everything a member asked and answered, or everything of a server",
     )
-    p.add_argument("--user", type=int, required=True, help="the member's user id")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", type=_int_id, help="the member's user id")
+    who.add_argument("--guild", type=_int_id, help="the server's id: remove all its data")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     p = sub.add_parser(
@@ -145,9 +158,32 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _open(args: argparse.Namespace, *, rebuild: bool = True) -> KnowledgeBase:
+def _int_id(text: str) -> int:
+    """A Discord id given on the command line: a positive integer below 2**63."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a Discord id: {text!r}") from None
+    if not 0 < value < 2**63:
+        raise argparse.ArgumentTypeError(f"not a Discord id (out of range): {text}")
+    return value
+
+
+def _argument_text(text: str) -> str:
+    """Command-line text as valid Unicode: bytes that are not UTF-8 become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+async def _open(
+    args: argparse.Namespace, *, rebuild: bool = True, readonly: bool = False
+) -> KnowledgeBase:
     encoder = config.make_encoder(config.model_name(args.model))
     directory = config.data_dir(args.data_dir)
+    if directory.exists() and not directory.is_dir():
+        raise CliError(f"the data directory {directory} is a file, not a directory")
+    index_dir = directory / INDEX_DIR
+    if index_dir.exists() and not index_dir.is_dir():
+        raise CliError(f"{index_dir} is a file; Senpai keeps its vector index in a directory there")
     bar = ProgressBar("rebuilding index")
     try:
         return await KnowledgeBase.open(
@@ -156,9 +192,19 @@ async def _open(args: argparse.Namespace, *, rebuild: bool = True) -> KnowledgeB
             SearchConfig(),
             rebuild_if_needed=rebuild,
             progress=bar.rebuild_callback(),
+            readonly=readonly,
         )
-    except SchemaTooNew as error:
+    except (SchemaTooNew, SchemaOutdated, DatabaseError) as error:
         raise CliError(str(error)) from error
+
+
+def _read_only(args: argparse.Namespace) -> bool:
+    """Commands that only read open the database read-only when they cannot write it."""
+    directory = config.data_dir(args.data_dir)
+    database = directory / DB_FILE
+    if not database.is_file():
+        return False
+    return not (os.access(directory, os.W_OK) and os.access(database, os.W_OK))
 
 
 async def _with_kb(
@@ -166,8 +212,9 @@ async def _with_kb(
     action: Callable[[KnowledgeBase], Awaitable[int]],
     *,
     rebuild: bool = True,
+    readonly: bool = False,
 ) -> int:
-    kb = await _open(args, rebuild=rebuild)
+    kb = await _open(args, rebuild=rebuild, readonly=readonly)
     try:
         return await action(kb)
     finally:
@@ -229,7 +276,8 @@ def _suggestion_json(s: Suggestion) -> dict[str, object]:
 async def _cmd_ask(args: argparse.Namespace) -> int:
     from knowledge.cleaning import gist
 
-    text = " ".join(args.text).strip()
+    text = _argument_text(" ".join(args.text)).strip()
+    title = _argument_text(args.title)
     if not text:
         raise CliError("the question is empty")
     if args.limit < 1:
@@ -243,8 +291,8 @@ async def _cmd_ask(args: argparse.Namespace) -> int:
         suggestions = await kb.suggest(
             Query(
                 guild_id=guild,
-                text=f"{args.title}\n{text}" if args.title else text,
-                title=args.title,
+                text=f"{title}\n{text}" if title else text,
+                title=title,
                 allowed_scopes=frozenset(scopes),
                 limit=args.limit,
             )
@@ -263,7 +311,7 @@ async def _cmd_ask(args: argparse.Namespace) -> int:
             print(f"   {e.jump_url}")
         return 0
 
-    return await _with_kb(args, run)
+    return await _with_kb(args, run, readonly=_read_only(args))
 
 
 async def _cmd_rebuild(args: argparse.Namespace) -> int:
@@ -316,23 +364,33 @@ async def _cmd_stats(args: argparse.Namespace) -> int:
         print(f"vector index: {stats.index_entries or 0} entries, {state}")
         return 0
 
-    return await _with_kb(args, run, rebuild=False)
+    return await _with_kb(args, run, rebuild=False, readonly=_read_only(args))
 
 
 async def _cmd_forget(args: argparse.Namespace) -> int:
+    target = f"user {args.user}" if args.user is not None else f"server {args.guild}"
     if not args.yes:
         if not sys.stdin.isatty():
             raise CliError("forget removes content for good: pass --yes to confirm")
-        answer = input(f"Remove everything user {args.user} asked and answered? [y/N] ")
+        what = (
+            "everything user {} asked and answered"
+            if args.user is not None
+            else ("all data of server {}")
+        )
+        answer = input(f"Remove {what.format(args.user or args.guild)}? [y/N] ")
         if answer.strip().lower() not in {"y", "yes"}:
             print("nothing removed")
             return 1
 
     async def run(kb: KnowledgeBase) -> int:
-        removed = await kb.forget_member(args.user)
+        if args.user is not None:
+            removed = await kb.forget_member(args.user)
+        else:
+            removed = await kb.forget_guild(args.guild)
         print(
-            f"removed {removed.entries} entr{'y' if removed.entries == 1 else 'ies'} and "
-            f"{removed.feedback_count} feedback record(s) for user {args.user}"
+            f"removed {removed.entries} entr{'y' if removed.entries == 1 else 'ies'}, "
+            f"{removed.feedback_count} feedback record(s) and {removed.questions} question "
+            f"record(s) for {target}"
         )
         for thread_id in removed.thread_ids:
             print(f"  thread {thread_id}")
@@ -392,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config.quiet_model_loading()
     try:
         return asyncio.run(_COMMANDS[args.command](args))
-    except (CliError, KnowledgeError) as error:
+    except (CliError, KnowledgeError, DatabaseError) as error:
         print(f"senpai: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
