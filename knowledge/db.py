@@ -185,26 +185,42 @@ class Database:
 
 
 async def _connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
-    target: str | Path = f"file:{path}?mode=ro" if readonly else path
+    if not readonly:
+        return await _connect_to(path, path)
+    try:
+        return await _connect_to(path, f"file:{path}?mode=ro")
+    except DatabaseError:
+        # A WAL database in a directory nobody may write: SQLite can neither create
+        # the shared-memory file nor do without it, unless told the file cannot
+        # change (true while nobody has write access).
+        log.info("opening the database as immutable: its directory is read-only")
+        return await _connect_to(path, f"file:{path}?mode=ro&immutable=1")
+
+
+async def _connect_to(path: Path, target: str | Path) -> aiosqlite.Connection:
+    readonly = isinstance(target, str)
     try:
         db = await aiosqlite.connect(target, isolation_level=None, uri=readonly)
+    except sqlite3.Error as error:
+        raise DatabaseError(_describe(path, error)) from error
+    try:
         await db.execute("PRAGMA busy_timeout = 5000")
         await db.execute("PRAGMA foreign_keys = ON")
-        await db.execute("PRAGMA secure_delete = ON")
-        await db.execute("PRAGMA synchronous = NORMAL")
         if readonly:
             await db.execute("PRAGMA query_only = ON")
+        else:
+            await db.execute("PRAGMA secure_delete = ON")
+            await db.execute("PRAGMA synchronous = NORMAL")
         # Fail here, with a clear message, on a file that is not a database.
         async with db.execute("SELECT COUNT(*) FROM sqlite_master") as cur:
             await cur.fetchone()
-    except sqlite3.DatabaseError as error:
-        with suppress(UnboundLocalError):
-            await db.close()
+    except sqlite3.Error as error:
+        await db.close()
         raise DatabaseError(_describe(path, error)) from error
     return db
 
 
-def _describe(path: Path, error: sqlite3.DatabaseError) -> str:
+def _describe(path: Path, error: sqlite3.Error) -> str:
     text = str(error)
     if "not a database" in text or "malformed" in text:
         return f"{path} is not a Senpai knowledge base (or it is damaged): {text}"

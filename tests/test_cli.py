@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,66 @@ def test_common_options_work_before_or_after_the_subcommand(tmp_path, monkeypatc
     assert not default_dir.exists()
     code, out, _ = run(capsys, *argv("stats", "--json"))
     assert json.loads(out)["entries"] < 13
+
+
+def test_a_file_that_is_not_a_database_gets_a_one_line_error(data_dir, capsys):
+    data_dir.mkdir(parents=True)
+    (data_dir / "senpai.db").write_bytes(b"this is not sqlite" * 100)
+    for command in (["stats"], ["ask", "--guild", GUILD_A, "hello"], ["import", str(SAMPLES)]):
+        code, _, err = run(capsys, *command)
+        assert code == 2
+        assert "not a Senpai knowledge base" in err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_index_path_that_is_a_file_gets_a_clear_error(data_dir, capsys):
+    run(capsys, "import", str(SAMPLES))
+    for child in (data_dir / "index").iterdir():
+        child.unlink()
+    (data_dir / "index").rmdir()
+    (data_dir / "index").write_text("oops", encoding="utf-8")
+    code, _, err = run(capsys, "stats")
+    assert code == 2 and "is a file" in err
+
+
+@pytest.mark.parametrize("guild", ["9223372036854775808", "-5", "abc"])
+def test_ids_out_of_range_are_refused_by_the_parser(data_dir, capsys, guild):
+    with pytest.raises(SystemExit) as raised:
+        main(["ask", "--guild", guild, "hello"])
+    assert raised.value.code == 2
+    assert "Discord id" in capsys.readouterr().err
+
+
+def test_undecodable_bytes_in_a_question_are_replaced_not_fatal(data_dir, capsys):
+    run(capsys, "import", str(SAMPLES))
+    broken = b"SAML \xff\xfe login".decode("utf-8", "surrogateescape")
+    code, out, err = run(capsys, "ask", "--guild", GUILD_A, "--json", broken)
+    assert code == 0, err
+    assert isinstance(json.loads(out), list)
+
+
+def test_read_only_commands_work_on_a_directory_nobody_may_write(data_dir, capsys, monkeypatch):
+    """`stats` and `ask` on a data directory the user cannot write. Root may write
+    anything, so under root the CLI is told the directory is not writable."""
+    run(capsys, "import", str(SAMPLES))
+    before = {p.name: p.read_bytes() for p in data_dir.rglob("*") if p.is_file()}
+    if os.geteuid() == 0:
+        monkeypatch.setattr("senpai.cli.os.access", lambda *_args, **_kw: False)
+    else:
+        for path in [*data_dir.rglob("*"), data_dir]:
+            path.chmod(0o500 if path.is_dir() else 0o400)
+    try:
+        code, out, err = run(capsys, "stats", "--json")
+        assert code == 0, err
+        assert json.loads(out)["entries"] == 13
+        code, out, err = run(capsys, "ask", "--guild", GUILD_A, "--json", "SAML login audience")
+        assert code == 0, err
+        assert json.loads(out)
+    finally:
+        for path in [data_dir, *data_dir.rglob("*")]:
+            path.chmod(0o700 if path.is_dir() else 0o600)
+    after = {p.name: p.read_bytes() for p in data_dir.rglob("*") if p.is_file()}
+    # A reader may leave SQLite's shared-memory file behind; nothing else changes.
+    assert {k: v for k, v in after.items() if not k.endswith("-shm")} == {
+        k: v for k, v in before.items() if not k.endswith("-shm")
+    } | ({"senpai.db-wal": b""} if "senpai.db-wal" in after else {})
