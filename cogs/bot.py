@@ -19,7 +19,6 @@ from discord.ext import commands
 
 from cogs.i18n import SenpaiTranslator, locale_language, t
 from cogs.services import Services, attach
-from knowledge.engine import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +93,9 @@ class SenpaiBot(commands.Bot):
         await super().close()
 
 
-async def run_bot(kb: KnowledgeBase, token: str) -> None:
-    """Run until SIGINT/SIGTERM, then close the gateway and save the index."""
-    bot = SenpaiBot(Services(kb=kb, community=kb.community))
+async def run_bot(services: Services, token: str) -> None:
+    """Run until SIGINT/SIGTERM, then close the gateway (the caller closes the services)."""
+    bot = SenpaiBot(services)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

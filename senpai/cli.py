@@ -24,11 +24,11 @@ from knowledge.engine import (
     KnowledgeBase,
     KnowledgeError,
     RebuildProgress,
-    SearchConfig,
 )
 from knowledge.migrator import SchemaOutdated, SchemaTooNew
 from knowledge.models import PUBLIC_SCOPE, Query, Suggestion, private_scope
 from senpai import config
+from senpai.app import Settings, open_knowledge_base, services_for
 
 log = logging.getLogger("senpai")
 
@@ -177,8 +177,8 @@ def _argument_text(text: str) -> str:
 async def _open(
     args: argparse.Namespace, *, rebuild: bool = True, readonly: bool = False
 ) -> KnowledgeBase:
-    encoder = config.make_encoder(config.model_name(args.model))
-    directory = config.data_dir(args.data_dir)
+    settings = Settings.resolve(data_dir=args.data_dir, model=args.model)
+    directory = settings.data_dir
     if directory.exists() and not directory.is_dir():
         raise CliError(f"the data directory {directory} is a file, not a directory")
     index_dir = directory / INDEX_DIR
@@ -186,10 +186,8 @@ async def _open(
         raise CliError(f"{index_dir} is a file; Senpai keeps its vector index in a directory there")
     bar = ProgressBar("rebuilding index")
     try:
-        return await KnowledgeBase.open(
-            directory,
-            encoder,
-            SearchConfig(),
+        return await open_knowledge_base(
+            settings,
             rebuild_if_needed=rebuild,
             progress=bar.rebuild_callback(),
             readonly=readonly,
@@ -422,7 +420,8 @@ async def _cmd_run(args: argparse.Namespace) -> int:
     from cogs.bot import run_bot
 
     async def run(kb: KnowledgeBase) -> int:
-        await run_bot(kb, token)
+        settings = Settings.resolve(data_dir=args.data_dir, model=args.model)
+        await run_bot(services_for(kb, settings), token)
         return 0
 
     return await _with_kb(args, run)

@@ -7,6 +7,7 @@ passed down to constructors.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -17,6 +18,9 @@ DATA_DIR_ENV = "SENPAI_DATA_DIR"
 MODEL_ENV = "SENPAI_MODEL"
 HASHING_PREFIX = "hashing"
 TOKEN_ENV = "SENPAI_DISCORD_TOKEN"
+
+GUILD_GRACE = timedelta(days=30)
+"""How long a server's data is kept after the bot is removed from it (it may come back)."""
 
 
 def data_dir(explicit: str | Path | None = None) -> Path:

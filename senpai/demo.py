@@ -24,8 +24,8 @@ from typing import Any, TextIO, TypeVar
 from cogs.bot import SenpaiBot
 from cogs.services import Services
 from index.encoder import Encoder
-from knowledge.engine import KnowledgeBase
 from localdiscord import LocalDiscord, Message, Thread, point_discord_py_at
+from senpai.app import Settings, close_services, open_services
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ async def _step(what: str, waiting: Awaitable[T]) -> T:
         raise DemoFailed(f"timed out waiting for {what}") from error
 
 
-async def play(story: Story, kb: KnowledgeBase, out: TextIO) -> None:
+async def play(story: Story, services: Services, out: TextIO) -> None:
     """Run the story against a fresh LocalDiscord; raise DemoFailed if it goes wrong."""
 
     def say(key: str, **values: object) -> None:
@@ -183,7 +183,7 @@ async def play(story: Story, kb: KnowledgeBase, out: TextIO) -> None:
     say("start")
     await server.start()
     restore = point_discord_py_at(server.api_url, server.gateway_url)
-    services = Services(kb=kb, community=kb.community, nudge_poll_seconds=0.2)
+    kb = services.kb
     bot = SenpaiBot(services, guild_ready_timeout=0.05)
     connection: asyncio.Task[None] | None = None
     try:
@@ -253,8 +253,11 @@ async def run_demo(lang: str, encoder: Encoder, data_dir: Path | None, out: Text
         logging.getLogger(noisy).setLevel(logging.ERROR)
     await asyncio.to_thread(lambda: encoder.dim)  # load the model before the clock starts
     with tempfile.TemporaryDirectory(prefix="senpai-demo-") as scratch:
-        kb = await KnowledgeBase.open(data_dir or Path(scratch), encoder)
+        settings = Settings(
+            data_dir=data_dir or Path(scratch), model=encoder.name, nudge_poll_seconds=0.2
+        )
+        services = await open_services(settings, encoder=encoder)
         try:
-            await play(STORIES[lang], kb, out)
+            await play(STORIES[lang], services, out)
         finally:
-            await kb.close()
+            await close_services(services)

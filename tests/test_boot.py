@@ -9,22 +9,21 @@ import pytest
 
 from cogs.bot import EXTENSIONS, SenpaiBot
 from cogs.i18n import MESSAGES, SenpaiTranslator
-from cogs.services import Services
 from index.encoder import HashingEncoder
-from knowledge.engine import KnowledgeBase
+from senpai.app import Settings, close_services, open_services
 
 
 @pytest.fixture
 async def bot(tmp_path: Path):
-    kb = await KnowledgeBase.open(tmp_path, HashingEncoder())
-    bot = SenpaiBot(Services(kb=kb, community=kb.community), sync_commands=False)
+    services = await open_services(Settings(tmp_path, "hashing"), encoder=HashingEncoder())
+    bot = SenpaiBot(services, sync_commands=False)
     await bot.tree.set_translator(SenpaiTranslator())
     for extension in EXTENSIONS:
         await bot.load_extension(extension)
     yield bot
     for extension in EXTENSIONS:
         await bot.unload_extension(extension)
-    await kb.close()
+    await close_services(services)
 
 
 async def payloads(bot) -> dict[str, dict]:

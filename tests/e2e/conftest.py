@@ -29,6 +29,7 @@ from localdiscord import (
     Role,
     point_discord_py_at,
 )
+from senpai.app import Settings, close_services, open_services
 
 
 @dataclass
@@ -123,9 +124,10 @@ class Senpai:
 
 @pytest.fixture
 async def senpai(community: Community, encoder, tmp_path: Path) -> AsyncIterator[Senpai]:
-    kb = await KnowledgeBase.open(tmp_path / "data", encoder)
     clock = Clock()
-    services = Services(kb=kb, community=kb.community, clock=clock, nudge_poll_seconds=0.2)
+    settings = Settings(data_dir=tmp_path / "data", model=encoder.name, nudge_poll_seconds=0.2)
+    services = await open_services(settings, encoder=encoder, clock=clock)
+    kb = services.kb
     tasks: list[asyncio.Task[None]] = []
     holder: dict[str, SenpaiBot] = {}
 
@@ -148,4 +150,4 @@ async def senpai(community: Community, encoder, tmp_path: Path) -> AsyncIterator
         for task in tasks:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 5)
-        await kb.close()
+        await close_services(services)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.engine import KnowledgeBase
+from senpai.app import Settings, close_services, open_services
 from senpai.demo import STORIES, DemoFailed, play, run_demo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,12 +38,13 @@ async def test_a_story_whose_second_question_is_unrelated_fails_with_the_reason(
         second_title="Pipeline currency",
         second_body="Can we change a pipeline's currency from USD to EUR?",
     )
-    kb = await KnowledgeBase.open(tmp_path, encoder)
+    settings = Settings(data_dir=tmp_path, model=encoder.name, nudge_poll_seconds=0.2)
+    services = await open_services(settings, encoder=encoder)
     try:
         with pytest.raises(DemoFailed, match="suggestion"):
-            await play(story, kb, io.StringIO())
+            await play(story, services, io.StringIO())
     finally:
-        await kb.close()
+        await close_services(services)
 
 
 def test_the_demo_command_exits_zero_when_the_story_happened():

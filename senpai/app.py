@@ -1,0 +1,84 @@
+"""The composition root: Senpai's parts are built from settings here, and closed here.
+
+The runner (``senpai run``), the command line, the demo and the tests all call
+:func:`open_knowledge_base` or :func:`open_services`; nothing else assembles the
+core. Settings are read from the environment only by :meth:`Settings.resolve`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from cogs.services import Services
+from index.encoder import Encoder
+from knowledge.db import Clock, utcnow
+from knowledge.engine import KnowledgeBase, ProgressCallback, SearchConfig
+from senpai import config
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the composition root needs, resolved once."""
+
+    data_dir: Path
+    model: str
+    search: SearchConfig = field(default_factory=SearchConfig)
+    nudge_poll_seconds: float = 60.0
+    flush_every_seconds: float = 300.0
+    guild_grace: timedelta = config.GUILD_GRACE
+
+    @classmethod
+    def resolve(cls, *, data_dir: str | Path | None = None, model: str | None = None) -> Settings:
+        """Explicit values first, then the environment, then the defaults."""
+        return cls(data_dir=config.data_dir(data_dir), model=config.model_name(model))
+
+
+async def open_knowledge_base(
+    settings: Settings,
+    *,
+    encoder: Encoder | None = None,
+    clock: Clock = utcnow,
+    rebuild_if_needed: bool = True,
+    progress: ProgressCallback | None = None,
+    readonly: bool = False,
+) -> KnowledgeBase:
+    """The knowledge base in ``settings.data_dir`` (``encoder`` overrides ``settings.model``)."""
+    return await KnowledgeBase.open(
+        settings.data_dir,
+        encoder or config.make_encoder(settings.model),
+        settings.search,
+        rebuild_if_needed=rebuild_if_needed,
+        progress=progress,
+        clock=clock,
+        readonly=readonly,
+    )
+
+
+async def open_services(
+    settings: Settings,
+    *,
+    encoder: Encoder | None = None,
+    clock: Clock = utcnow,
+    progress: ProgressCallback | None = None,
+) -> Services:
+    """Everything Senpai's extensions need, ready to attach to a bot."""
+    kb = await open_knowledge_base(settings, encoder=encoder, clock=clock, progress=progress)
+    return services_for(kb, settings, clock=clock)
+
+
+def services_for(kb: KnowledgeBase, settings: Settings, *, clock: Clock = utcnow) -> Services:
+    """The extensions' services over an already open knowledge base."""
+    return Services(
+        kb=kb,
+        community=kb.community,
+        clock=clock,
+        nudge_poll_seconds=settings.nudge_poll_seconds,
+        flush_every_seconds=settings.flush_every_seconds,
+    )
+
+
+async def close_services(services: Services) -> None:
+    """Save what must be saved and close the database."""
+    await services.kb.close()
