@@ -21,26 +21,66 @@ text render literally when a bot quotes it.
 
 Masking decisions (see the patterns below for the exact shapes):
 
-* Placeholders are ``[email]``, ``[phone]`` and ``[secret]``. A key-value secret
-  keeps its key (``password=[secret]``), a header keeps its scheme
-  (``Authorization: Bearer [secret]``), a URL keeps everything but its password
-  or webhook token.
+* Matching runs on a width-folded copy of the text: full-width ASCII
+  (``０９０``, ``＠``, ``ｔａｒｏ``, ``：``) and the ideographic space take their ASCII
+  form and a dash or ``ー`` between two digits becomes ``-``. This is the part of
+  NFKC that matters for matching, done one character for one character so a span
+  found in the copy is the same span in the original; what is kept (labels,
+  separators, the rest of the sentence) is what people wrote. Word boundaries are
+  ASCII ones, so ``携帯は090-1234-5678です`` has its number found.
+* Placeholders are ``[email]``, ``[phone]``, ``[card]``, ``[id-number]``, ``[ip]``
+  and ``[secret]``. A key-value secret keeps its key (``password=[secret]``), a
+  header keeps its scheme (``Authorization: Bearer [secret]``), a URL keeps
+  everything but its password, webhook token or signed-URL parameter
+  (``X-Amz-Signature``, ``X-Goog-Signature``, ``Signature``, ``sig``, ``…token``,
+  ``…secret``, ``api_key``), and a password in a sentence keeps the sentence
+  (``my password is [secret]``, ``パスワードは「[secret]」です``).
 * Phone numbers need a phone shape (a ``+`` country code, a Japanese ``0``
   prefix with 10 or 11 digits, or a North American ``(NXX) NXX-XXXX``), so
-  versions, dates, snowflake ids, prices, hex error codes and ports survive.
+  versions, dates, snowflake ids, prices, hex error codes and ports survive. A
+  Japanese number may follow ``TEL`` or ``FAX`` directly; glued to other letters
+  (``v0120-123-456``) it is an identifier.
+* A card number is 14 to 16 digits in one run, or grouped 4-4-4-4(-3), 4-6-5 or
+  4-6-4 by spaces or hyphens, whose issuer prefix (Visa, Mastercard, Amex,
+  Diners, Discover, JCB, UnionPay) fits its length and which passes the Luhn
+  check. Runs of 17 digits and more are never cards: they are Discord ids.
+* A My Number is 12 digits, in one run or 4-4-4, with the right check digit. No
+  label is required, so about one in eleven other 12-digit numbers (an AWS
+  account id, a long order number) is masked too: leaking a My Number is the
+  worse mistake.
+* An IPv4 address is a dotted quad of octets 0..255 standing alone. Kept: the
+  addresses everyone has (``127.x``, ``0.0.0.0``, netmasks such as
+  ``255.255.255.0``), and a quad written as a version: after a letter
+  (``v1.2.3.4``), after ``version``, ``ver`` or ``バージョン``, or after a product
+  name and a slash (``Chrome/120.0.0.0``). A bare ``1.2.3.4`` in prose is masked:
+  it cannot be told from an address, and three-part versions are never addresses.
+* An IPv6 address is valid for ``ipaddress`` and has eight groups, or ``::`` and at
+  least three groups (``2001:db8::1``, ``fe80::1ff:fe23:4567:890a``). Kept:
+  ``::``, ``::1``, ``1::2`` (a slice), ``std::vector``, times (``12:30:45``), MAC
+  addresses and colon-separated fingerprints.
 * A generic secret is a run of at least 32 base64url characters (``/``, ``+``
   and ``.`` end a run, so paths and URLs are never one run) that mixes upper
   case, lower case and digits, is not plain hex, and does not read like an
   identifier (less than 60% of it is made of word-like pieces such as ``Name``,
-  ``user``, ``HTTP`` or ``2024``). Hex is never masked by this rule: commit
-  hashes, checksums, request ids and UUIDs are what people paste to get help;
-  a hex API key is masked only when it is labelled (``api_key=…``). The rule
-  misses roughly one random 32-character token in a hundred; the labelled and
-  vendor-specific rules catch what matters most.
+  ``user``, ``HTTP`` or ``2024``). The same test applies to standard base64 runs
+  of exactly 40 characters (AWS secret access keys, where ``/`` and ``+`` belong
+  to the key) and of 88 ending in ``==`` (Azure account keys). Hex is never
+  masked by this rule: commit hashes, checksums, request ids and UUIDs are what
+  people paste to get help; a hex API key is masked only when it is labelled
+  (``api_key=…``). The rule misses roughly one random 32-character token in a
+  hundred; the labelled and vendor-specific rules (AWS ``AKIA…``, Google
+  ``AIza…``, ``GOCSPX-…``, ``ya29.…``, Azure ``…Q~…``, JWTs, GitHub, Slack,
+  Stripe, …) catch what matters most.
 * With a ``:`` separator a value made only of letters is kept, so prose such as
   ``Password: reset link expired`` and annotations such as ``token: str`` survive;
   with ``=`` every value that is not a reference (``$VAR``, ``os.getenv(...)``,
-  ``settings.TOKEN``, ``TOKEN``) is masked.
+  ``settings.TOKEN``, ``TOKEN``) is masked. In a sentence, a password after
+  ``is``/``was`` needs four characters, one of them not a letter, and must not be
+  a length (``8 characters``), unless it is quoted; after a Japanese particle
+  (``は``, ``が``, ``を``, ``も``) any value that is not a reference is masked.
+  Punctuation ending an unquoted value (``.`` ``,`` ``!`` ``?`` …) is left as such.
+* Display names go through ``clean_display_name``: the same masking, one line,
+  at most ``MAX_DISPLAY_NAME_CHARS`` characters.
 """
 
 from __future__ import annotations

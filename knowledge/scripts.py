@@ -6,9 +6,10 @@ so they never disagree on what counts as Japanese.
 
 * Hiragana: U+3041..U+309F, including the voicing marks ゛ ゜ and the iteration
   marks ゝ ゞ.
-* Katakana: U+30A0..U+30FF (the prolonged sound mark ー and the iteration marks
-  ヽ ヾ included), the phonetic extensions U+31F0..U+31FF and half-width katakana
-  U+FF66..U+FF9F (half-width ｰ ﾞ ﾟ included).
+* Katakana: U+30A1..U+30FF (the prolonged sound mark ー and the iteration marks
+  ヽ ヾ included; the punctuation ゠ and ・ are not letters and left out), the
+  phonetic extensions U+31F0..U+31FF and half-width katakana U+FF66..U+FF9F
+  (half-width ｰ ﾞ ﾟ included, the half-width ･ left out).
 * Kanji: the CJK unified ideographs U+4E00..U+9FFF, extension A U+3400..U+4DBF,
   the compatibility ideographs U+F900..U+FAFF, extensions B and later
   U+20000..U+3FFFF, and the ideographic marks 々 〆 〇 (U+3005..U+3007).
@@ -23,7 +24,7 @@ __all__ = ["JapaneseScript", "is_hiragana", "is_japanese", "japanese_script"]
 JapaneseScript = Literal["hiragana", "katakana", "kanji"]
 
 _HIRAGANA: Final = ((0x3041, 0x309F),)
-_KATAKANA: Final = ((0x30A0, 0x30FF), (0x31F0, 0x31FF), (0xFF66, 0xFF9F))
+_KATAKANA: Final = ((0x30A1, 0x30FA), (0x30FC, 0x30FF), (0x31F0, 0x31FF), (0xFF66, 0xFF9F))
 _KANJI: Final = (
     (0x4E00, 0x9FFF),
     (0x3400, 0x4DBF),

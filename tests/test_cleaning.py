@@ -518,6 +518,11 @@ def test_pasted_personal_data_and_secrets_are_masked(raw: str, expected: str):
     assert clean_for_storage(raw) == expected
 
 
+@pytest.mark.parametrize(("raw", "expected"), PASTED_PERSONAL_DATA_AND_SECRETS)
+def test_masked_text_is_left_as_it_is_when_cleaned_again(raw: str, expected: str):
+    assert clean_for_storage(expected) == expected
+
+
 @pytest.mark.parametrize("ordinary", ORDINARY_TEXT_KEPT)
 def test_ordinary_text_survives_masking_unchanged(ordinary: str):
     assert clean_for_storage(ordinary) == ordinary
