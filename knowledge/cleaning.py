@@ -296,7 +296,7 @@ _PHONE_INTERNATIONAL: Final[re.Pattern[str]] = re.compile(
     rf"(?:(?:[ .]|{_DASH})?[(（]?{_DIGIT}{{1,4}}[)）]?){{2,5}}"
     rf"(?!{_DIGIT}|{_DASH}{_DIGIT}|\.{_DIGIT})"
 )
-_PHONE_SEPARATOR: Final = rf"(?:[ ]?{_DASH}[ ]?|[(（]|[)）][ ]?)"
+_PHONE_SEPARATOR: Final = rf"(?:[ ]?{_DASH}[ ]?|[(（]|[)）][ ]?|[ ])"
 _PHONE_JAPAN: Final[re.Pattern[str]] = re.compile(
     rf"(?:(?<=[Tt][Ee][Ll])|(?<=[Ff][Aa][Xx])|(?<![A-Za-z0-9_.+/-]))(?:"
     rf"[(（]?0{_DIGIT}{{1,4}}{_PHONE_SEPARATOR}{_DIGIT}{{1,4}}{_PHONE_SEPARATOR}{_DIGIT}{{3,4}}"

@@ -351,6 +351,7 @@ PASTED_PERSONAL_DATA_AND_SECRETS = [
     ("自宅は03-1234-5678にお願いします", "自宅は[phone]にお願いします"),
     ("TEL０３－１２３４－５６７８（平日のみ）", "TEL[phone]（平日のみ）"),
     ("番号は090ー1234ー5678でした", "番号は[phone]でした"),
+    ("携帯 090 1234 5678 まで", "携帯 [phone] まで"),
     ("海外からは+81 90-1234-5678へ", "海外からは[phone]へ"),
     ("電話は＋８１ ９０－１２３４－５６７８です", "電話は[phone]です"),
     # E-mail with a full-width at sign or full-width letters.
