@@ -21,45 +21,93 @@ text render literally when a bot quotes it.
 
 Masking decisions (see the patterns below for the exact shapes):
 
-* Placeholders are ``[email]``, ``[phone]`` and ``[secret]``. A key-value secret
-  keeps its key (``password=[secret]``), a header keeps its scheme
-  (``Authorization: Bearer [secret]``), a URL keeps everything but its password
-  or webhook token.
+* Matching runs on a width-folded copy of the text: full-width ASCII
+  (``０９０``, ``＠``, ``ｔａｒｏ``, ``：``) and the ideographic space take their ASCII
+  form and a dash or ``ー`` between two digits becomes ``-``. This is the part of
+  NFKC that matters for matching, done one character for one character so a span
+  found in the copy is the same span in the original; what is kept (labels,
+  separators, the rest of the sentence) is what people wrote. Word boundaries are
+  ASCII ones, so ``携帯は090-1234-5678です`` has its number found.
+* Placeholders are ``[email]``, ``[phone]``, ``[card]``, ``[id-number]``, ``[ip]``
+  and ``[secret]``. A key-value secret keeps its key (``password=[secret]``), a
+  header keeps its scheme (``Authorization: Bearer [secret]``), a URL keeps
+  everything but its password, webhook token or signed-URL parameter
+  (``X-Amz-Signature``, ``X-Goog-Signature``, ``Signature``, ``sig``, ``…token``,
+  ``…secret``, ``api_key``), and a password in a sentence keeps the sentence
+  (``my password is [secret]``, ``パスワードは「[secret]」です``).
 * Phone numbers need a phone shape (a ``+`` country code, a Japanese ``0``
   prefix with 10 or 11 digits, or a North American ``(NXX) NXX-XXXX``), so
-  versions, dates, snowflake ids, prices, hex error codes and ports survive.
+  versions, dates, snowflake ids, prices, hex error codes and ports survive. A
+  Japanese number may follow ``TEL`` or ``FAX`` directly; glued to other letters
+  (``v0120-123-456``) it is an identifier.
+* A card number is 14 to 16 digits in one run, or grouped 4-4-4-4(-3), 4-6-5 or
+  4-6-4 by spaces or hyphens, whose issuer prefix (Visa, Mastercard, Amex,
+  Diners, Discover, JCB, UnionPay) fits its length and which passes the Luhn
+  check. Runs of 17 digits and more are never cards: they are Discord ids.
+* A My Number is 12 digits, in one run or 4-4-4, with the right check digit. No
+  label is required, so about one in eleven other 12-digit numbers (an AWS
+  account id, a long order number) is masked too: leaking a My Number is the
+  worse mistake.
+* An IPv4 address is a dotted quad of octets 0..255 standing alone. Kept: the
+  addresses everyone has (``127.x``, ``0.0.0.0``, netmasks such as
+  ``255.255.255.0``), and a quad written as a version: after a letter
+  (``v1.2.3.4``), after ``version``, ``ver`` or ``バージョン``, or after a product
+  name and a slash (``Chrome/120.0.0.0``). A bare ``1.2.3.4`` in prose is masked:
+  it cannot be told from an address, and three-part versions are never addresses.
+* An IPv6 address is valid for ``ipaddress`` and has eight groups, or ``::`` and at
+  least three groups (``2001:db8::1``, ``fe80::1ff:fe23:4567:890a``). Kept:
+  ``::``, ``::1``, ``1::2`` (a slice), ``std::vector``, times (``12:30:45``), MAC
+  addresses and colon-separated fingerprints.
 * A generic secret is a run of at least 32 base64url characters (``/``, ``+``
   and ``.`` end a run, so paths and URLs are never one run) that mixes upper
   case, lower case and digits, is not plain hex, and does not read like an
   identifier (less than 60% of it is made of word-like pieces such as ``Name``,
-  ``user``, ``HTTP`` or ``2024``). Hex is never masked by this rule: commit
-  hashes, checksums, request ids and UUIDs are what people paste to get help;
-  a hex API key is masked only when it is labelled (``api_key=…``). The rule
-  misses roughly one random 32-character token in a hundred; the labelled and
-  vendor-specific rules catch what matters most.
+  ``user``, ``HTTP`` or ``2024``). The same test applies to standard base64 runs
+  of exactly 40 characters (AWS secret access keys, where ``/`` and ``+`` belong
+  to the key) and of 88 ending in ``==`` (Azure account keys). Hex is never
+  masked by this rule: commit hashes, checksums, request ids and UUIDs are what
+  people paste to get help; a hex API key is masked only when it is labelled
+  (``api_key=…``). The rule misses roughly one random 32-character token in a
+  hundred; the labelled and vendor-specific rules (AWS ``AKIA…``, Google
+  ``AIza…``, ``GOCSPX-…``, ``ya29.…``, Azure ``…Q~…``, JWTs, GitHub, Slack,
+  Stripe, …) catch what matters most.
 * With a ``:`` separator a value made only of letters is kept, so prose such as
   ``Password: reset link expired`` and annotations such as ``token: str`` survive;
   with ``=`` every value that is not a reference (``$VAR``, ``os.getenv(...)``,
-  ``settings.TOKEN``, ``TOKEN``) is masked.
+  ``settings.TOKEN``, ``TOKEN``) is masked. In a sentence, a password after
+  ``is``/``was`` needs four characters, one of them not a letter, and must not be
+  a length (``8 characters``), unless it is quoted; after a Japanese particle
+  (``は``, ``が``, ``を``, ``も``) any value that is not a reference is masked.
+  Punctuation ending an unquoted value (``.`` ``,`` ``!`` ``?`` …) is left as such.
+* Display names go through ``clean_display_name``: the same masking, one line,
+  at most ``MAX_DISPLAY_NAME_CHARS`` characters.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
+from knowledge.scripts import is_hiragana, is_japanese
+
 __all__ = [
+    "CARD_PLACEHOLDER",
     "CODE_PLACEHOLDER",
     "ELLIPSIS",
     "EMAIL_PLACEHOLDER",
+    "ID_NUMBER_PLACEHOLDER",
+    "IP_PLACEHOLDER",
     "MAX_CODE_BLOCK_CHARS",
+    "MAX_DISPLAY_NAME_CHARS",
     "MAX_INDEX_CODE_BLOCK_CHARS",
     "MAX_STORED_CHARS",
     "PHONE_PLACEHOLDER",
     "SECRET_PLACEHOLDER",
+    "clean_display_name",
     "clean_for_storage",
     "detect_language",
     "escape_markdown",
@@ -76,9 +124,15 @@ MAX_CODE_BLOCK_CHARS: Final = 1500
 MAX_INDEX_CODE_BLOCK_CHARS: Final = 300
 """Bound of the content of one fenced code block in index text: logs otherwise dominate."""
 
+MAX_DISPLAY_NAME_CHARS: Final = 32
+"""Bound of a stored display name, ellipsis included (Discord's own limit is 32)."""
+
 ELLIPSIS: Final = "…"
 EMAIL_PLACEHOLDER: Final = "[email]"
 PHONE_PLACEHOLDER: Final = "[phone]"
+CARD_PLACEHOLDER: Final = "[card]"
+ID_NUMBER_PLACEHOLDER: Final = "[id-number]"
+IP_PLACEHOLDER: Final = "[ip]"
 SECRET_PLACEHOLDER: Final = "[secret]"
 CODE_PLACEHOLDER: Final = "[code]"
 
@@ -100,6 +154,17 @@ _TRAILING_SPACES: Final[re.Pattern[str]] = re.compile(
 _EXTRA_BLANK_LINES: Final[re.Pattern[str]] = re.compile(r"\n{4,}")
 _WHITESPACE_RUN: Final[re.Pattern[str]] = re.compile(r"\s+")
 _ZERO_WIDTH: Final[re.Pattern[str]] = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
+
+# --- Width folding -------------------------------------------------------------------
+
+# Matching runs on a copy of the text in which full-width ASCII (ＡＢＣ１２３＠：＝) and
+# the ideographic space have their ASCII form, and dashes between two digits
+# (０９０ー１２３４, 090–1234) are "-". Every character maps to exactly one character,
+# so a span found in the copy is the same span in the original text.
+_WIDTH_FOLD: Final = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_DASH_BETWEEN_DIGITS: Final[re.Pattern[str]] = re.compile(
+    r"(?<=[0-9])[\u2010-\u2015\u2212\u30fc\uff70](?=[0-9])"
+)
 
 # --- Discord tokens ------------------------------------------------------------------
 
@@ -142,22 +207,38 @@ _VENDOR_TOKEN: Final[re.Pattern[str]] = re.compile(
     r"|(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{10,}|whsec_[0-9A-Za-z]{20,}"  # Stripe
     r"|SG\.[\w-]{16,}\.[\w-]{16,}"  # SendGrid
     r"|(?:npm_|glpat-|shpat_|shpss_|lin_api_|ntn_|hf_)[A-Za-z0-9_-]{20,}"  # other vendors
-    r")(?![\w-])"
+    r"|GOCSPX-[A-Za-z0-9_-]{24,}"  # Google OAuth client secret
+    r"|ya29\.[A-Za-z0-9_-]{20,}"  # Google OAuth access token
+    r"|[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}"  # Azure AD client secret
+    r")(?![\w~-])",
+    re.ASCII,
+)
+# Standard-alphabet base64 keys: AWS secret access keys (40) and Azure account keys (88).
+# ``/`` and ``+`` belong to them, so they are never one run of the generic rule.
+_BASE64_KEY: Final[re.Pattern[str]] = re.compile(
+    r"(?<![A-Za-z0-9+/=_.~-])(?:[A-Za-z0-9+/]{40}|[A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=_.~-])"
+)
+# Query parameters that carry a signature or a credential in a signed or tokenised URL.
+_URL_SECRET_PARAMETER: Final[re.Pattern[str]] = re.compile(
+    r"(?<=[?&;])(?:x-(?:amz|goog)-(?:signature|credential|security-token)|signature|sig"
+    r"|[a-z_]*token|[a-z_]*secret|api_?key|password|passwd|pwd)"
+    r"=(?P<value>[^&#\s\"'<>]+)",
+    re.IGNORECASE | re.ASCII,
 )
 _AUTHORIZATION: Final[re.Pattern[str]] = re.compile(
     r"(?P<prefix>\b(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"']?"
     r"(?:(?:bearer|basic|token|bot|digest)[ \t]+)?)"
     r"(?P<value>[^\s\"',;]+)",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 _BEARER: Final[re.Pattern[str]] = re.compile(
-    r"(?P<prefix>\bbearer[ \t]+)(?P<value>[A-Za-z0-9._~+/-]{8,}=*)", re.IGNORECASE
+    r"(?P<prefix>\bbearer[ \t]+)(?P<value>[A-Za-z0-9._~+/-]{8,}=*)", re.IGNORECASE | re.ASCII
 )
 _CJK_RANGES: Final = "\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _KEY_VALUE_SECRET: Final[re.Pattern[str]] = re.compile(
     r"(?P<key>(?<![A-Za-z0-9_-])(?:[A-Za-z0-9]+[_-])*[A-Za-z0-9]*?"
     r"(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key"
-    r"|secret[_-]?key|private[_-]?key|credentials?)"
+    r"|secret[_-]?key|private[_-]?key|account[_-]?key|credentials?|pw)"
     r"|パスワード|暗証番号|トークン|APIキー|シークレット)"
     r"(?P<sep>[\"']?[ \t]*[:=：＝][ \t]*)(?!=)"
     rf"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s\"',;&{_CJK_RANGES}]+)",
@@ -173,6 +254,21 @@ _REFERENCE_VALUE: Final[re.Pattern[str]] = re.compile(
     r"|(?i:null|none|nil|true|false|undefined)"
 )
 _PLAIN_WORD: Final[re.Pattern[str]] = re.compile(r"[^\W\d_]+")
+# A password given in a sentence: "my password is hunter2", "パスワードは abc123 です".
+_PROSE_PASSWORD: Final[re.Pattern[str]] = re.compile(
+    r"(?:(?<![A-Za-z0-9_])(?:password|passphrase|passcode|pwd|pw)(?![A-Za-z0-9_])"
+    r"|パスワード|暗証番号)"
+    r"(?:(?P<english>[ \t]+(?:is|was)(?:[ \t]+(?:now|still|set[ \t]+to|changed[ \t]+to))?[ \t]+)"
+    r"|[ \t]*[はがをも][ \t]*)"
+    rf"(?P<value>\"[^\"\n]{{1,100}}\"|'[^'\n]{{1,100}}'|「[^」\n]{{1,100}}」|[^\s\"'「」{_CJK_RANGES}]+)",
+    re.IGNORECASE,
+)
+_PROSE_VALUE_TRAILER: Final = ".,;:!?)"
+# "the password is 12 characters": a length, not a password.
+_LENGTH_UNIT: Final[re.Pattern[str]] = re.compile(
+    r"[ \t]*(?:characters?|chars?|digits?|letters?|long|文字|桁)", re.IGNORECASE
+)
+_MIN_PROSE_PASSWORD_CHARS: Final = 4
 # Candidates for the generic rule: whole base64url runs only (the lookarounds make
 # each run be tried once, so a megabyte of letters stays linear).
 _LONG_TOKEN: Final[re.Pattern[str]] = re.compile(
@@ -191,25 +287,60 @@ _EMAIL: Final[re.Pattern[str]] = re.compile(
 )
 _NOT_PERSONAL_LOCAL_PARTS: Final = frozenset({"git"})  # git@github.com:org/repo.git
 
-_DIGIT: Final = "[0-9０-９]"
-_DASH: Final = "[-‐‑–−－ー]"
+# Matching runs on the width-folded copy: digits and punctuation are ASCII there, and
+# a word boundary is an ASCII one, so "携帯は090-1234-5678です" has its number found.
+_DIGIT: Final = "[0-9]"
+_DASH: Final = "[-‐‑–−ー]"
 _PHONE_INTERNATIONAL: Final[re.Pattern[str]] = re.compile(
-    rf"(?<![\w+])[+＋]{_DIGIT}{{1,3}}(?:[ .]?\(0\))?"
+    rf"(?<![A-Za-z0-9_+])[+]{_DIGIT}{{1,3}}(?:[ .]?\(0\))?"
     rf"(?:(?:[ .]|{_DASH})?[(（]?{_DIGIT}{{1,4}}[)）]?){{2,5}}"
     rf"(?!{_DIGIT}|{_DASH}{_DIGIT}|\.{_DIGIT})"
 )
-_PHONE_SEPARATOR: Final = rf"(?:[ ]?{_DASH}[ ]?|[(（]|[)）][ ]?)"
+_PHONE_SEPARATOR: Final = rf"(?:[ ]?{_DASH}[ ]?|[(（]|[)）][ ]?|[ ])"
 _PHONE_JAPAN: Final[re.Pattern[str]] = re.compile(
-    rf"(?<![\w.+/-])(?:"
-    rf"[(（]?[0０]{_DIGIT}{{1,4}}{_PHONE_SEPARATOR}{_DIGIT}{{1,4}}{_PHONE_SEPARATOR}{_DIGIT}{{3,4}}"
-    rf"|[0０][789７８９][0０]{_DIGIT}{{8}}"
-    rf")(?![\w-]|{_DASH}{_DIGIT}|\.{_DIGIT})"
+    rf"(?:(?<=[Tt][Ee][Ll])|(?<=[Ff][Aa][Xx])|(?<![A-Za-z0-9_.+/-]))(?:"
+    rf"[(（]?0{_DIGIT}{{1,4}}{_PHONE_SEPARATOR}{_DIGIT}{{1,4}}{_PHONE_SEPARATOR}{_DIGIT}{{3,4}}"
+    rf"|0[789]0{_DIGIT}{{8}}"
+    rf")(?![A-Za-z0-9_-]|{_DASH}{_DIGIT}|\.{_DIGIT})"
 )
 _PHONE_NORTH_AMERICA: Final[re.Pattern[str]] = re.compile(
     r"(?<![\w.+/-])(?:1[-. ])?(?:\([2-9]\d{2}\)[ ]?|[2-9]\d{2}[-.])\d{3}[-.]\d{4}"
     r"(?![\w-]|\.\d)",
     re.ASCII,
 )
+# A number standing alone: not glued to a word, a decimal, a path or a longer group.
+_NUMBER_START: Final = r"(?<![A-Za-z0-9_.,/-])(?<![0-9][ -])"
+_NUMBER_END: Final = r"(?![A-Za-z0-9_]|[ .,/-][0-9])"
+# Card numbers: 14 to 16 digits in one run, or grouped 4-4-4-4(-3), 4-6-5, 4-6-4. Longer
+# runs are Discord ids. A candidate is masked when its issuer prefix fits its length and
+# it passes the Luhn check.
+_CARD: Final[re.Pattern[str]] = re.compile(
+    _NUMBER_START + r"(?:[0-9]{14,16}"
+    r"|[0-9]{4}(?P<sep>[ -])[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
+    r"|[0-9]{4}(?P<sep2>[ -])[0-9]{6}(?P=sep2)[0-9]{4,5})" + _NUMBER_END
+)
+# My Number (個人番号): 12 digits, in one run or 4-4-4, masked when its check digit is right.
+_MY_NUMBER: Final[re.Pattern[str]] = re.compile(
+    _NUMBER_START + r"(?:[0-9]{12}|[0-9]{4}(?P<sep>[ -])[0-9]{4}(?P=sep)[0-9]{4})" + _NUMBER_END
+)
+_IPV4: Final[re.Pattern[str]] = re.compile(
+    r"(?<![A-Za-z0-9_.])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?![A-Za-z0-9_]|\.[0-9])"
+)
+# A dotted quad written as a version: "v1.2.3.4", "version 1.2.3.4", "Chrome/120.0.0.0".
+_VERSION_BEFORE: Final[re.Pattern[str]] = re.compile(
+    r"(?:\b(?:version|ver)\.?|バージョン|(?<![/:])\b[A-Za-z][A-Za-z0-9_-]*/)[ \t:=]*\Z",
+    re.IGNORECASE | re.ASCII,
+)
+_VERSION_CONTEXT_CHARS: Final = 24
+_HEX_GROUP: Final = "[0-9A-Fa-f]{1,4}"
+_IPV4_TAIL: Final = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"
+_IPV6: Final[re.Pattern[str]] = re.compile(
+    rf"(?<![A-Za-z0-9_:.])(?:{_HEX_GROUP}(?::{_HEX_GROUP}){{7}}"
+    rf"|(?:{_HEX_GROUP}(?::{_HEX_GROUP}){{0,6}})?::(?:{_HEX_GROUP}(?::{_HEX_GROUP}){{0,6}})?)"
+    rf"(?:(?<=:){_IPV4_TAIL}|:{_IPV4_TAIL})?"
+    r"(?![A-Za-z0-9_:]|\.[0-9])"
+)
+_MIN_IPV6_GROUPS: Final = 3  # "1::2" is a Python slice; "2001:db8::1" is an address
 
 # --- Code and markdown ---------------------------------------------------------------
 
@@ -263,7 +394,7 @@ _LANGUAGE_NOISE: Final[re.Pattern[str]] = re.compile(
     r"https?://\S+"
     r"|<a?:\w+:\d+>|<[@#][!&]?\d+>|:[A-Za-z0-9_]{1,32}:"
     r"|@member|@role|#channel|@\u200b?(?:everyone|here)"
-    r"|\[(?:email|phone|secret|code)\]",
+    r"|\[(?:email|phone|card|id-number|ip|secret|code)\]",
     re.IGNORECASE,
 )
 _QUOTED: Final[re.Pattern[str]] = re.compile(
@@ -294,12 +425,29 @@ def clean_for_storage(text: str, *, max_chars: int = MAX_STORED_CHARS) -> str:
     _require_positive(max_chars)
     text = _normalise_controls(text)
     text = _neutralise_discord_tokens(text)
-    text = _mask_secrets(text)
-    text = _mask_personal_data(text)
+    text = _mask_sensitive(text)
     text = _MASS_MENTION.sub(rf"@{_ZWSP}\1", text)
     text = _bound_code_blocks(text, MAX_CODE_BLOCK_CHARS)
     text = _tidy_whitespace(text)
     return _truncate_stored(text, max_chars)
+
+
+def clean_display_name(name: str, *, max_chars: int = MAX_DISPLAY_NAME_CHARS) -> str:
+    """Return a member's display name safe to persist and to show as credit.
+
+    Nicknames are member text too (``taro@example.com``, ``山田 090-1234-5678``):
+    they are masked and neutralised like ``clean_for_storage`` does, put on one
+    line (whitespace runs become one space, zero-width characters go), and bounded
+    to ``max_chars`` characters including ``…``. A blank name gives ``""``: the
+    caller shows its own stand-in.
+    """
+    _require_positive(max_chars)
+    name = _neutralise_discord_tokens(_normalise_controls(name))
+    name = _WHITESPACE_RUN.sub(" ", _ZERO_WIDTH.sub("", _mask_sensitive(name))).strip()
+    name = _MASS_MENTION.sub(rf"@{_ZWSP}\1", name)
+    if len(name) <= max_chars:
+        return name
+    return name[: _safe_cut(name, max_chars - len(ELLIPSIS))].rstrip() + ELLIPSIS
 
 
 def _normalise_controls(text: str) -> str:
@@ -332,55 +480,127 @@ def _render_timestamp(match: re.Match[str]) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _mask_secrets(text: str) -> str:
-    """Replace credentials by ``[secret]``, keeping the labels around them."""
-    text = _PRIVATE_KEY_BLOCK.sub(SECRET_PLACEHOLDER, text)
-    text = _URL_PASSWORD.sub(rf"\g<prefix>{SECRET_PLACEHOLDER}", text)
-    text = _WEBHOOK_TOKEN.sub(_mask_webhook, text)
-    text = _VENDOR_TOKEN.sub(SECRET_PLACEHOLDER, text)
-    text = _AUTHORIZATION.sub(_mask_labelled_value, text)
-    text = _BEARER.sub(_mask_bearer, text)
-    text = _KEY_VALUE_SECRET.sub(_mask_key_value, text)
-    return _LONG_TOKEN.sub(_mask_random_token, text)
+_Mask = tuple[int, int, str]
+"""A span of the text (the same in the original and its width-folded copy) and its placeholder."""
+_Masker = Callable[[re.Match[str]], _Mask | None]
 
 
-def _mask_webhook(match: re.Match[str]) -> str:
-    return (match.group("prefix") or match.group("slack")) + SECRET_PLACEHOLDER
+def _fold_width(text: str) -> str:
+    """A copy of ``text`` with the same length, full-width ASCII folded for matching."""
+    return _DASH_BETWEEN_DIGITS.sub("-", text.translate(_WIDTH_FOLD))
 
 
-def _mask_labelled_value(match: re.Match[str]) -> str:
+def _mask_sensitive(text: str) -> str:
+    """Mask secrets, then personal data, matching on a width-folded copy of ``text``.
+
+    Each rule finds its matches in the folded copy, and the masked spans are
+    replaced in both the original and the copy, so the two stay aligned (a
+    placeholder is ASCII and folds to itself) and the characters that are kept,
+    labels and separators included, are the ones people wrote.
+    """
+    folded = _fold_width(text)
+    for pattern, masker in _MASKING_RULES:
+        text, folded = _apply_masks(text, folded, pattern, masker)
+    return text
+
+
+def _apply_masks(
+    text: str, folded: str, pattern: re.Pattern[str], masker: _Masker
+) -> tuple[str, str]:
+    text_pieces: list[str] = []
+    folded_pieces: list[str] = []
+    position = 0
+    for match in pattern.finditer(folded):
+        mask = masker(match)
+        if mask is None:
+            continue
+        start, end, placeholder = mask
+        text_pieces += (text[position:start], placeholder)
+        folded_pieces += (folded[position:start], placeholder)
+        position = end
+    if not text_pieces:
+        return text, folded
+    text_pieces.append(text[position:])
+    folded_pieces.append(folded[position:])
+    return "".join(text_pieces), "".join(folded_pieces)
+
+
+def _whole(placeholder: str) -> _Masker:
+    def mask(match: re.Match[str]) -> _Mask:
+        return match.start(), match.end(), placeholder
+
+    return mask
+
+
+def _mask_url_password(match: re.Match[str]) -> _Mask:
+    return match.start("password"), match.end("password"), SECRET_PLACEHOLDER
+
+
+def _mask_webhook(match: re.Match[str]) -> _Mask:
+    prefix = "prefix" if match.group("prefix") is not None else "slack"
+    return match.end(prefix), match.end(), SECRET_PLACEHOLDER
+
+
+def _mask_parameter_value(match: re.Match[str]) -> _Mask | None:
     if match.group("value").startswith("["):
-        return match.group(0)
-    return match.group("prefix") + SECRET_PLACEHOLDER
+        return None
+    return match.start("value"), match.end("value"), SECRET_PLACEHOLDER
 
 
-def _mask_bearer(match: re.Match[str]) -> str:
+def _mask_bearer(match: re.Match[str]) -> _Mask | None:
     """Mask what follows ``Bearer`` when it looks like a token, not like prose."""
     value = match.group("value")
     if not any(char.isdigit() for char in value) and len(value) < 20:
-        return match.group(0)
-    return match.group("prefix") + SECRET_PLACEHOLDER
+        return None
+    return match.start("value"), match.end("value"), SECRET_PLACEHOLDER
 
 
-def _mask_key_value(match: re.Match[str]) -> str:
+def _mask_key_value(match: re.Match[str]) -> _Mask | None:
     key, sep, value = match.group("key", "sep", "value")
-    quote = value[0] if value[0] in "\"'" else ""
-    inner = value[1:-1] if quote else value
+    quoted = value[0] in "\"'"
+    inner = value[1:-1] if quoted else value
     if not inner or _REFERENCE_VALUE.fullmatch(inner):
-        return match.group(0)
-    labelled_in_prose = key.isascii() and not quote and "=" not in sep and "＝" not in sep
+        return None
+    labelled_in_prose = key.isascii() and not quoted and "=" not in sep
     if labelled_in_prose and _PLAIN_WORD.fullmatch(inner):
-        return match.group(0)  # "Password: reset", "token: str"
-    return f"{key}{sep}{quote}{SECRET_PLACEHOLDER}{quote}"
+        return None  # "Password: reset", "token: str"
+    start, end = match.span("value")
+    return (start + 1, end - 1, SECRET_PLACEHOLDER) if quoted else (start, end, SECRET_PLACEHOLDER)
 
 
-def _mask_random_token(match: re.Match[str]) -> str:
-    token = match.group(0)
-    return SECRET_PLACEHOLDER if _looks_random(token) else token
+def _mask_prose_password(match: re.Match[str]) -> _Mask | None:
+    """Mask the password in "my password is …" or "パスワードは…です", not talk about one.
+
+    A quoted value is masked. After an English "is"/"was", an unquoted value is
+    masked only when it has at least four characters with one that is not a letter
+    and is not a length ("12 characters"); after a Japanese particle, any value
+    that is not a reference (``SSO``, ``$PW``) is masked.
+    """
+    value = match.group("value")
+    start, end = match.span("value")
+    if value[0] in "\"'「":
+        inner = value[1:-1]
+        start, end = start + 1, end - 1
+    else:
+        inner = value.rstrip(_PROSE_VALUE_TRAILER)
+        end = start + len(inner)
+        if match.group("english") is not None and (
+            len(inner) < _MIN_PROSE_PASSWORD_CHARS
+            or _PLAIN_WORD.fullmatch(inner)
+            or _LENGTH_UNIT.match(match.string, end)
+        ):
+            return None
+    if not inner or _REFERENCE_VALUE.fullmatch(inner):
+        return None
+    return start, end, SECRET_PLACEHOLDER
+
+
+def _mask_random_token(match: re.Match[str]) -> _Mask | None:
+    return (match.start(), match.end(), SECRET_PLACEHOLDER) if _looks_random(match[0]) else None
 
 
 def _looks_random(token: str) -> bool:
-    """Whether a long base64url run is a key rather than a hash, an id or an identifier."""
+    """Whether a long base64 run is a key rather than a hash, an id, an identifier or a path."""
     if _HEX_TOKEN.fullmatch(token):
         return False
     has_upper = has_lower = has_digit = False
@@ -394,28 +614,141 @@ def _looks_random(token: str) -> bool:
     return wordlike < _WORDLIKE_SHARE * len(token.rstrip("="))
 
 
-def _mask_personal_data(text: str) -> str:
-    """Replace e-mail addresses by ``[email]`` and phone numbers by ``[phone]``."""
-    text = _EMAIL.sub(_mask_email, text)
-    text = _PHONE_INTERNATIONAL.sub(_mask_phone(8, 15), text)
-    text = _PHONE_JAPAN.sub(_mask_phone(10, 11), text)
-    return _PHONE_NORTH_AMERICA.sub(PHONE_PLACEHOLDER, text)
-
-
-def _mask_email(match: re.Match[str]) -> str:
+def _mask_email(match: re.Match[str]) -> _Mask | None:
     if match.group("local").lower() in _NOT_PERSONAL_LOCAL_PARTS:
-        return match.group(0)
-    return EMAIL_PLACEHOLDER
+        return None
+    return match.start(), match.end(), EMAIL_PLACEHOLDER
 
 
-def _mask_phone(min_digits: int, max_digits: int) -> Callable[[re.Match[str]], str]:
-    """A replacement that masks a phone-shaped match only when its digit count fits."""
+def _mask_phone(min_digits: int, max_digits: int) -> _Masker:
+    """A masker that masks a phone-shaped match only when its digit count fits."""
 
-    def replace(match: re.Match[str]) -> str:
+    def mask(match: re.Match[str]) -> _Mask | None:
         digits = sum(char.isdigit() for char in match.group(0))
-        return PHONE_PLACEHOLDER if min_digits <= digits <= max_digits else match.group(0)
+        if not min_digits <= digits <= max_digits:
+            return None
+        return match.start(), match.end(), PHONE_PLACEHOLDER
 
-    return replace
+    return mask
+
+
+def _mask_card(match: re.Match[str]) -> _Mask | None:
+    digits = "".join(char for char in match.group(0) if char.isdigit())
+    if not (_card_issuer_fits(digits) and _passes_luhn(digits)):
+        return None
+    return match.start(), match.end(), CARD_PLACEHOLDER
+
+
+def _card_issuer_fits(digits: str) -> bool:
+    """Whether the issuer prefix of ``digits`` (Visa, Mastercard, Amex, JCB, …) fits its length."""
+    length = len(digits)
+    two, three, four = int(digits[:2]), int(digits[:3]), int(digits[:4])
+    if digits[0] == "4":  # Visa
+        return length in (16, 19)
+    if 51 <= two <= 55 or 2221 <= four <= 2720:  # Mastercard
+        return length == 16
+    if two in (34, 37):  # American Express
+        return length == 15
+    if two in (36, 38, 39) or 300 <= three <= 305:  # Diners Club
+        return length in (14, 16)
+    if four == 6011 or two in (62, 65) or 644 <= three <= 649 or 3528 <= four <= 3589:
+        return 16 <= length <= 19  # Discover, UnionPay, JCB
+    return False
+
+
+def _passes_luhn(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char)
+        if position % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def _mask_my_number(match: re.Match[str]) -> _Mask | None:
+    digits = "".join(char for char in match.group(0) if char.isdigit())
+    if int(digits[-1]) != _my_number_check_digit(digits[:-1]):
+        return None
+    return match.start(), match.end(), ID_NUMBER_PLACEHOLDER
+
+
+def _my_number_check_digit(first_eleven: str) -> int:
+    """The check digit of a My Number (個人番号) from its first 11 ASCII digits.
+
+    The official rule: with Pn the n-th digit counted from the right and
+    Qn = n + 1 for n <= 6, n - 5 above, the remainder r of sum(Pn * Qn) by 11
+    gives 0 when r <= 1, else 11 - r.
+    """
+    total = sum(
+        int(char) * (n + 1 if n <= 6 else n - 5)
+        for n, char in enumerate(reversed(first_eleven), start=1)
+    )
+    remainder = total % 11
+    return 0 if remainder <= 1 else 11 - remainder
+
+
+def _mask_ipv4(match: re.Match[str]) -> _Mask | None:
+    """Mask an IPv4 address unless it is everyone's (loopback, 0.0.0.0, a netmask) or a version."""
+    try:
+        address = ipaddress.IPv4Address(match.group(0))
+    except ipaddress.AddressValueError:
+        return None
+    if address.is_loopback or address.is_unspecified or _is_netmask(int(address)):
+        return None
+    before = match.string[max(0, match.start() - _VERSION_CONTEXT_CHARS) : match.start()]
+    if _VERSION_BEFORE.search(before):
+        return None
+    return match.start(), match.end(), IP_PLACEHOLDER
+
+
+def _is_netmask(value: int) -> bool:
+    """255.255.255.0, 255.255.0.0, …: ones followed by zeros, at least the first octet set."""
+    inverted = ~value & 0xFFFFFFFF
+    return value >= 0xFF000000 and inverted & (inverted + 1) == 0
+
+
+def _mask_ipv6(match: re.Match[str]) -> _Mask | None:
+    """Mask an IPv6 address: eight groups, or a ``::`` form with at least three groups.
+
+    ``::``, ``::1`` and short ``::`` forms such as ``1::2`` (a Python slice) are kept.
+    """
+    candidate = match.group(0)
+    try:
+        address = ipaddress.IPv6Address(candidate)
+    except ipaddress.AddressValueError:
+        return None
+    if address.is_loopback or address.is_unspecified:
+        return None
+    groups = sum(2 if "." in group else 1 for group in candidate.split(":") if group)
+    if "::" in candidate and groups < _MIN_IPV6_GROUPS:
+        return None
+    return match.start(), match.end(), IP_PLACEHOLDER
+
+
+# Order matters: whole blocks and URLs first, so their parts are not judged alone; card
+# numbers and My Numbers before phone numbers; IPv6 before IPv4 (its IPv4 tail).
+_MASKING_RULES: Final[tuple[tuple[re.Pattern[str], _Masker], ...]] = (
+    (_PRIVATE_KEY_BLOCK, _whole(SECRET_PLACEHOLDER)),
+    (_URL_PASSWORD, _mask_url_password),
+    (_WEBHOOK_TOKEN, _mask_webhook),
+    (_URL_SECRET_PARAMETER, _mask_parameter_value),
+    (_VENDOR_TOKEN, _whole(SECRET_PLACEHOLDER)),
+    (_AUTHORIZATION, _mask_parameter_value),
+    (_BEARER, _mask_bearer),
+    (_KEY_VALUE_SECRET, _mask_key_value),
+    (_PROSE_PASSWORD, _mask_prose_password),
+    (_BASE64_KEY, _mask_random_token),
+    (_LONG_TOKEN, _mask_random_token),
+    (_EMAIL, _mask_email),
+    (_IPV6, _mask_ipv6),
+    (_IPV4, _mask_ipv4),
+    (_CARD, _mask_card),
+    (_MY_NUMBER, _mask_my_number),
+    (_PHONE_INTERNATIONAL, _mask_phone(8, 15)),
+    (_PHONE_JAPAN, _mask_phone(10, 11)),
+    (_PHONE_NORTH_AMERICA, _whole(PHONE_PLACEHOLDER)),
+)
 
 
 def _bound_code_blocks(text: str, limit: int) -> str:
@@ -528,7 +861,7 @@ def to_index_text(text: str, *, max_chars: int = 2000) -> str:
     if len(text) <= max_chars:
         return text
     cut = _safe_cut(text, max_chars)
-    if 0 < cut < len(text) and not (_is_japanese(text[cut - 1]) and _is_japanese(text[cut])):
+    if 0 < cut < len(text) and not (is_japanese(text[cut - 1]) and is_japanese(text[cut])):
         space = text.rfind(" ", 0, cut + 1)
         if space >= max_chars * 4 // 5:
             cut = space
@@ -568,7 +901,7 @@ def _shorten(text: str, max_chars: int) -> str:
         cut = sentence.end()
     if cut < budget // 3:
         cut = _safe_cut(text, budget)
-        if 0 < cut < len(text) and not (_is_japanese(text[cut - 1]) or _is_japanese(text[cut])):
+        if 0 < cut < len(text) and not (is_japanese(text[cut - 1]) or is_japanese(text[cut])):
             space = text.rfind(" ", 0, cut + 1)
             if space >= budget // 2:
                 cut = space
@@ -661,31 +994,12 @@ def _count_letters(text: str) -> tuple[int, int, int]:
     """Japanese characters, hiragana among them, and other letters in ``text``."""
     japanese = hiragana = other = 0
     for char in text:
-        if _is_japanese(char):
+        if is_japanese(char):
             japanese += 1
-            hiragana += _is_hiragana(char)
+            hiragana += is_hiragana(char)
         elif char.isalpha():
             other += 1
     return japanese, hiragana, other
-
-
-def _is_hiragana(char: str) -> bool:
-    return "\u3041" <= char <= "\u309f"
-
-
-def _is_japanese(char: str) -> bool:
-    """Kana (full- and half-width), CJK ideographs and the iteration marks 々 〆."""
-    code = ord(char)
-    return (
-        0x3041 <= code <= 0x30FF  # hiragana, katakana, ー
-        or 0x31F0 <= code <= 0x31FF  # katakana phonetic extensions
-        or 0xFF66 <= code <= 0xFF9F  # half-width katakana
-        or 0x4E00 <= code <= 0x9FFF  # CJK unified ideographs
-        or 0x3400 <= code <= 0x4DBF  # extension A
-        or 0xF900 <= code <= 0xFAFF  # compatibility ideographs
-        or 0x20000 <= code <= 0x3FFFF  # extensions B and later
-        or code in (0x3005, 0x3006)
-    )
 
 
 def escape_markdown(text: str) -> str:

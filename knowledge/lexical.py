@@ -18,6 +18,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from knowledge.scripts import japanese_script
+
 _RUN = re.compile(r"[^\W_]+", re.UNICODE)
 
 # Very frequent English words that carry no topic.
@@ -156,14 +158,8 @@ _STOPWORDS = frozenset(
 
 
 def _script(char: str) -> str:
-    code = ord(char)
-    if 0x3040 <= code <= 0x309F:
-        return "hiragana"
-    if 0x30A0 <= code <= 0x30FF or 0x31F0 <= code <= 0x31FF or 0xFF66 <= code <= 0xFF9F:
-        return "katakana"
-    if 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF:
-        return "kanji"
-    return "latin"
+    """``hiragana``, ``katakana`` or ``kanji`` (as ``knowledge.scripts`` says), else ``latin``."""
+    return japanese_script(char) or "latin"
 
 
 def _stem(word: str) -> str:

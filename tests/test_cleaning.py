@@ -175,7 +175,6 @@ def test_phone_numbers_are_masked_next_to_labels_and_japanese(phone_in_context: 
         "price $1,299.00 or ¥12,800",
         "error 0x80070005",
         "localhost:8080 and port 5432",
-        "192.168.0.1",
         "ranges 1.2.3-4.5.6 and 10:30-11:45",
         "ISBN 978-4-123-45678-9",
         "ticket 2024-0501-1234",
@@ -335,6 +334,231 @@ def test_a_masked_placeholder_is_never_masked_again():
     once = clean_for_storage("password=hunter2 Authorization: Bearer abc123456789 x@y.io")
     assert once == "password=[secret] Authorization: Bearer [secret] [email]"
     assert clean_for_storage(once) == once
+
+
+# ======================================================================================
+# clean_for_storage: what members paste (issue 10), every kind of personal data and secret
+# ======================================================================================
+
+# Each case is (raw, expected): the expected text also checks that a match found on the
+# width-folded copy is mapped back onto the original characters.
+PASTED_PERSONAL_DATA_AND_SECRETS = [
+    # Phone numbers inside Japanese sentences, with and without hyphens, in full width.
+    ("携帯は090-1234-5678です", "携帯は[phone]です"),
+    ("携帯は09012345678です", "携帯は[phone]です"),
+    ("電話番号は０９０－１２３４－５６７８です", "電話番号は[phone]です"),
+    ("携帯：０９０１２３４５６７８まで", "携帯：[phone]まで"),
+    ("自宅は03-1234-5678にお願いします", "自宅は[phone]にお願いします"),
+    ("TEL０３－１２３４－５６７８（平日のみ）", "TEL[phone]（平日のみ）"),
+    ("番号は090ー1234ー5678でした", "番号は[phone]でした"),
+    ("携帯 090 1234 5678 まで", "携帯 [phone] まで"),
+    ("海外からは+81 90-1234-5678へ", "海外からは[phone]へ"),
+    ("電話は＋８１ ９０－１２３４－５６７８です", "電話は[phone]です"),
+    # E-mail with a full-width at sign or full-width letters.
+    ("メールはtaro＠example.co.jpです", "メールは[email]です"),
+    ("ｔａｒｏ．ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ に送って", "[email] に送って"),
+    ("send it to hanako＠example.com please", "send it to [email] please"),
+    # Card numbers passing the Luhn check, bare, spaced or hyphenated.
+    ("カード番号は4111 1111 1111 1111です", "カード番号は[card]です"),
+    ("card: 5555-5555-5555-4444", "card: [card]"),
+    ("my card 4242424242424242 was declined", "my card [card] was declined"),
+    ("Amex 3782 822463 10005 fails", "Amex [card] fails"),
+    ("JCBは３５３０１１１３３３３０００００で決済", "JCBは[card]で決済"),
+    ("charged to 2223003122003222.", "charged to [card]."),
+    # My Number (12 digits with a valid check digit).
+    ("マイナンバーは123456789018です", "マイナンバーは[id-number]です"),
+    ("個人番号：9876 5432 1093", "個人番号：[id-number]"),
+    ("my number 2024-0501-1230 ok", "my number [id-number] ok"),
+    ("番号１２３４５６７８９０１８を入力", "番号[id-number]を入力"),
+    # IPv4 and IPv6 addresses.
+    ("接続先は192.168.0.1です", "接続先は[ip]です"),
+    ("server at 203.0.113.45:8080 is down", "server at [ip]:8080 is down"),
+    ("http://10.0.0.12/admin が開けません", "http://[ip]/admin が開けません"),
+    ("allow 172.16.254.1/24 and 198.51.100.7-198.51.100.9", "allow [ip]/24 and [ip]-[ip]"),
+    ("ＩＰは１９２．１６８．１．２０です", "ＩＰは[ip]です"),
+    ("host 2001:0db8:85a3:0000:0000:8a2e:0370:7334 fails", "host [ip] fails"),
+    ("IPv6は2001:db8::1です", "IPv6は[ip]です"),
+    ("link fe80::1ff:fe23:4567:890a%eth0 up", "link [ip]%eth0 up"),
+    ("open http://[2001:db8::8a2e:370:7334]:443/", "open http://[[ip]]:443/"),
+    ("mapped ::ffff:192.0.2.128 here", "mapped [ip] here"),
+    # Unlabelled cloud keys and tokens.
+    ("キーは 4XqO4hE1ay87uN3a2/noh0r6BGF8Uu8E6s6OhTvO です", "キーは [secret] です"),
+    ("secret QPYSUvFKPN/i1G5hqMPvyWE5J0ppZtHJ/AS7bT6/ ok", "secret [secret] ok"),
+    ("aws kLKVQX1CMqXEHr9zKGn4Q6bq+NclckphGhBR2gyN", "aws [secret]"),
+    ("IDはAKIAIOSFODNN7EXAMPLEです", "IDは[secret]です"),
+    ("client 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 fails", "client [secret] fails"),
+    ("token ya29.a0AfH6SMBx7c9Qz2LkP0wR5tYv8uN3mJ4hG6fD1sA ok", "token [secret] ok"),
+    ("Azure secret abc8Q~Zk3L9qPx2Vb7Nw4Ty8Rm1Hc6Jd5Fg0Qa1b ok", "Azure secret [secret] ok"),
+    (
+        "AccountKey 9pPLwvGG77mG45op7vZl0I246pED6dmkCfJEzNGNVg4u0tJssInzymW6JRmo7Sb"
+        "JtAwDtcBsKtyMdLwfUp34xc== end",
+        "AccountKey [secret] end",
+    ),
+    (
+        "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=abc123XYZ==;"
+        "EndpointSuffix=core.windows.net",
+        "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=[secret];"
+        "EndpointSuffix=core.windows.net",
+    ),
+    (
+        "JWTはeyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0nです",
+        "JWTは[secret]です",
+    ),
+    # Passwords in prose.
+    ("パスワードは abc123!x です", "パスワードは [secret] です"),
+    ("パスワードは「hunter2」です", "パスワードは「[secret]」です"),
+    ("パスワード：hunter2", "パスワード：[secret]"),
+    ("PWはpass1234です", "PWは[secret]です"),
+    ("ＰＷ：ｐａｓｓ１２３４", "ＰＷ：[secret]"),
+    ("暗証番号は0000です", "暗証番号は[secret]です"),
+    ("my password is hunter2", "my password is [secret]"),
+    ('the password was "S3cr3t!" yesterday', 'the password was "[secret]" yesterday'),
+    ("Password is now Tr0ub4dor&3.", "Password is now [secret]."),
+    ("pw: letmein42", "pw: [secret]"),
+    # Signed-URL signatures and tokens in query strings.
+    (
+        "https://bucket.s3.amazonaws.com/a.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Signature=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "https://bucket.s3.amazonaws.com/a.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Signature=[secret]",
+    ),
+    (
+        "https://storage.googleapis.com/b/o?X-Goog-Signature=1a2b3c4d5e6f&X-Goog-Expires=900",
+        "https://storage.googleapis.com/b/o?X-Goog-Signature=[secret]&X-Goog-Expires=900",
+    ),
+    (
+        "https://d111.cloudfront.net/v.mp4?Expires=1714521600&Signature=Ab~Cd-Ef__&Key-Pair-Id=K2J",
+        "https://d111.cloudfront.net/v.mp4?Expires=1714521600&Signature=[secret]&Key-Pair-Id=K2J",
+    ),
+    (
+        "https://acct.blob.core.windows.net/c/f?sv=2022-11-02&se=2024-05-01&sig=AbC%2Bd%3D",
+        "https://acct.blob.core.windows.net/c/f?sv=2022-11-02&se=2024-05-01&sig=[secret]",
+    ),
+    ("https://x.example.com/dl?file=a&token=zz9", "https://x.example.com/dl?file=a&token=[secret]"),
+    (
+        "https://s3.amazonaws.com/b/k?X-Amz-Security-Token=FwoGZXIvYXdzEJr%2F&X-Amz-Date=20240501",
+        "https://s3.amazonaws.com/b/k?X-Amz-Security-Token=[secret]&X-Amz-Date=20240501",
+    ),
+]
+
+ORDINARY_TEXT_KEPT = [
+    # Versions.
+    "upgrade to 1.2.3",
+    "2.10.0-rc1 broke it",
+    "v1.2.3.4 is out",
+    "version 1.2.3.4 fixes it",
+    "バージョン 10.0.0.1 で直りました",
+    "Windows 10.0.19041.1 (build)",
+    "Chrome/120.0.0.0 Safari/537.36",
+    "python 3.11.4 and numpy 1.26.0 on 10.0.1-beta",
+    "OID 1.3.6.1.4.1.311",
+    "semantic version 4.2.0 in prose",
+    # Dates and times.
+    "2024-05-01 のリリース",
+    "2024/05/01 12:30:45",
+    "令和6年5月1日",
+    "10:30-11:45 JST",
+    "2024-05-01T12:00:00+09:00",
+    # Order, invoice and ticket numbers.
+    "INV-2024-000123",
+    "注文番号 123456789",
+    "order #1234567890",
+    "伝票番号 528473619046",
+    # Error codes and status.
+    "E1001 が出ます",
+    "error 0x80070005",
+    "HTTP 404 Not Found",
+    "exit code 137",
+    # Hashes and ids.
+    "commit 3f786850e387550fdab836ed7e6dc881de23001b",
+    "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "uuid 550e8400-e29b-41d4-a716-446655440000",
+    "guild 353011133330000018",
+    "user 4182736450918273640",
+    "channel 123456789012345678",
+    "fingerprint 16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48",
+    "MAC 00:1A:2B:3C:4D:5E",
+    # Prices, percentages, postal codes, ports.
+    "¥12,800（税込）",
+    "$1,299.00 per seat",
+    "〒100-0001 東京都千代田区",
+    "100-0001",
+    "ZIP 94103-1234",
+    "localhost:8080 and port 5432",
+    "CPU 99.5% / メモリ 80%",
+    # Numbers that are not cards or My Numbers.
+    "test card 4111 1111 1111 1112 is rejected",
+    "番号 123456789019 は違います",
+    "1234 5678 9012 3456 7890",
+    "SKU ABC-12345-XL",
+    "line 1234 of main.py",
+    "see lines 10-20",
+    # Addresses everyone uses, and code that looks like IPv6.
+    "listening on 0.0.0.0:8000",
+    "curl 127.0.0.1:5000",
+    "netmask 255.255.255.0",
+    "ping ::1",
+    "address ::",
+    "std::vector<int> v;",
+    "a::b and Foo::Bar::baz",
+    "arr[1::2] and x[::3]",
+    # Passwords talked about, not given.
+    "the password is incorrect",
+    "my password is too long",
+    "the password is 8 characters",
+    "パスワードは変更できますか",
+    "パスワードが違いますと出ます",
+    "PWはSSOで管理しています",
+    "password was reset yesterday",
+    "https://example.com/search?q=signature&page=2",
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), PASTED_PERSONAL_DATA_AND_SECRETS)
+def test_pasted_personal_data_and_secrets_are_masked(raw: str, expected: str):
+    assert clean_for_storage(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), PASTED_PERSONAL_DATA_AND_SECRETS)
+def test_masked_text_is_left_as_it_is_when_cleaned_again(raw: str, expected: str):
+    assert clean_for_storage(expected) == expected
+
+
+@pytest.mark.parametrize("ordinary", ORDINARY_TEXT_KEPT)
+def test_ordinary_text_survives_masking_unchanged(ordinary: str):
+    assert clean_for_storage(ordinary) == ordinary
+
+
+@pytest.mark.parametrize(("raw", "expected"), PASTED_PERSONAL_DATA_AND_SECRETS)
+def test_index_text_and_gist_of_stored_text_leave_nothing_to_mask(raw: str, expected: str):
+    stored = clean_for_storage(raw)
+    for derived in (to_index_text(stored), gist(stored)):
+        assert clean_for_storage(derived) == derived
+
+
+def test_a_card_number_failing_the_luhn_check_is_kept():
+    assert clean_for_storage("card 4111111111111112") == "card 4111111111111112"
+
+
+def test_a_twelve_digit_number_with_a_wrong_check_digit_is_kept():
+    assert clean_for_storage("マイナンバー 123456789019") == "マイナンバー 123456789019"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("taro@example.com", "[email]"),
+        ("山田 090-1234-5678", "山田 [phone]"),
+        ("<@123> ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ", "@member [email]"),
+        ("たろう\n@everyone", f"たろう @{ZWSP}everyone"),
+        ("", ""),
+        ("  \u200b ", ""),
+        ("Taro Yamada", "Taro Yamada"),
+        ("x" * 40, "x" * 31 + "…"),
+    ],
+)
+def test_display_names_are_cleaned_like_text(raw: str, expected: str):
+    assert cleaning.clean_display_name(raw) == expected
 
 
 # ======================================================================================
@@ -501,6 +725,17 @@ PATHOLOGICAL_SIZE = 100_000  # enough for a quadratic pattern to hang the suite
         "x _b" * (PATHOLOGICAL_SIZE // 4),
         "x ~~b" * (PATHOLOGICAL_SIZE // 5),
         "||b" * (PATHOLOGICAL_SIZE // 3),
+        "1." * (PATHOLOGICAL_SIZE // 2),
+        "1:" * (PATHOLOGICAL_SIZE // 2),
+        "a::" * (PATHOLOGICAL_SIZE // 3),
+        "1 " * (PATHOLOGICAL_SIZE // 2),
+        "4111-" * (PATHOLOGICAL_SIZE // 5),
+        "１" * PATHOLOGICAL_SIZE,
+        "aB1/" * (PATHOLOGICAL_SIZE // 4),
+        "password is " * (PATHOLOGICAL_SIZE // 12),
+        "パスワードは" * (PATHOLOGICAL_SIZE // 6),
+        "?sig=&token=" * (PATHOLOGICAL_SIZE // 12),
+        "0ー" * (PATHOLOGICAL_SIZE // 2),
     ],
     ids=[
         "letters",
@@ -521,6 +756,17 @@ PATHOLOGICAL_SIZE = 100_000  # enough for a quadratic pattern to hang the suite
         "open-underscores",
         "open-strikes",
         "open-spoilers",
+        "dotted-digits",
+        "colon-digits",
+        "double-colons",
+        "spaced-digits",
+        "card-groups",
+        "full-width-digits",
+        "base64-slashes",
+        "prose-password",
+        "japanese-password",
+        "query-params",
+        "prolonged-marks",
     ],
 )
 def test_pathological_inputs_are_handled_in_linear_time(pathological: str):

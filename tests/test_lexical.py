@@ -51,3 +51,8 @@ def test_weighted_overlap_is_the_share_of_query_weight_found():
 def test_idf_is_positive_and_falls_with_frequency():
     assert lexical.idf(100, 1) > lexical.idf(100, 50) > 0
     assert lexical.idf(100, 0) == lexical.idf(100, 1)
+
+
+def test_iteration_marks_and_rare_kanji_are_kanji_like_in_cleaning():
+    assert lexical.terms("人々の設定") == ["人々", "設定"]
+    assert lexical.terms("𠮷野家") == ["𠮷野", "野家"]
