@@ -376,9 +376,16 @@ def parse_questions(path: Path, thread_ids: dict[str, str]) -> list[dict[str, ob
 
 
 def assign_splits(questions: list[dict[str, object]]) -> None:
-    """Tuning / held-out, stratified by kind: within each kind, alternate in id order."""
+    """Tuning / held-out, stratified by kind and language.
+
+    Within each kind, questions are ordered by language, then id, and alternate
+    between the two splits, so both splits get each kind in both languages.
+    """
     for kind in KINDS:
-        of_kind = sorted((q for q in questions if q["kind"] == kind), key=lambda q: str(q["id"]))
+        of_kind = sorted(
+            (q for q in questions if q["kind"] == kind),
+            key=lambda q: (str(q["language"]), str(q["id"])),
+        )
         for position, question in enumerate(of_kind):
             question["split"] = "tuning" if position % 2 == 0 else "held-out"
 
@@ -388,7 +395,9 @@ def check_languages(questions: list[dict[str, object]], lang_of: dict[str, str])
     for question in questions:
         langs = {lang_of[str(f)[: -len(".json")]] for f in question["relevant_files"]}  # type: ignore[attr-defined]
         if question["kind"] == "cross-language" and question["language"] in langs:
-            raise SourceError(f"{question['id']}: a cross-language question in its thread's language")
+            raise SourceError(
+                f"{question['id']}: a cross-language question in its thread's language"
+            )
         if question["kind"] == "same-language" and langs != {question["language"]}:
             raise SourceError(f"{question['id']}: a same-language question in another language")
 
@@ -404,11 +413,14 @@ def build() -> dict[Path, str]:
     for thread in threads:
         document = export(thread)
         thread_ids[thread.slug] = str(document["channel"]["id"])  # type: ignore[index]
-        out[THREADS / f"{thread.slug}.json"] = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+        out[THREADS / f"{thread.slug}.json"] = (
+            json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+        )
     questions = parse_questions(SOURCE / "questions.txt", thread_ids)
     check_languages(questions, {t.slug: t.lang for t in threads})
     assign_splits(questions)
     meta = {
+        "guild_id": GUILD["id"],
         "threads": {
             t.slug: {"id": thread_ids[t.slug], "language": t.lang, "forum": t.forum}
             for t in threads
