@@ -1,7 +1,7 @@
 """The knowledge-base protocol on a Japanese/English community (``bench/data/bilingual/``).
 
 The community is a hand-written DiscordChatExporter export of a fictional B2B SaaS
-user group (45 solved forum posts, English and Japanese) and 73 new questions,
+user group (45 solved forum posts, English and Japanese) and 75 new questions,
 each labelled with the thread(s) that answer it or none (see the data's README).
 Everything goes through Senpai's own code path: the export is imported with
 :func:`knowledge.importer.import_exports` (solution inference included), indexed,
