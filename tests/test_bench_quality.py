@@ -54,6 +54,9 @@ def test_quick_run_ends_with_json_summary(tmp_path, capsys) -> None:
         assert 0.0 <= summary[key] <= 1.0, key
     assert any(line.startswith("Re-ranking") for line in lines)
     assert any(line.startswith("Knowledge base") for line in lines)
+    # The default runs the bilingual protocol too, after SemEval's tables.
+    assert any(line.startswith("Bilingual community") for line in lines)
+    assert 0.0 <= summary["bilingual_p1"] <= 1.0
 
 
 # -- the bilingual community (bench/data/bilingual) -----------------------------------------
