@@ -100,9 +100,7 @@ USERS: dict[str, User] = {
     "kobayashi": User("582300765120528384", "kobayashi.a", "小林 | 株式会社ミナト"),
     "kato": User("740019327766036530", "kato_y", "加藤"),
     "yoshida": User("865524110098255872", "yoshida.s", "吉田"),
-    "matsumoto": User(
-        "1043388216190832660", "matsumoto_j", "松本 (Salesloom CS)", staff=True
-    ),
+    "matsumoto": User("1043388216190832660", "matsumoto_j", "松本 (Salesloom CS)", staff=True),
     "inoue": User("497781025550483456", "inoue.dev", "井上 (開発)"),
     "kimura": User("1156700338219417650", "kimura_n", "木村"),
     "hayashi": User("612355874903048201", "hayashi.m", "林"),
