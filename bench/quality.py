@@ -4,6 +4,7 @@ Run from the repository root::
 
     python bench/quality.py                  # full run, the packaged all-MiniLM-L6-v2
     python bench/quality.py --quick --model hashing   # CI smoke run, no model, seconds
+    python bench/quality.py --protocol bilingual      # only the Japanese/English community
 
 Both protocols of ``../shared/data/semeval2016/README.md`` go through Senpai's
 own code path: related questions are captured as solved threads
@@ -20,6 +21,13 @@ It prints the tables and the threshold curve (share of questions answered vs
 precision of the top suggestion; a PNG too when matplotlib is installed), and
 ends with one JSON line for the shipped configuration: ``rerank_map`` (dev),
 ``kb_p1``, ``kb_r3``, ``kb_silence`` (train part 1), all fractions.
+
+A third protocol, ``bench/bilingual.py``, runs the knowledge-base protocol on a
+hand-written Japanese/English community (``bench/data/bilingual/``): the export
+is imported with Senpai's importer and new questions, many of them asked in the
+other language, are scored per split and kind. Its JSON fields start with
+``bilingual_`` (held-out split; ``_tuning`` for the tuning split).
+``--protocol semeval`` or ``--protocol bilingual`` runs one of the two alone.
 
 Train part 2 is the tuning split; train part 1 and dev are held out (40 of the
 50 dev original questions also occur in train part 1).
@@ -51,8 +59,9 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from bench import bilingual, semeval
 from bench import quality_metrics as metrics
-from bench import semeval
+from bench.bilingual import BilingualReport
 from bench.quality_harness import (
     CachingEncoder,
     Scored,
@@ -75,6 +84,7 @@ RERANK_SPLITS = ("dev", "train2")
 KB_SPLITS = ("train1", "dev", "train2")
 TUNING_SPLIT = "train2"
 SPLIT_LABELS = {"dev": "dev", "train1": "train part 1", "train2": "train part 2"}
+PROTOCOLS = ("all", "semeval", "bilingual")
 
 
 HYBRID = "hybrid (shipped)"
@@ -117,6 +127,13 @@ class Report:
     chosen_threshold: float = 0.0
     seconds: float = 0.0
     encoded: int = 0
+    protocol: str = "all"
+    bilingual: BilingualReport | None = None
+
+    @property
+    def semeval(self) -> bool:
+        """Whether the SemEval-2016 protocols ran."""
+        return self.protocol in ("all", "semeval")
 
 
 # -- the two protocols -------------------------------------------------------------------
@@ -199,11 +216,28 @@ def best_net_benefit(curve: Sequence[KbScores]) -> KbScores:
 
 
 async def run(args: argparse.Namespace) -> Report:
-    """Both protocols over every split, with one cached encoder."""
+    """The protocols asked for (SemEval's two over every split, the bilingual one), one encoder."""
     started = time.monotonic()
     encoder = make_encoder(args.model)
     shipped = configured(args)
-    report = Report(model=encoder.name, shipped=shipped)
+    report = Report(model=encoder.name, shipped=shipped, protocol=args.protocol)
+    if report.semeval:
+        await run_semeval(args, report, encoder)
+    if args.protocol in ("all", "bilingual"):
+        dirs = TempDirs()
+        try:
+            report.bilingual = await bilingual.run(
+                Path(args.bilingual_data), encoder, shipped, dirs.new()
+            )
+        finally:
+            dirs.cleanup()
+    report.encoded = encoder.encoded
+    report.seconds = time.monotonic() - started
+    return report
+
+
+async def run_semeval(args: argparse.Namespace, report: Report, encoder: CachingEncoder) -> None:
+    """Both SemEval-2016 protocols over every split."""
     data_dir = Path(args.data) if args.data else semeval.default_data_dir()
     splits: dict[str, list[OriginalQuestion]] = {}
     for name in semeval.SPLIT_FILES:
@@ -223,9 +257,6 @@ async def run(args: argparse.Namespace) -> Report:
     for split in KB_SPLITS:
         report.curves[split] = metrics.curve(splits[split], everything[split], grid)
     report.chosen_threshold = choose_threshold(report.curves[TUNING_SPLIT]).threshold
-    report.encoded = encoder.encoded
-    report.seconds = time.monotonic() - started
-    return report
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -402,6 +433,24 @@ def plot(report: Report, out_dir: Path) -> Path | None:
 
 def summary(report: Report) -> dict[str, float | str]:
     """The last line: the shipped configuration's headline figures, as fractions."""
+    out: dict[str, float | str] = semeval_summary(report) if report.semeval else {}
+    if report.bilingual is not None:
+        out.update(bilingual.summary(report.bilingual))
+    out.update(
+        {
+            "threshold": report.shipped.threshold,
+            "dense_weight": report.shipped.dense_weight,
+            "title_weight": report.shipped.title_weight,
+        }
+    )
+    if report.semeval:
+        out["chosen_threshold"] = report.chosen_threshold
+    out.update({"model": report.model, "seconds": round(report.seconds, 1)})
+    return out
+
+
+def semeval_summary(report: Report) -> dict[str, float | str]:
+    """The SemEval-2016 headline figures."""
     kb = report.kb[("train1", HYBRID)]
     return {
         "rerank_map": round(report.rerank[("dev", HYBRID)].map, 4),
@@ -411,17 +460,23 @@ def summary(report: Report) -> dict[str, float | str]:
         "rerank_map_train2": round(report.rerank[("train2", HYBRID)].map, 4),
         "kb_dev_p1": round(report.kb[("dev", HYBRID)].p1, 4),
         "kb_dev_silence": round(report.kb[("dev", HYBRID)].silence, 4),
-        "threshold": report.shipped.threshold,
-        "dense_weight": report.shipped.dense_weight,
-        "title_weight": report.shipped.title_weight,
-        "chosen_threshold": report.chosen_threshold,
-        "model": report.model,
-        "seconds": round(report.seconds, 1),
     }
 
 
 def render(report: Report, out_dir: Path) -> list[str]:
     """All printed lines, the JSON summary last."""
+    lines = semeval_lines(report, out_dir) if report.semeval else []
+    if report.bilingual is not None:
+        if not lines:
+            lines = [f"Senpai quality benchmark, model {report.model}; shipped {report.shipped}"]
+        lines += ["", *bilingual.table(report.bilingual, report.shipped.threshold)]
+    lines.append(f"{report.encoded} texts encoded; {report.seconds:.1f} s")
+    lines.append(json.dumps(summary(report)))
+    return lines
+
+
+def semeval_lines(report: Report, out_dir: Path) -> list[str]:
+    """The SemEval-2016 tables, the curve and its plot."""
     counts = ", ".join(f"{SPLIT_LABELS[k]} {v}" for k, v in report.questions.items())
     lines = [
         "Senpai quality benchmark: SemEval-2016 Task 3 (Qatar Living), zero-shot",
@@ -442,8 +497,6 @@ def render(report: Report, out_dir: Path) -> list[str]:
     ]
     path = plot(report, out_dir)
     lines.append(f"plot: {path}" if path else "plot: skipped (matplotlib is not installed)")
-    lines.append(f"{report.encoded} texts encoded; {report.seconds:.1f} s")
-    lines.append(json.dumps(summary(report)))
     return lines
 
 
@@ -462,6 +515,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="where the PNG goes")
     parser.add_argument("--data", default=None, help="the semeval2016 directory")
+    parser.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="all",
+        help="'semeval' (re-ranking and knowledge base on SemEval-2016), 'bilingual' "
+        "(the Japanese/English community) or 'all' (the default)",
+    )
+    parser.add_argument(
+        "--bilingual-data",
+        default=str(bilingual.DATA_DIR),
+        help="the bilingual community directory (questions.json, threads/)",
+    )
     parser.add_argument("--questions", type=int, default=0, help="first N questions per split")
     parser.add_argument(
         "--threshold", type=float, default=None, help="try another threshold than the shipped one"

@@ -10,12 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from bench.quality_harness import Scored
 from bench.semeval import OriginalQuestion, RankingScores, score_rankings
 
 KB_LIMIT = 3
 """Suggestions shown for one question (the CLI's and the cogs' default)."""
+
+
+class Labelled(Protocol):
+    """A question asked of a knowledge base: all the knowledge-base figures need of it."""
+
+    @property
+    def answerable(self) -> bool:
+        """Whether some entry of the base answers it."""
+        ...
 
 
 def weighted(dense_weight: float) -> Callable[[Scored], float]:
@@ -113,7 +123,7 @@ class KbScores:
 
 
 def kb_scores(
-    questions: Sequence[OriginalQuestion],
+    questions: Sequence[Labelled],
     results: Sequence[Sequence[Scored]],
     threshold: float,
     *,
@@ -143,7 +153,7 @@ def threshold_grid(step: float = 0.01) -> list[float]:
 
 
 def curve(
-    questions: Sequence[OriginalQuestion],
+    questions: Sequence[Labelled],
     results: Sequence[Sequence[Scored]],
     thresholds: Sequence[float],
 ) -> list[KbScores]:
