@@ -76,6 +76,7 @@ MAX_NESTING = 64
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NOT_QUOTE_OR_BRACKET = bytes(b for b in range(256) if b not in b'"[]{}')
 _QUOTED = re.compile(rb'"[^"]*"')
+_OPENERS = re.compile(rb"[\[{]{%d,}" % (MAX_NESTING + 1))
 
 
 class ExportFormatError(ValueError):
@@ -393,7 +394,7 @@ def load_export(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ExportFormatError(source, f"not UTF-8 text (byte {exc.start})") from None
-    if _nested_deeper_than(MAX_NESTING, raw):
+    if _nested_too_deeply(raw):
         raise ExportFormatError(source, f"nested deeper than {MAX_NESTING} levels")
     try:
         data = json.loads(text)
@@ -473,10 +474,10 @@ def _unreadable(source: str, error: OSError) -> ExportFileError:
     return ExportFileError(source, f"unreadable: {error.strerror or type(error).__name__}")
 
 
-def _nested_deeper_than(limit: int, raw: bytes) -> bool:
-    """Whether arrays and objects in JSON ``raw`` nest more than ``limit`` deep.
+def _nested_too_deeply(raw: bytes) -> bool:
+    """Whether arrays and objects in JSON ``raw`` nest more than :data:`MAX_NESTING` deep.
 
-    Linear in the size of ``raw`` (times ``limit``), with no recursion, and all of it
+    Linear in the size of ``raw`` (times the limit), with no recursion, and all of it
     in C-level bytes operations: escapes are dropped, then everything but quotes and
     brackets (UTF-8 never puts an ASCII byte inside a multi-byte character), then the
     strings (brackets inside them do not count); each pass then removes the innermost
@@ -488,10 +489,12 @@ def _nested_deeper_than(limit: int, raw: bytes) -> bool:
     # Adjacent quotes have nothing between them: dropping them leaves every other
     # quote paired as it was, so the few strings with brackets in them remain.
     brackets = _QUOTED.sub(b"", skeleton.replace(b'""', b""))
-    for _ in range(limit):
+    for _ in range(MAX_NESTING):
         inner_removed = brackets.replace(b"[]", b"").replace(b"{}", b"")
         if len(inner_removed) == len(brackets):
-            return False  # nothing left, or unbalanced: the JSON parser says where
+            # Nothing left, or unbalanced (a truncated file): too deep only if the
+            # openers left in a row are; otherwise the JSON parser says what is wrong.
+            return _OPENERS.search(brackets) is not None
         brackets = inner_removed
     return bool(brackets)
 

@@ -63,7 +63,7 @@ class ImportReport:
         """Record a file that could not be read."""
         self.skipped.append((source, reason))
         self.files_skipped += 1
-        log.warning("skipped export file %s (%s)", source, reason.split(":", 1)[0])
+        log.info("skipped export file %s (%s)", source, reason.split(":", 1)[0])
 
 
 @dataclass(frozen=True, slots=True)

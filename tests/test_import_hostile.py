@@ -23,6 +23,7 @@ from knowledge.discord_chat_exporter import (
     MAX_EXPORT_BYTES,
     MAX_NESTING,
     ExportFileError,
+    ExportFormatError,
     load_export,
 )
 from knowledge.engine import CaptureError, CaptureResult, KnowledgeBase, SearchConfig
@@ -229,18 +230,38 @@ def test_escaped_surrogate_pairs_still_make_one_character(tmp_path: Path) -> Non
 # --- the parser: the document -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("opener", ["[", '{"a":'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 200_000 + "1" + "]" * 200_000,
+        '{"a":' * 200_000 + "1" + "}" * 200_000,
+        "[" * 200_000,  # truncated: never closed
+        '[{"a": [' * 30_000 + "]}" * 5,  # truncated, mixed
+    ],
+    ids=["arrays", "objects", "truncated", "truncated-mixed"],
+)
 async def test_deep_nesting_is_refused_without_recursion(
-    kb: KnowledgeBase, tmp_path: Path, opener: str
+    kb: KnowledgeBase, tmp_path: Path, text: str
 ) -> None:
     good_file(tmp_path / "in")
-    closer = "]" if opener == "[" else "}"
     bad = tmp_path / "in" / "deep.json"
-    bad.write_text(opener * 200_000 + "1" + closer * 200_000, encoding="utf-8")
+    bad.write_text(text, encoding="utf-8")
 
     report = await import_exports(kb, [tmp_path / "in"])
 
     assert_good_imported_and_bad_named(report, bad, "malformed", f"deeper than {MAX_NESTING}")
+
+
+def test_nesting_up_to_the_limit_is_left_to_the_parser(tmp_path: Path) -> None:
+    within = tmp_path / "within.json"
+    within.write_text("[" * MAX_NESTING + "]" * MAX_NESTING, encoding="utf-8")
+    beyond = tmp_path / "beyond.json"
+    beyond.write_text("[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 1), encoding="utf-8")
+
+    with pytest.raises(ExportFormatError, match="must be a JSON object"):
+        load_export(within)
+    with pytest.raises(ExportFormatError, match=f"nested deeper than {MAX_NESTING}"):
+        load_export(beyond)
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path: Path) -> None:
