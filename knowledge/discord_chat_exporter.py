@@ -21,14 +21,27 @@ What is read, and how:
   so is the starter whatever its type. Messages are ordered by id (ids are
   time-ordered), so an export made with ``--reverse`` reads the same.
 
-Ids are strings of digits in the format; plain JSON integers are accepted too.
-Parsing is pure; :func:`load_export` and :func:`iter_export_files` touch the disk.
+Ids are strings of digits in the format; plain JSON integers are accepted too. An id
+must fit SQLite's signed 64-bit integer (1 to 2^63 - 1); timestamps are normalised to
+UTC and must fall between Discord's epoch (2015) and the year 9999. Lone surrogates
+(``"\\ud800"`` escapes, which no encoder accepts) become U+FFFD as they are read.
+
+Hostile files are refused before they can hurt: only regular files are opened (a FIFO
+would block forever), at most :data:`MAX_EXPORT_BYTES` are read, and nesting deeper
+than :data:`MAX_NESTING` is refused by a linear pre-scan instead of recursing.
+
+Parsing is pure; :func:`load_export` and :func:`find_export_files` touch the disk.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import math
+import os
+import re
+import stat
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +60,24 @@ CONTENT_MESSAGE_TYPES = frozenset({"Default", "Reply", "ThreadStarterMessage", "
 
 JUMP_URL = "https://discord.com/channels/{guild_id}/{thread_id}"
 
+MAX_SNOWFLAKE = 2**63 - 1
+"""The largest id that is stored: SQLite integers are signed 64-bit."""
+
+DISCORD_EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
+"""No Discord message is older than this (the epoch of Discord's ids)."""
+
+MAX_EXPORT_BYTES = 64 * 1024 * 1024
+"""The largest export file that is read. A forum post of thousands of messages with
+embeds is a few megabytes; anything past this is not one post."""
+
+MAX_NESTING = 64
+"""The deepest nesting of arrays and objects accepted. An export nests about 6 deep."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_QUOTE_OR_BRACKET = bytes(b for b in range(256) if b not in b'"[]{}')
+_QUOTED = re.compile(rb'"[^"]*"')
+_OPENERS = re.compile(rb"[\[{]{%d,}" % (MAX_NESTING + 1))
+
 
 class ExportFormatError(ValueError):
     """A file is not a DiscordChatExporter export of a forum post.
@@ -61,6 +92,33 @@ class ExportFormatError(ValueError):
 
     def __str__(self) -> str:
         return f"{self.source}: {self.problem}"
+
+
+class ExportFileError(Exception):
+    """A path that cannot be read as an export file at all (before its text is seen).
+
+    ``source`` names the path (printably), ``problem`` says why, starting with its kind:
+    "not found", "unreadable: ...", "not a regular file: ...", "too large: ...",
+    "no export files: ...".
+    """
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(source, problem)
+        self.source = source
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.problem}"
+
+
+def display_path(path: Path | str) -> str:
+    """``path`` as printable text: bytes that are not UTF-8 are shown as ``\\xff``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def scrub_surrogates(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so it can be encoded."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 # --- field readers -------------------------------------------------------------------
@@ -104,7 +162,7 @@ class _Reader:
         value = self.field(obj, key, where)
         if not isinstance(value, str):
             raise self.fail(f"{_join(where, key)} must be a string, got {_kind(value)}")
-        return value
+        return scrub_surrogates(value)
 
     def optional_string(self, obj: dict[str, object], key: str, where: str) -> str | None:
         if obj.get(key) is None:
@@ -130,21 +188,36 @@ class _Reader:
         return self.as_snowflake(value, _join(where, key))
 
     def as_snowflake(self, value: object, path: str) -> int:
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-        if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) > 0:
-            return int(value)
-        raise self.fail(f"{path} must be an id (a string of digits), got {value!r:.40}")
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+            number = int(value)
+        if number is not None and 0 < number <= MAX_SNOWFLAKE:
+            return number
+        raise self.fail(
+            f"{path} must be an id (a string of digits, from 1 to 2^63 - 1), got {value!r:.40}"
+        )
 
     def timestamp(self, obj: dict[str, object], key: str, where: str) -> datetime:
+        """An ISO 8601 timestamp, in UTC (an offset-less one is taken as UTC)."""
         value = self.string(obj, key, where)
+        path = _join(where, key)
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
+            raise self.fail(f"{path} must be an ISO 8601 timestamp, got {value!r:.40}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:
+            moment = None
+        if moment is None or moment < DISCORD_EPOCH:
             raise self.fail(
-                f"{_join(where, key)} must be an ISO 8601 timestamp, got {value!r:.40}"
-            ) from None
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+                f"{path} is out of range (before 2015 or after 9999), got {value!r:.40}"
+            )
+        return moment
 
 
 def _join(where: str, key: str) -> str:
@@ -303,57 +376,208 @@ def parse_export(data: object, *, source: str, scope: str = PUBLIC_SCOPE) -> Thr
 # --- files ---------------------------------------------------------------------------
 
 
-def load_export(path: Path, *, scope: str = PUBLIC_SCOPE) -> Thread:
+def load_export(
+    path: Path, *, scope: str = PUBLIC_SCOPE, max_bytes: int = MAX_EXPORT_BYTES
+) -> Thread:
     """Read one export file (UTF-8, a byte-order mark tolerated) and parse it.
 
-    Raises :class:`ExportFormatError` for text that is not UTF-8 or not JSON (naming the
-    file, line and column) and for JSON of the wrong shape; ``OSError`` as raised by
-    reading the file.
+    Only a regular file is opened, and at most ``max_bytes`` of it are read.
+
+    Raises :class:`ExportFileError` for a path that cannot be read as a file (missing,
+    unreadable, not a regular file, too large) and :class:`ExportFormatError` for text
+    that is not UTF-8, not JSON (naming the line and column), nested too deeply, or
+    JSON of the wrong shape. Both name the file.
     """
-    source = str(path)
-    raw = path.read_bytes()
+    source = display_path(path)
+    raw = _read_regular_file(path, source, max_bytes)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ExportFormatError(source, f"not UTF-8 text (byte {exc.start})") from None
+    if _nested_too_deeply(raw):
+        raise ExportFormatError(source, f"nested deeper than {MAX_NESTING} levels")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ExportFormatError(
             source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except ValueError as exc:  # an integer literal of thousands of digits
+        raise ExportFormatError(source, f"invalid JSON: {str(exc).split(';')[0]}") from None
+    except RecursionError:  # not reached after the pre-scan; kept as a last guard
+        raise ExportFormatError(source, f"nested deeper than {MAX_NESTING} levels") from None
     return parse_export(data, source=source, scope=scope)
 
 
-def iter_export_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """The export files named by ``paths``, each once.
+def _read_regular_file(path: Path, source: str, max_bytes: int) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``max_bytes``.
 
-    A file is taken as given; a directory is walked recursively for ``*.json`` files
-    in sorted order, skipping hidden files and directories (such as the ``._name.json``
-    files that macOS leaves in archives). Every path is checked before any is yielded:
-    a missing one raises ``FileNotFoundError`` naming it.
+    The type is checked before opening (opening a FIFO blocks until a writer comes)
+    and again on the open descriptor, which is opened non-blocking so that a path
+    swapped for a FIFO in between cannot block either. The size is checked before
+    reading, and the read is bounded, because some files (``/proc``) claim size 0.
     """
-    roots = list(paths)
-    for root in roots:
-        if not root.exists():
-            raise FileNotFoundError(2, "No such export file or directory", str(root))
-    return _walk(roots)
+    try:
+        before = os.stat(path)
+    except OSError as error:
+        raise _unreadable(source, error) from None
+    _require_regular(source, before.st_mode)
+    if before.st_size > max_bytes:
+        raise _too_large(source, before.st_size, max_bytes)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        raise _unreadable(source, error) from None
+    with os.fdopen(descriptor, "rb") as file:
+        try:
+            _require_regular(source, os.fstat(file.fileno()).st_mode)
+            raw = file.read(max_bytes + 1)
+        except OSError as error:
+            raise _unreadable(source, error) from None
+    if len(raw) > max_bytes:
+        raise _too_large(source, None, max_bytes)
+    return raw
 
 
-def _walk(roots: list[Path]) -> Iterator[Path]:
-    seen: set[Path] = set()
-    for root in roots:
-        if root.is_dir():
-            found = sorted(
-                path
-                for path in root.rglob("*.json")
-                if path.is_file()
-                and not any(part.startswith(".") for part in path.relative_to(root).parts)
-            )
+def _require_regular(source: str, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise ExportFileError(source, f"not a regular file: {_file_kind(mode)}")
+
+
+def _file_kind(mode: int) -> str:
+    kinds = [
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "an unknown kind of file")
+
+
+def _size(count: int) -> str:
+    mebibyte = 1024 * 1024
+    return f"{math.ceil(count / mebibyte)} MB" if count >= mebibyte else f"{count} bytes"
+
+
+def _too_large(source: str, size: int | None, limit: int) -> ExportFileError:
+    told = _size(size) if size is not None else "more than that"
+    return ExportFileError(source, f"too large: {told}, over the limit of {_size(limit)}")
+
+
+def _unreadable(source: str, error: OSError) -> ExportFileError:
+    if error.errno == errno.ENOENT:
+        return ExportFileError(source, "not found: no such file or directory")
+    if error.errno == errno.ELOOP:
+        return ExportFileError(source, "unreadable: symbolic link loop")
+    return ExportFileError(source, f"unreadable: {error.strerror or type(error).__name__}")
+
+
+def _nested_too_deeply(raw: bytes) -> bool:
+    """Whether arrays and objects in JSON ``raw`` nest more than :data:`MAX_NESTING` deep.
+
+    Linear in the size of ``raw`` (times the limit), with no recursion, and all of it
+    in C-level bytes operations: escapes are dropped, then everything but quotes and
+    brackets (UTF-8 never puts an ASCII byte inside a multi-byte character), then the
+    strings (brackets inside them do not count); each pass then removes the innermost
+    ``[]`` and ``{}`` pairs. Text that is not well-formed is left for the JSON parser
+    to report.
+    """
+    skeleton = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    skeleton = skeleton.translate(None, _NOT_QUOTE_OR_BRACKET)
+    # Adjacent quotes have nothing between them: dropping them leaves every other
+    # quote paired as it was, so the few strings with brackets in them remain.
+    brackets = _QUOTED.sub(b"", skeleton.replace(b'""', b""))
+    for _ in range(MAX_NESTING):
+        inner_removed = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if len(inner_removed) == len(brackets):
+            # Nothing left, or unbalanced (a truncated file): too deep only if the
+            # openers left in a row are; otherwise the JSON parser says what is wrong.
+            return _OPENERS.search(brackets) is not None
+        brackets = inner_removed
+    return bool(brackets)
+
+
+def find_export_files(paths: Iterable[Path]) -> Iterator[Path | ExportFileError]:
+    """The export files named by ``paths``, each once, and a problem for each bad path.
+
+    A path given as a file is taken as is, whatever its name; a directory is walked
+    for ``*.json`` files in sorted order, skipping hidden files and directories (such
+    as the ``._name.json`` files that macOS leaves in archives) and following symbolic
+    links without looping. Nothing raises: a missing or unreadable path, a directory
+    that cannot be listed, a ``*.json`` entry that cannot be looked at (a symbolic link
+    loop) and a directory without any export file each give an
+    :class:`ExportFileError`, in the place where the path would have come.
+    """
+    seen_files: set[tuple[int, int]] = set()
+    seen_dirs: set[tuple[int, int]] = set()
+    reported: set[str] = set()
+    for root in paths:
+        try:
+            info = os.stat(root)
+        except OSError as error:
+            found: list[tuple[Path, Path | ExportFileError, tuple[int, int]]] = [
+                (root, _unreadable(display_path(root), error), (0, 0))
+            ]
         else:
-            found = [root]
-        for path in found:
-            key = path.resolve()
-            if key not in seen:
-                seen.add(key)
-                yield path
+            key = (info.st_dev, info.st_ino)
+            if not stat.S_ISDIR(info.st_mode):
+                found = [(root, root, key)]
+            elif key in seen_dirs:
+                found = []
+            else:
+                seen_dirs.add(key)
+                found = _walk(root, seen_dirs)
+                if not found:
+                    problem = "no export files: no *.json file in this directory"
+                    found = [(root, ExportFileError(display_path(root), problem), (0, 0))]
+        for _, item, key in found:
+            if isinstance(item, ExportFileError):
+                if item.source not in reported:
+                    reported.add(item.source)
+                    yield item
+            elif key not in seen_files:
+                seen_files.add(key)
+                yield item
+
+
+def _walk(
+    root: Path, seen_dirs: set[tuple[int, int]]
+) -> list[tuple[Path, Path | ExportFileError, tuple[int, int]]]:
+    """Every ``*.json`` under ``root`` (and every problem), sorted by path.
+
+    Iterative, so depth costs no recursion; each directory (by device and inode) is
+    listed once, so a symbolic link back to a parent ends instead of looping.
+    """
+    found: list[tuple[Path, Path | ExportFileError, tuple[int, int]]] = []
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except OSError as error:
+            found.append((directory, _unreadable(display_path(directory), error), (0, 0)))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = directory / entry.name
+            try:
+                info = entry.stat()
+            except OSError as error:
+                if entry.name.endswith(".json"):
+                    found.append((path, _unreadable(display_path(path), error), (0, 0)))
+                else:
+                    log.debug("cannot look at %s: %s", display_path(path), error.strerror)
+                continue
+            key = (info.st_dev, info.st_ino)
+            if stat.S_ISDIR(info.st_mode):
+                if key not in seen_dirs:
+                    seen_dirs.add(key)
+                    pending.append(path)
+            elif entry.name.endswith(".json"):
+                found.append((path, path, key))
+    found.sort(key=lambda item: item[0])
+    return found

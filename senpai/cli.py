@@ -104,9 +104,25 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
-        "import", parents=[common], help="import DiscordChatExporter JSON exports of forum posts"
+        "import",
+        parents=[common],
+        help="import DiscordChatExporter JSON exports of forum posts",
+        description="Import DiscordChatExporter JSON exports (one file per forum post). "
+        "A file that cannot be read is named with its reason and skipped; the others "
+        "are still imported.",
+        epilog="exit status:\n"
+        "  0  every file was read (unsolved threads are listed, but are not errors)\n"
+        "  1  some files were read, others were skipped (listed with their reasons)\n"
+        "  2  nothing could be read (no such path, unreadable, or no export in it)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or directories")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="export files, or directories searched for *.json files",
+    )
     p.add_argument(
         "--private",
         action="store_true",
@@ -222,9 +238,8 @@ async def _with_kb(
 async def _cmd_import(args: argparse.Namespace) -> int:
     from knowledge.importer import import_exports
 
-    missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
-        raise CliError("no such file or directory: " + ", ".join(missing))
+    if not any(p.exists() or p.is_symlink() for p in args.paths):
+        raise CliError("no such file or directory: " + ", ".join(str(p) for p in args.paths))
 
     async def run(kb: KnowledgeBase) -> int:
         bar = ProgressBar("importing")
@@ -235,6 +250,12 @@ async def _cmd_import(args: argparse.Namespace) -> int:
         )
         for source, reason in report.skipped:
             print(f"  skipped {source}: {reason}")
+        if report.read == 0:
+            print("senpai: nothing could be read; see the reasons above", file=sys.stderr)
+            return 2
+        if report.files_skipped:
+            print(f"{report.files_skipped} file(s) could not be read; see the reasons above")
+            return 1
         return 0
 
     return await _with_kb(args, run)

@@ -40,11 +40,99 @@ def test_a_malformed_file_is_reported_by_name_and_nothing_is_lost(data_dir, tmp_
     run(capsys, "import", str(SAMPLES))
     bad = tmp_path / "broken.json"
     bad.write_text('{"guild": {', encoding="utf-8")
-    code, out, _ = run(capsys, "import", str(bad))
-    assert code == 0
+    code, out, err = run(capsys, "import", str(bad))
+    assert code == 2
     assert "broken.json" in out and "malformed" in out
+    assert "nothing could be read" in err
     code, out, _ = run(capsys, "stats", "--json")
     assert json.loads(out)["entries"] == 13
+
+
+def hostile_directory(root: Path) -> dict[str, str]:
+    """Two good sample posts beside bad files; the bad files' names and reason kinds."""
+    root.mkdir()
+    good = SAMPLES / "help-billing-seats.json"
+    (root / "good.json").write_bytes(good.read_bytes())
+    (root / "also-good.json").write_bytes((SAMPLES / "help-full-data-export.json").read_bytes())
+    data = json.loads(good.read_text(encoding="utf-8"))
+    bad: dict[str, str] = {}
+
+    (root / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    bad["deep.json"] = "malformed: nested deeper than"
+    data["channel"]["id"] = str(2**64)
+    (root / "huge-id.json").write_text(json.dumps(data), encoding="utf-8")
+    bad["huge-id.json"] = "malformed: channel.id must be an id"
+    data = json.loads(good.read_text(encoding="utf-8"))
+    data["channel"]["id"] = str(int(data["channel"]["id"]) + 1)
+    data["messages"][1]["timestamp"] = "0001-01-01T00:00:00+14:00"
+    (root / "year-one.json").write_text(json.dumps(data), encoding="utf-8")
+    bad["year-one.json"] = "malformed: messages[1].timestamp is out of range"
+    (root / "latin1.json").write_bytes(b'{"guild": "caf\xe9"}')
+    bad["latin1.json"] = "malformed: not UTF-8 text"
+    (root / "settings.json").write_text('{"theme": "dark"}', encoding="utf-8")
+    bad["settings.json"] = "malformed: guild is missing"
+    (root / "later-copy.json").write_bytes(good.read_bytes())  # sorted after good.json
+    bad["later-copy.json"] = "collision: thread"
+    (root / "loop.json").symlink_to("loop.json")
+    bad["loop.json"] = "unreadable: symbolic link loop"
+    (root / "empty-subdirectory").mkdir()  # holds no file, so it is no problem
+    return bad
+
+
+def test_a_directory_of_good_and_bad_files_imports_the_good_and_names_the_bad(
+    data_dir, tmp_path, capsys
+):
+    bad = hostile_directory(tmp_path / "exports")
+    unsolved = tmp_path / "unsolved.json"
+    unsolved.write_bytes((SAMPLES / "help-calendar-recurring-events.json").read_bytes())
+
+    code, out, err = run(capsys, "import", str(tmp_path / "exports"), str(unsolved))
+
+    assert code == 1
+    assert "Traceback" not in out + err
+    lines = [line.strip() for line in out.splitlines() if line.startswith("  skipped ")]
+    for name, reason in bad.items():
+        path = tmp_path / "exports" / name
+        assert [line for line in lines if line.startswith(f"skipped {path}: {reason}")], name
+    assert f"skipped {unsolved}: unsolved" in out
+    assert len(lines) == len(bad) + 1
+    assert f"read 3 thread(s): 2 captured, 0 updated, {len(bad) + 1} skipped" in out
+    assert f"{len(bad)} file(s) could not be read" in out
+    code, out, _ = run(capsys, "stats", "--json")
+    assert json.loads(out)["entries"] == 2
+
+
+def test_an_import_where_every_file_is_read_exits_0_even_with_unsolved_threads(
+    data_dir, tmp_path, capsys
+):
+    unsolved = tmp_path / "unsolved.json"
+    unsolved.write_bytes((SAMPLES / "help-calendar-recurring-events.json").read_bytes())
+
+    code, out, _ = run(capsys, "import", str(unsolved), str(SAMPLES / "help-billing-seats.json"))
+
+    assert code == 0
+    assert "1 captured" in out and "unsolved" in out
+
+
+def test_an_unreadable_path_alone_exits_2(data_dir, tmp_path, capsys):
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+
+    code, out, err = run(capsys, "import", str(fifo))
+
+    assert code == 2
+    assert f"skipped {fifo}: not a regular file: a FIFO" in out
+    assert "nothing could be read" in err
+
+
+def test_import_help_documents_the_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        main(["import", "--help"])
+    out = capsys.readouterr().out
+    assert "exit status" in out
+    assert "0  every file was read" in out
+    assert "1  some files were read" in out
+    assert "2  nothing could be read" in out
 
 
 def test_ask_prints_json_suggestions_or_an_empty_list(data_dir, capsys):
@@ -90,6 +178,15 @@ def test_rebuild_and_stats_describe_the_index(data_dir, capsys):
 def test_a_missing_path_is_a_clear_error(data_dir, capsys):
     code, _, err = run(capsys, "import", "/nonexistent/export.json")
     assert code == 2 and "no such file" in err
+
+
+def test_a_missing_path_beside_a_good_one_is_named_and_the_good_one_imported(data_dir, capsys):
+    code, out, _ = run(
+        capsys, "import", "/nonexistent/export.json", str(SAMPLES / "help-billing-seats.json")
+    )
+    assert code == 1
+    assert "1 captured" in out
+    assert "skipped /nonexistent/export.json: not found" in out
 
 
 def test_run_without_a_token_explains_what_is_missing(data_dir, capsys, monkeypatch, tmp_path):

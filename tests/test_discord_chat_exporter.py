@@ -6,14 +6,15 @@ import copy
 import json
 import pickle
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from knowledge.discord_chat_exporter import (
+    ExportFileError,
     ExportFormatError,
-    iter_export_files,
+    find_export_files,
     load_export,
     parse_export,
 )
@@ -50,11 +51,18 @@ def sample(name: str) -> Thread:
     return load_export(COMMUNITY / name)
 
 
+def export_files(*paths: Path) -> list[Path]:
+    """The files find_export_files yields, asserting it reports no problem."""
+    found = list(find_export_files(paths))
+    assert not [item for item in found if isinstance(item, ExportFileError)]
+    return [item for item in found if isinstance(item, Path)]
+
+
 # --- the shipped sample community ----------------------------------------------------
 
 
 def test_every_sample_file_is_listed_in_the_readme() -> None:
-    files = {path.relative_to(COMMUNITY).as_posix() for path in iter_export_files([COMMUNITY])}
+    files = {path.relative_to(COMMUNITY).as_posix() for path in export_files(COMMUNITY)}
 
     assert files == {row["file"].strip("`") for row in ROWS}
 
@@ -124,12 +132,16 @@ def test_reply_references_become_reply_to() -> None:
     assert thread.messages[1].reply_to is None
 
 
-def test_japanese_posts_come_from_the_japanese_forum_with_local_timestamps() -> None:
+def test_japanese_posts_come_from_the_japanese_forum_with_utc_timestamps() -> None:
     thread = sample("help-csv-import-mojibake.json")
+    raw = json.loads((COMMUNITY / "help-csv-import-mojibake.json").read_text(encoding="utf-8"))
+    written = datetime.fromisoformat(raw["messages"][0]["timestamp"])
 
     assert thread.forum_id == FORUM_JA
     assert thread.title == "CSVインポートで会社名と担当者名が文字化けする"
-    assert thread.messages[0].created_at.utcoffset() == timedelta(hours=9)
+    assert written.utcoffset() == timedelta(hours=9)
+    assert thread.messages[0].created_at == written
+    assert thread.messages[0].created_at.tzinfo is UTC
     assert thread.messages[0].author.name == "田中 | 情シス"
 
 
@@ -164,7 +176,7 @@ def test_bot_authors_are_flagged() -> None:
 
 
 def test_the_second_guild_is_kept_apart() -> None:
-    threads = [load_export(path) for path in iter_export_files([COMMUNITY / "other-guild"])]
+    threads = [load_export(path) for path in export_files(COMMUNITY / "other-guild")]
 
     assert len(threads) == 2
     assert {t.guild_id for t in threads} == {GUILD_B}
@@ -339,7 +351,11 @@ def test_a_missing_field_is_named(path: tuple[str | int, ...], problem: str) -> 
         (("messages",), {}, "messages must be a list, got an object"),
         (("messages", 1), "hi", "messages[1] must be an object, got a string"),
         (("messages", 1, "content"), 42, "messages[1].content must be a string, got a number"),
-        (("messages", 1, "id"), "12ab", "messages[1].id must be an id (a string of digits)"),
+        (
+            ("messages", 1, "id"),
+            "12ab",
+            "messages[1].id must be an id (a string of digits, from 1 to 2^63 - 1)",
+        ),
         (("messages", 1, "id"), True, "messages[1].id must be an id"),
         (("channel", "id"), "-5", "channel.id must be an id"),
         (
@@ -505,10 +521,11 @@ def test_an_offset_less_timestamp_is_taken_as_utc() -> None:
     assert created.replace(microsecond=0) == datetime(2026, 1, 14, 1, 12, tzinfo=UTC)
 
 
-def test_timestamps_keep_their_offset() -> None:
+def test_timestamps_are_normalised_to_utc() -> None:
     created = parse_export(document(), source="x.json").messages[0].created_at
 
-    assert created.utcoffset() == timezone(timedelta(hours=9)).utcoffset(None)
+    assert created.utcoffset() == timedelta(0)
+    assert created == datetime(2026, 1, 14, 1, 2, 13, 481000, tzinfo=UTC)
 
 
 def test_bot_flag_and_missing_nickname() -> None:
@@ -582,8 +599,8 @@ def test_a_shape_error_in_a_file_names_the_file(tmp_path: Path) -> None:
         load_export(path)
 
 
-def test_a_missing_file_raises_file_not_found(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
+def test_a_missing_file_is_a_file_error(tmp_path: Path) -> None:
+    with pytest.raises(ExportFileError, match=r"nope\.json: not found"):
         load_export(tmp_path / "nope.json")
 
 
@@ -592,7 +609,7 @@ def test_directories_are_walked_recursively_in_sorted_order(tmp_path: Path) -> N
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("{}", encoding="utf-8")
 
-    found = [p.relative_to(tmp_path).as_posix() for p in iter_export_files([tmp_path])]
+    found = [p.relative_to(tmp_path).as_posix() for p in export_files(tmp_path)]
 
     assert found == ["a.json", "b.json", "sub/c.json", "sub/deeper/d.json"]
 
@@ -602,7 +619,7 @@ def test_hidden_files_and_directories_are_skipped(tmp_path: Path) -> None:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("{}", encoding="utf-8")
 
-    assert [p.name for p in iter_export_files([tmp_path])] == ["c.json"]
+    assert [p.name for p in export_files(tmp_path)] == ["c.json"]
 
 
 def test_files_are_taken_as_given_in_order_and_each_only_once(tmp_path: Path) -> None:
@@ -612,23 +629,27 @@ def test_files_are_taken_as_given_in_order_and_each_only_once(tmp_path: Path) ->
     other.parent.mkdir()
     other.write_text("{}", encoding="utf-8")
 
-    found = list(iter_export_files([given, tmp_path / "dir", other]))
+    found = export_files(given, tmp_path / "dir", other)
 
     assert found == [given, other]
 
 
-def test_a_missing_path_raises_before_anything_is_yielded(tmp_path: Path) -> None:
+def test_a_missing_path_is_reported_in_its_place(tmp_path: Path) -> None:
     (tmp_path / "a.json").write_text("{}", encoding="utf-8")
     missing = tmp_path / "gone"
 
-    with pytest.raises(FileNotFoundError, match="gone") as caught:
-        iter_export_files([tmp_path, missing])
+    found = list(find_export_files([missing, tmp_path]))
 
-    assert caught.value.filename == str(missing)
+    assert found[1] == tmp_path / "a.json"
+    assert isinstance(found[0], ExportFileError)
+    assert (found[0].source, found[0].problem) == (
+        str(missing),
+        "not found: no such file or directory",
+    )
 
 
 def test_the_sample_directory_yields_every_sample_file() -> None:
-    found = list(iter_export_files([COMMUNITY]))
+    found = export_files(COMMUNITY)
 
     assert len(found) == len(ROWS)
     assert found == sorted(found)
