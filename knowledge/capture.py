@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from knowledge.cleaning import clean_for_storage, detect_language
+from knowledge.cleaning import clean_display_name, clean_for_storage, detect_language
 from knowledge.errors import CaptureError
 from knowledge.models import AnswerPart, EntryDraft, Message, Thread
 from knowledge.solution_inference import infer_solution
@@ -53,7 +53,7 @@ def draft_entry(
         question_message_id=starter.id,
         answer_parts=tuple(parts),
         asker_id=starter.author.id,
-        asker_name=starter.author.name,
+        asker_name=clean_display_name(starter.author.name),
         tags=thread.tags,
         asked_at=starter.created_at,
         solved_at=solved_at or max(answered),
@@ -79,7 +79,8 @@ def _answer_parts(thread: Thread, starter: Message, wanted: list[int]) -> list[A
         content = clean_for_storage(message.content)
         if not content.strip():
             raise CaptureError("empty_answer", "the answer message has no text")
-        parts.append(AnswerPart(message.id, message.author.id, message.author.name, content))
+        name = clean_display_name(message.author.name)
+        parts.append(AnswerPart(message.id, message.author.id, name, content))
     if any(mid not in found for mid in wanted):
         raise CaptureError("not_in_post", "the answer message is not in this post")
     return parts
