@@ -5,14 +5,11 @@ after a restart (discord.py matches them by template, no view to re-register).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import discord
 
-from cogs.i18n import choose_language
-from cogs.services import Services, services_of
-from knowledge.models import GuildSettings
+from cogs.render import label as bounded_label
 
 
 class PersistentButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
@@ -27,7 +24,10 @@ class PersistentButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
 
     def __init__(self, value: int | None = None, label: str = "…") -> None:
         custom_id = self.PREFIX if value is None else f"{self.PREFIX}:{value}"
-        super().__init__(discord.ui.Button(label=label, style=self.STYLE, custom_id=custom_id))
+        button = discord.ui.Button[Any](
+            label=bounded_label(label), style=self.STYLE, custom_id=custom_id
+        )
+        super().__init__(button)
         self.value = value
 
     @classmethod
@@ -36,26 +36,3 @@ class PersistentButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
     ) -> Self:
         value = match.groupdict().get("value")
         return cls(None if value is None else int(value), item.label or "…")
-
-
-@dataclass(frozen=True, slots=True)
-class PostContext:
-    """Who pressed, in which forum post, and in which language to answer."""
-
-    services: Services
-    thread: discord.Thread
-    member: discord.Member
-    settings: GuildSettings
-    lang: str
-
-
-async def post_context(interaction: discord.Interaction) -> PostContext | None:
-    """The context of a button pressed inside a guild thread, else None."""
-    thread = interaction.channel
-    member = interaction.user
-    if not isinstance(thread, discord.Thread) or not isinstance(member, discord.Member):
-        return None
-    services = services_of(interaction.client)  # type: ignore[arg-type]
-    settings = await services.community.settings(thread.guild.id)
-    lang = choose_language(settings.language, locale=interaction.locale)
-    return PostContext(services, thread, member, settings, lang)
