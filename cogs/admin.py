@@ -34,6 +34,17 @@ log = logging.getLogger(__name__)
 PROGRESS_EDIT_SECONDS = 1.5
 _ = app_commands.locale_str
 
+SETUP_OPTIONS = {
+    "watch": "A forum to watch (add or remove)",
+    "helper_role": "A role whose members may mark solutions (add or remove)",
+    "solved_tag": "Name of the forum tag that means solved",
+    "threshold": "How sure Senpai must be before suggesting (0.1–0.95)",
+    "language": "Language of Senpai's messages",
+    "nudge_hours": "Hours before asking the asker if a reply solved it (0 = never)",
+    "archive_on_solve": "Archive posts when they are marked solved",
+}
+"""/senpai-admin setup's options and their descriptions (names are localised as-is)."""
+
 
 class ForgetConfirm(discord.ui.View):
     """Confirm / Cancel before removing a member's content for good."""
@@ -91,24 +102,8 @@ class Admin(commands.Cog):
         self.services = services
 
     @admin.command(name=_("setup"), description=_("Configure Senpai for this server (admins)"))
-    @app_commands.rename(
-        watch=_("watch"),
-        helper_role=_("helper_role"),
-        solved_tag=_("solved_tag"),
-        threshold=_("threshold"),
-        language=_("language"),
-        nudge_hours=_("nudge_hours"),
-        archive_on_solve=_("archive_on_solve"),
-    )
-    @app_commands.describe(
-        watch=_("A forum to watch (add or remove)"),
-        helper_role=_("A role whose members may mark solutions (add or remove)"),
-        solved_tag=_("Name of the forum tag that means solved"),
-        threshold=_("How sure Senpai must be before suggesting (0.1–0.95)"),
-        language=_("Language of Senpai's messages"),
-        nudge_hours=_("Hours before asking the asker if a reply solved it (0 = never)"),
-        archive_on_solve=_("Archive posts when they are marked solved"),
-    )
+    @app_commands.rename(**{option: _(option) for option in SETUP_OPTIONS})
+    @app_commands.describe(**{option: _(text) for option, text in SETUP_OPTIONS.items()})
     @admin_only()
     async def setup_command(
         self,

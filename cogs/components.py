@@ -9,14 +9,15 @@ from typing import Any, ClassVar, Self
 
 import discord
 
+from cogs.context import PostContext, post_context
 from cogs.render import label as bounded_label
 
 
 class PersistentButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
     """A button whose custom_id is ``PREFIX`` or ``PREFIX:<number>``.
 
-    Subclasses set ``PREFIX`` and ``STYLE`` and pass a ``template`` matching
-    their ids (with a ``value`` group when they carry a number).
+    Subclasses set ``PREFIX`` and ``STYLE``, pass a ``template`` matching their ids
+    (with a ``value`` group when they carry a number), and implement :meth:`pressed`.
     """
 
     PREFIX: ClassVar[str]
@@ -36,3 +37,16 @@ class PersistentButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
     ) -> Self:
         value = match.groupdict().get("value")
         return cls(None if value is None else int(value), item.label or "…")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        ctx = await self.context(interaction)
+        if ctx is not None:
+            await self.pressed(interaction, ctx)
+
+    async def context(self, interaction: discord.Interaction) -> PostContext | None:
+        """Where the button was pressed; None (and no answer) outside a guild thread."""
+        return await post_context(interaction)
+
+    async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
+        """What the button does once its context is known."""
+        raise NotImplementedError

@@ -67,27 +67,25 @@ async def solve(
     return True, done
 
 
-async def _may_answer_nudge(interaction: discord.Interaction) -> PostContext | None:
-    """The context if the presser may mark a solution here; else refuse and return None."""
-    ctx = await post_context(interaction)
-    if ctx is None:
-        return None
-    if not may_mark_solution(ctx.member, ctx.thread, ctx.settings):
-        await interaction.response.send_message(t("refuse.solve", ctx.lang), ephemeral=True)
-        return None
-    return ctx
+class NudgeButton(PersistentButton, template=r"(?!)"):
+    """A button on a nudge: only who may mark a solution may press it."""
+
+    async def context(self, interaction: discord.Interaction) -> PostContext | None:
+        ctx = await post_context(interaction)
+        if ctx is not None and not may_mark_solution(ctx.member, ctx.thread, ctx.settings):
+            await interaction.response.send_message(t("refuse.solve", ctx.lang), ephemeral=True)
+            return None
+        return ctx
 
 
-class AcceptButton(PersistentButton, template=r"senpai:accept:(?P<value>[0-9]+)"):
+class AcceptButton(NudgeButton, template=r"senpai:accept:(?P<value>[0-9]+)"):
     """One tap on a nudge: "yes, this reply solved it"."""
 
     PREFIX = "senpai:accept"
     STYLE = discord.ButtonStyle.success
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        ctx = await _may_answer_nudge(interaction)
-        if ctx is None or self.value is None:
-            return
+    async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
+        assert self.value is not None  # the template requires it
         await interaction.response.defer()
         ok, text = await solve(ctx.services, ctx.thread, self.value, ctx.lang)
         if ok and interaction.message is not None:
@@ -95,15 +93,12 @@ class AcceptButton(PersistentButton, template=r"senpai:accept:(?P<value>[0-9]+)"
         await interaction.followup.send(text, ephemeral=True)
 
 
-class LaterButton(PersistentButton, template=r"senpai:later"):
+class LaterButton(NudgeButton, template=r"senpai:later"):
     """ "Not yet": the nudge goes away; /solved stays available."""
 
     PREFIX = "senpai:later"
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        ctx = await _may_answer_nudge(interaction)
-        if ctx is None:
-            return
+    async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
         await interaction.response.edit_message(
             content=t("nudge.later", ctx.lang), view=None, allowed_mentions=NO_PINGS
         )

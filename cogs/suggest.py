@@ -16,7 +16,7 @@ from cogs import render
 from cogs.adapt import is_forum_post, mark_thread_solved
 from cogs.checks import may_dismiss, scopes_for_forum, scopes_for_member
 from cogs.components import PersistentButton
-from cogs.context import invocation, post_context
+from cogs.context import PostContext, invocation
 from cogs.i18n import choose_language, t
 from cogs.render import NO_PINGS
 from cogs.services import Services, services_of
@@ -33,10 +33,8 @@ class SolvedButton(PersistentButton, template=r"senpai:solved:(?P<value>[0-9]+)"
     PREFIX = "senpai:solved"
     STYLE = discord.ButtonStyle.success
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        ctx = await post_context(interaction)
-        if ctx is None or self.value is None:
-            return
+    async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
+        assert self.value is not None  # the template requires it
         services, thread, lang = ctx.services, ctx.thread, ctx.lang
         if ctx.member.id != thread.owner_id:
             await interaction.response.send_message(t("refuse.asker_only", lang), ephemeral=True)
@@ -66,10 +64,8 @@ class IrrelevantButton(PersistentButton, template=r"senpai:irrelevant:(?P<value>
 
     PREFIX = "senpai:irrelevant"
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        ctx = await post_context(interaction)
-        if ctx is None or self.value is None:
-            return
+    async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
+        assert self.value is not None  # the template requires it
         await ctx.services.kb.record_feedback(
             self.value,
             guild_id=ctx.thread.guild.id,
@@ -85,10 +81,7 @@ class DismissButton(PersistentButton, template=r"senpai:dismiss"):
 
     PREFIX = "senpai:dismiss"
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        ctx = await post_context(interaction)
-        if ctx is None:
-            return
+    async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
         if not may_dismiss(ctx.member, ctx.thread):
             await interaction.response.send_message(t("refuse.dismiss", ctx.lang), ephemeral=True)
             return
