@@ -1,8 +1,9 @@
-"""The /senpai command: search for members; setup, rebuild, backfill, stats, forget for admins.
+"""/senpai-admin: setup, rebuild, backfill, stats, forget.
 
-Discord applies default permissions per top-level command, and /senpai search
-is for everyone, so the admin subcommands check Manage Server themselves and
-refuse clearly (ephemeral) when it is missing.
+The group is its own top-level command so that Discord can gate it: members
+without Manage Server do not see it (a server may change who does in its
+integration settings), and every subcommand checks Manage Server again at run
+time (:func:`cogs.checks.admin_only`); members keep /senpai search.
 """
 
 from __future__ import annotations
@@ -21,18 +22,28 @@ from discord.ext import commands
 
 from cogs import render
 from cogs.adapt import fetch_thread
-from cogs.checks import is_admin
+from cogs.checks import admin_only
+from cogs.context import invocation
 from cogs.i18n import choose_language, t
+from cogs.render import NO_PINGS
 from cogs.services import Services, services_of
-from cogs.suggest import search as run_search
 from knowledge.engine import CaptureError, RebuildInProgress, RebuildProgress
-from knowledge.models import BackfillState, GuildSettings
+from knowledge.models import BackfillState
 
 log = logging.getLogger(__name__)
-
-NONE = discord.AllowedMentions.none()
 PROGRESS_EDIT_SECONDS = 1.5
 _ = app_commands.locale_str
+
+SETUP_OPTIONS = {
+    "watch": "A forum to watch (add or remove)",
+    "helper_role": "A role whose members may mark solutions (add or remove)",
+    "solved_tag": "Name of the forum tag that means solved",
+    "threshold": "How sure Senpai must be before suggesting (0.1–0.95)",
+    "language": "Language of Senpai's messages",
+    "nudge_hours": "Hours before asking the asker if a reply solved it (0 = never)",
+    "archive_on_solve": "Archive posts when they are marked solved",
+}
+"""/senpai-admin setup's options and their descriptions (names are localised as-is)."""
 
 
 class ForgetConfirm(discord.ui.View):
@@ -76,60 +87,24 @@ class ForgetConfirm(discord.ui.View):
 
 
 class Admin(commands.Cog):
-    """/senpai: search for everyone, configuration and maintenance for admins."""
+    """/senpai-admin: configuration and maintenance, for members with Manage Server."""
 
-    senpai = app_commands.Group(
-        name="senpai",
-        description=_("Senpai: find solved threads, and settings for admins"),
-        guild_only=True,
+    admin = admin_only()(
+        app_commands.Group(
+            name=_("senpai-admin"),
+            description=_("Senpai's settings and upkeep (Manage Server)"),
+            guild_only=True,
+        )
     )
 
     def __init__(self, bot: commands.Bot, services: Services) -> None:
         self.bot = bot
         self.services = services
 
-    async def _admin_language(
-        self, interaction: discord.Interaction
-    ) -> tuple[bool, str, GuildSettings]:
-        settings = await self.services.community.settings(interaction.guild_id or 0)
-        lang = choose_language(settings.language, locale=interaction.locale)
-        member = interaction.user
-        if not isinstance(member, discord.Member) or not is_admin(member):
-            await interaction.response.send_message(t("refuse.admin", lang), ephemeral=True)
-            return False, lang, settings
-        return True, lang, settings
-
-    @senpai.command(
-        name=_("search"),
-        description=_("Find solved threads about a problem (only you see the answer)"),
-    )
-    @app_commands.rename(query=_("query"))
-    @app_commands.describe(query=_("Describe the problem in a few words"))
-    async def search(
-        self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 500]
-    ) -> None:
-        """Find solved threads about a problem; only you see the answer."""
-        await run_search(self.services, interaction, query)
-
-    @senpai.command(name=_("setup"), description=_("Configure Senpai for this server (admins)"))
-    @app_commands.rename(
-        watch=_("watch"),
-        helper_role=_("helper_role"),
-        solved_tag=_("solved_tag"),
-        threshold=_("threshold"),
-        language=_("language"),
-        nudge_hours=_("nudge_hours"),
-        archive_on_solve=_("archive_on_solve"),
-    )
-    @app_commands.describe(
-        watch=_("A forum to watch (add or remove)"),
-        helper_role=_("A role whose members may mark solutions (add or remove)"),
-        solved_tag=_("Name of the forum tag that means solved"),
-        threshold=_("How sure Senpai must be before suggesting (0.1–0.95)"),
-        language=_("Language of Senpai's messages"),
-        nudge_hours=_("Hours before asking the asker if a reply solved it (0 = never)"),
-        archive_on_solve=_("Archive posts when they are marked solved"),
-    )
+    @admin.command(name=_("setup"), description=_("Configure Senpai for this server (admins)"))
+    @app_commands.rename(**{option: _(option) for option in SETUP_OPTIONS})
+    @app_commands.describe(**{option: _(text) for option, text in SETUP_OPTIONS.items()})
+    @admin_only()
     async def setup_command(
         self,
         interaction: discord.Interaction,
@@ -142,8 +117,9 @@ class Admin(commands.Cog):
         archive_on_solve: bool | None = None,
     ) -> None:
         """Configure Senpai for this server; without options, show the settings."""
-        allowed, lang, settings = await self._admin_language(interaction)
-        if not allowed or interaction.guild is None:
+        where = await invocation(interaction)
+        lang, settings = where.lang, where.settings
+        if interaction.guild is None:
             return
         changes: dict[str, object] = {}
         if watch is not None:
@@ -180,20 +156,19 @@ class Admin(commands.Cog):
         )
         prefix = t("setup.saved", lang) + "\n" if changes else ""
         await interaction.response.send_message(
-            prefix + text, ephemeral=True, allowed_mentions=NONE
+            prefix + text, ephemeral=True, allowed_mentions=NO_PINGS
         )
 
-    @senpai.command(
+    @admin.command(
         name=_("rebuild"),
         description=_("Rebuild the search index from the knowledge base (admins)"),
     )
+    @admin_only()
     async def rebuild(self, interaction: discord.Interaction) -> None:
         """Rebuild the search index from the knowledge base, with live progress."""
-        allowed, lang, _settings = await self._admin_language(interaction)
-        if not allowed:
-            return
+        lang = (await invocation(interaction)).lang
         await interaction.response.send_message(
-            render.rebuild_progress(0, 0, None, lang), ephemeral=True, allowed_mentions=NONE
+            render.rebuild_progress(0, 0, None, lang), ephemeral=True, allowed_mentions=NO_PINGS
         )
         last = 0.0
         pending: asyncio.Task[Any] | None = None
@@ -221,14 +196,16 @@ class Admin(commands.Cog):
             content=t("rebuild.done", lang, entries=report.entries, seconds=report.seconds)
         )
 
-    @senpai.command(
+    @admin.command(
         name=_("backfill"),
         description=_("Capture solved threads from the watched forums' history (admins)"),
     )
+    @admin_only()
     async def backfill(self, interaction: discord.Interaction) -> None:
         """Read the watched forums' active and archived posts and capture the solved ones."""
-        allowed, lang, settings = await self._admin_language(interaction)
-        if not allowed or interaction.guild is None:
+        where = await invocation(interaction)
+        lang, settings = where.lang, where.settings
+        if interaction.guild is None:
             return
         await interaction.response.send_message(
             t("backfill.progress", lang, seen=0, captured=0), ephemeral=True
@@ -289,38 +266,40 @@ class Admin(commands.Cog):
                 content=t("backfill.done", lang, seen=seen, captured=captured)
             )
 
-    @senpai.command(
+    @admin.command(
         name=_("stats"),
         description=_("What the knowledge base holds and how the community is doing (admins)"),
     )
+    @admin_only()
     async def stats(self, interaction: discord.Interaction) -> None:
         """What the knowledge base holds, with the community's figures for the last 30 days."""
-        allowed, lang, _settings = await self._admin_language(interaction)
-        if not allowed or interaction.guild is None:
+        lang = (await invocation(interaction)).lang
+        if interaction.guild is None:
             return
         stats = await self.services.kb.stats(interaction.guild.id)
         figures = await self.services.community.figures(
             interaction.guild.id, since=self.services.clock() - timedelta(days=30)
         )
         await interaction.response.send_message(
-            embed=render.stats_embed(stats, figures, lang), ephemeral=True, allowed_mentions=NONE
+            embed=render.stats_embed(stats, figures, lang),
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
         )
 
-    @senpai.command(
+    @admin.command(
         name=_("forget"), description=_("Remove everything a member asked and answered (admins)")
     )
     @app_commands.rename(user=_("user"))
     @app_commands.describe(user=_("The member whose content to remove"))
+    @admin_only()
     async def forget(self, interaction: discord.Interaction, user: discord.User) -> None:
         """Remove everything a member asked and answered, after a confirmation."""
-        allowed, lang, _settings = await self._admin_language(interaction)
-        if not allowed:
-            return
+        lang = (await invocation(interaction)).lang
         await interaction.response.send_message(
-            t("forget.confirm", lang, user=discord.utils.escape_markdown(user.display_name)),
+            render.forget_confirmation(user.display_name, lang),
             view=ForgetConfirm(self.services, interaction.user.id, user, lang),
             ephemeral=True,
-            allowed_mentions=NONE,
+            allowed_mentions=NO_PINGS,
         )
 
 

@@ -5,21 +5,19 @@ after a restart (discord.py matches them by template, no view to re-register).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import discord
 
-from cogs.i18n import choose_language
-from cogs.services import Services, services_of
-from knowledge.models import GuildSettings
+from cogs.context import PostContext, post_context
+from cogs.render import label as bounded_label
 
 
 class PersistentButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
     """A button whose custom_id is ``PREFIX`` or ``PREFIX:<number>``.
 
-    Subclasses set ``PREFIX`` and ``STYLE`` and pass a ``template`` matching
-    their ids (with a ``value`` group when they carry a number).
+    Subclasses set ``PREFIX`` and ``STYLE``, pass a ``template`` matching their ids
+    (with a ``value`` group when they carry a number), and implement :meth:`pressed`.
     """
 
     PREFIX: ClassVar[str]
@@ -27,7 +25,10 @@ class PersistentButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
 
     def __init__(self, value: int | None = None, label: str = "…") -> None:
         custom_id = self.PREFIX if value is None else f"{self.PREFIX}:{value}"
-        super().__init__(discord.ui.Button(label=label, style=self.STYLE, custom_id=custom_id))
+        button = discord.ui.Button[Any](
+            label=bounded_label(label), style=self.STYLE, custom_id=custom_id
+        )
+        super().__init__(button)
         self.value = value
 
     @classmethod
@@ -37,25 +38,15 @@ class PersistentButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
         value = match.groupdict().get("value")
         return cls(None if value is None else int(value), item.label or "…")
 
+    async def callback(self, interaction: discord.Interaction) -> None:
+        ctx = await self.context(interaction)
+        if ctx is not None:
+            await self.pressed(interaction, ctx)
 
-@dataclass(frozen=True, slots=True)
-class PostContext:
-    """Who pressed, in which forum post, and in which language to answer."""
+    async def context(self, interaction: discord.Interaction) -> PostContext | None:
+        """Where the button was pressed; None (and no answer) outside a guild thread."""
+        return await post_context(interaction)
 
-    services: Services
-    thread: discord.Thread
-    member: discord.Member
-    settings: GuildSettings
-    lang: str
-
-
-async def post_context(interaction: discord.Interaction) -> PostContext | None:
-    """The context of a button pressed inside a guild thread, else None."""
-    thread = interaction.channel
-    member = interaction.user
-    if not isinstance(thread, discord.Thread) or not isinstance(member, discord.Member):
-        return None
-    services = services_of(interaction.client)  # type: ignore[arg-type]
-    settings = await services.community.settings(thread.guild.id)
-    lang = choose_language(settings.language, locale=interaction.locale)
-    return PostContext(services, thread, member, settings, lang)
+    async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
+        """What the button does once its context is known."""
+        raise NotImplementedError

@@ -84,8 +84,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "フォーラムの投稿の中で使ってください。",
     },
     "refuse.not_watched": {
-        "en": "Senpai does not watch this forum. An admin can add it with /senpai setup.",
-        "ja": "このフォーラムは対象外です。管理者が /senpai setup で追加できます。",
+        "en": "Senpai does not watch this forum. An admin can add it with /senpai-admin setup.",
+        "ja": "このフォーラムは対象外です。管理者が /senpai-admin setup で追加できます。",
     },
     "solve.bad_link": {
         "en": "That is not a link to a message in this post.",
@@ -250,23 +250,24 @@ def t(key: str, lang: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def locale_language(locale: discord.Locale | str | None) -> str:
-    return "ja" if str(locale or "").startswith("ja") else "en"
-
-
-def choose_language(configured: str, *, text: str | None = None, locale: object = None) -> str:
-    """The guild's setting, else the language of the member's text, else their locale."""
+def choose_language(
+    configured: str = "auto", *, text: str | None = None, locale: object = None
+) -> str:
+    """The one language rule: the guild's setting, else the language of the member's
+    text (replies to a post), else their Discord locale (interactions), else English."""
     if configured in LANGUAGES:
         return configured
     if text:
         return detect_language(text)
-    return locale_language(locale)  # type: ignore[arg-type]
+    return "ja" if str(locale or "").startswith("ja") else "en"
 
 
 # Slash command names and descriptions in Japanese (English is the source text).
 COMMAND_TRANSLATIONS: dict[str, str] = {
     "senpai": "senpai",
-    "Senpai: find solved threads, and settings for admins": "Senpai：解決済みスレッドの検索と管理者向け設定",
+    "Senpai: find solved threads": "Senpai：解決済みスレッドを探す",
+    "senpai-admin": "senpai-管理",
+    "Senpai's settings and upkeep (Manage Server)": "Senpai の設定と管理（サーバー管理権限）",
     "search": "検索",
     "Find solved threads about a problem (only you see the answer)": "問題に関する解決済みスレッドを探す（結果はあなたにだけ表示）",
     "query": "キーワード",

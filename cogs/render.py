@@ -1,10 +1,14 @@
-"""Everything a member reads is built here: embeds, message texts, progress bars.
+"""Everything a member reads is built here: embeds, message texts, button labels.
 
-Member text is escaped before it is quoted, and nothing here can ping: the
-bot sends every message with ``AllowedMentions.none()`` as well.
+Anything a member wrote (titles, answers, display names, channel, role and tag
+names) goes through :func:`member_text` before it is placed in a message, an
+embed or a label, and nothing here can ping: every message is sent with
+:data:`NO_PINGS`.
 """
 
 from __future__ import annotations
+
+import re
 
 import discord
 
@@ -15,6 +19,48 @@ from knowledge.models import GuildSettings, Stats, Suggestion
 
 EMBED_COLOUR = discord.Colour.from_rgb(88, 166, 92)
 GIST_CHARS = 160
+NO_PINGS = discord.AllowedMentions.none()
+"""Senpai never pings: the bot's default, and passed with every message it sends."""
+
+# Discord's limits on the places member text goes.
+FIELD_NAME_CHARS = 256
+FIELD_VALUE_CHARS = 1024
+LABEL_CHARS = 80
+NAME_CHARS = 100  # display names, titles, tag names quoted inside a sentence
+
+# Mentions, channel links, timestamps, slash-command links and custom emoji: ``<@1>``,
+# ``<@&1>``, ``<#1>``, ``<t:1:R>``, ``</cmd:1>``, ``<:e:1>``. A backslash shows them as text.
+_ANGLE_MARKUP = re.compile(r"<(?=[@#/:]|t:|a:)")
+_MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
+_URL_SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]*:)//", re.IGNORECASE)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, never ending in half an escape."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip("\\") + "…"
+
+
+def member_text(text: str, limit: int = NAME_CHARS, *, links: bool = False) -> str:
+    """What a member wrote, safe to quote anywhere Senpai writes: on one line, every
+    markdown construct (masked links, headings, ``-#``, lists, quotes, spoilers, code)
+    escaped, mentions and timestamps shown as text, ``@everyone``/``@here`` defused,
+    and at most ``limit`` characters.
+
+    Bare URLs stay clickable only with ``links`` (an answer's gist); in a title or a
+    name a zero-width space after the scheme keeps Discord from linking them.
+    """
+    one_line = " ".join(clip(text, limit).split())
+    if not links:
+        one_line = _URL_SCHEME.sub("\\1\u200b//", one_line)
+    escaped = _ANGLE_MARKUP.sub(r"\\<", escape_markdown(one_line))
+    return clip(_MASS_MENTION.sub("@\u200b\\1", escaped), limit)
+
+
+def label(text: str) -> str:
+    """A button label: Discord shows labels literally, but bounds them to 80 characters."""
+    return clip(" ".join(text.split()), LABEL_CHARS)
 
 
 def strength(score: float, lang: str) -> str:
@@ -26,27 +72,24 @@ def strength(score: float, lang: str) -> str:
     return t("strength.weak", lang)
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def suggestion_embed(suggestions: list[Suggestion], lang: str) -> discord.Embed:
     """At most three solved threads: linked title, answer gist, who solved it, strength."""
     embed = discord.Embed(title=t("suggest.title", lang), colour=EMBED_COLOUR)
     for n, s in enumerate(suggestions[:3], start=1):
         entry = s.entry
-        credit = t("suggest.solved_by", lang, name=escape_markdown(entry.answerer_name))
+        credit = t("suggest.solved_by", lang, name=member_text(entry.answerer_name))
         lines = [
             f"[{t('suggest.open', lang)}]({entry.jump_url}) · {credit} · {strength(s.score, lang)}",
-            "> " + escape_markdown(gist(entry.answer, max_chars=GIST_CHARS)).replace("\n", " "),
+            "> "
+            + member_text(gist(entry.answer, max_chars=GIST_CHARS), 2 * GIST_CHARS, links=True),
         ]
         if entry.hits == 1:
             lines.append(t("suggest.hit_one", lang))
         elif entry.hits > 1:
             lines.append(t("suggest.hits", lang, count=entry.hits))
         embed.add_field(
-            name=_clip(f"#{n} {entry.title}", 256),
-            value=_clip("\n".join(lines), 1024),
+            name=clip(f"#{n} {member_text(entry.title)}", FIELD_NAME_CHARS),
+            value=clip("\n".join(lines), FIELD_VALUE_CHARS),
             inline=False,
         )
     embed.set_footer(text=t("suggest.footer", lang))
@@ -78,11 +121,11 @@ def settings_text(
 ) -> str:
     def channel_name(channel_id: int) -> str:
         channel = guild.get_channel(channel_id)
-        return f"#{escape_markdown(channel.name)}" if channel else str(channel_id)
+        return f"#{member_text(channel.name)}" if channel else str(channel_id)
 
     def role_name(role_id: int) -> str:
         role = guild.get_role(role_id)
-        return f"@\u200b{escape_markdown(role.name)}" if role else str(role_id)
+        return f"@\u200b{member_text(role.name)}" if role else str(role_id)
 
     forums = ", ".join(channel_name(c) for c in settings.watched_forums) or t(
         "setup.all_forums", lang
@@ -99,7 +142,7 @@ def settings_text(
         if settings.nudge_hours <= 0
         else t("setup.hours", lang, hours=f"{settings.nudge_hours:g}")
     )
-    tag = escape_markdown(settings.solved_tag) if settings.solved_tag else "Solved / 解決済み"
+    tag = member_text(settings.solved_tag) if settings.solved_tag else "Solved / 解決済み"
     return t(
         "setup.current",
         lang,
@@ -147,26 +190,43 @@ def stats_embed(stats: Stats, figures: CommunityFigures, lang: str) -> discord.E
             ),
         ]
     )
-    if stats.top_answerers:
-        embed.add_field(
-            name=t("stats.leaders", lang),
-            value=_clip(
-                "\n".join(
-                    f"{escape_markdown(name)} — {count}" for _, name, count in stats.top_answerers
-                ),
-                1024,
-            ),
-            inline=False,
-        )
-    if figures.recurring:
-        embed.add_field(
-            name=t("stats.recurring", lang),
-            value=_clip(
-                "\n".join(
-                    f"{escape_markdown(title)} — {hits}" for _, title, hits in figures.recurring
-                ),
-                1024,
-            ),
-            inline=False,
-        )
+    _add_ranking(embed, t("stats.leaders", lang), [(n, c) for _, n, c in stats.top_answerers])
+    _add_ranking(embed, t("stats.recurring", lang), [(ti, h) for _, ti, h in figures.recurring])
     return embed
+
+
+def _add_ranking(embed: discord.Embed, name: str, rows: list[tuple[str, int]]) -> None:
+    """A field listing member-written names with a count each, when there are any."""
+    if rows:
+        lines = "\n".join(f"{member_text(text)} — {count}" for text, count in rows)
+        embed.add_field(name=name, value=clip(lines, FIELD_VALUE_CHARS), inline=False)
+
+
+# -- messages quoting a member ----------------------------------------------------------
+
+
+def solved_by_earlier_thread(title: str, url: str, lang: str) -> tuple[str, str]:
+    """The asker's confirmation and the public note when an earlier thread solved a post."""
+    quoted = member_text(title)
+    return (
+        t("feedback.solved", lang, title=quoted),
+        t("feedback.solved_public", lang, title=quoted, url=url),
+    )
+
+
+def solved_with_answer(answerer: str | None, lang: str) -> tuple[str, str]:
+    """The public note on a post just solved, and the confirmation for who marked it."""
+    name = member_text(answerer) if answerer else "?"
+    return t("solve.public", lang, name=name), t("solve.done", lang, name=name)
+
+
+def addressed(key: str, lang: str, name: str | None) -> str:
+    """The message ``key`` addressed to a member by name (never a mention); the
+    ``.anonymous`` variant when the name is unknown."""
+    if name is None:
+        return t(f"{key}.anonymous", lang)
+    return t(key, lang, asker=member_text(name))
+
+
+def forget_confirmation(name: str, lang: str) -> str:
+    return t("forget.confirm", lang, user=member_text(name))

@@ -1,4 +1,4 @@
-"""Moderators, helpers and the asker: mark solutions; nudges; edits and deletions in sync.
+"""Moderators, helpers and the asker: mark solutions, and nudges to do so.
 
 ``/solved`` (optionally with a message link), the "Mark as solution" message
 command, and the one-tap answer to a nudge all capture the post with its answer
@@ -18,6 +18,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs import render
 from cogs.adapt import (
     display_name,
     fetch_thread,
@@ -28,20 +29,16 @@ from cogs.adapt import (
     unmark_thread_solved,
 )
 from cogs.checks import may_mark_solution
-from cogs.components import PersistentButton, PostContext, post_context
+from cogs.components import PersistentButton
+from cogs.context import PostContext, invocation, post_context
 from cogs.i18n import choose_language, t
+from cogs.render import NO_PINGS
 from cogs.services import Services, services_of
 from knowledge.engine import CaptureError, likely_answer
-from knowledge.models import GuildSettings, Nudge
+from knowledge.models import Nudge
 from knowledge.solution_inference import is_thanks
 
 log = logging.getLogger(__name__)
-
-NONE = discord.AllowedMentions.none()
-
-
-def _language(interaction: discord.Interaction, settings: GuildSettings) -> str:
-    return choose_language(settings.language, locale=interaction.locale)
 
 
 async def solve(
@@ -63,52 +60,47 @@ async def solve(
     settings = await services.community.settings(thread.guild.id)
     await services.community.record_solved(thread.id, services.clock(), via="marked")
     answer = domain.message(answer_id)
-    name = discord.utils.escape_markdown(answer.author.name) if answer else "?"
-    await thread.send(t("solve.public", lang, name=name), allowed_mentions=NONE)
+    public, done = render.solved_with_answer(answer.author.name if answer else None, lang)
+    await thread.send(public, allowed_mentions=NO_PINGS)
     await mark_thread_solved(thread, settings)
     log.info("post %d solved with message %d", thread.id, answer_id)
-    return True, t("solve.done", lang, name=name)
+    return True, done
 
 
-async def _may_answer_nudge(interaction: discord.Interaction) -> PostContext | None:
-    """The context if the presser may mark a solution here; else refuse and return None."""
-    ctx = await post_context(interaction)
-    if ctx is None:
-        return None
-    if not may_mark_solution(ctx.member, ctx.thread, ctx.settings):
-        await interaction.response.send_message(t("refuse.solve", ctx.lang), ephemeral=True)
-        return None
-    return ctx
+class NudgeButton(PersistentButton, template=r"(?!)"):
+    """A button on a nudge: only who may mark a solution may press it."""
+
+    async def context(self, interaction: discord.Interaction) -> PostContext | None:
+        ctx = await post_context(interaction)
+        if ctx is not None and not may_mark_solution(ctx.member, ctx.thread, ctx.settings):
+            await interaction.response.send_message(t("refuse.solve", ctx.lang), ephemeral=True)
+            return None
+        return ctx
 
 
-class AcceptButton(PersistentButton, template=r"senpai:accept:(?P<value>[0-9]+)"):
+class AcceptButton(NudgeButton, template=r"senpai:accept:(?P<value>[0-9]+)"):
     """One tap on a nudge: "yes, this reply solved it"."""
 
     PREFIX = "senpai:accept"
     STYLE = discord.ButtonStyle.success
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        ctx = await _may_answer_nudge(interaction)
-        if ctx is None or self.value is None:
-            return
+    async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
+        assert self.value is not None  # the template requires it
         await interaction.response.defer()
         ok, text = await solve(ctx.services, ctx.thread, self.value, ctx.lang)
         if ok and interaction.message is not None:
-            await interaction.message.edit(view=None, allowed_mentions=NONE)
+            await interaction.message.edit(view=None, allowed_mentions=NO_PINGS)
         await interaction.followup.send(text, ephemeral=True)
 
 
-class LaterButton(PersistentButton, template=r"senpai:later"):
+class LaterButton(NudgeButton, template=r"senpai:later"):
     """ "Not yet": the nudge goes away; /solved stays available."""
 
     PREFIX = "senpai:later"
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        ctx = await _may_answer_nudge(interaction)
-        if ctx is None:
-            return
+    async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
         await interaction.response.edit_message(
-            content=t("nudge.later", ctx.lang), view=None, allowed_mentions=NONE
+            content=t("nudge.later", ctx.lang), view=None, allowed_mentions=NO_PINGS
         )
 
 
@@ -123,26 +115,30 @@ def nudge_view(candidate_id: int, lang: str) -> discord.ui.View:
 @app_commands.guild_only()
 async def mark_as_solution(interaction: discord.Interaction, message: discord.Message) -> None:
     """Save this reply as the solution of its forum post."""
-    services = services_of(interaction.client)  # type: ignore[arg-type]
-    await _solve_command(services, interaction, message.id)
+    await _solve_command(interaction, message.id)
 
 
-async def _solve_command(
-    services: Services, interaction: discord.Interaction, answer_id: int | None
-) -> None:
-    thread = interaction.channel
-    guild_id = interaction.guild_id or 0
-    settings = await services.community.settings(guild_id)
-    lang = _language(interaction, settings)
-    if not is_forum_post(thread) or not isinstance(interaction.user, discord.Member):
-        await interaction.response.send_message(t("refuse.not_post", lang), ephemeral=True)
-        return
+async def _post_for_marking(interaction: discord.Interaction) -> PostContext | None:
+    """The post a /solved, /unsolved or "Mark as solution" is about, if the member may
+    mark its solution; else a short ephemeral refusal and None."""
+    where = await invocation(interaction)
+    thread, member = interaction.channel, interaction.user
+    if not is_forum_post(thread) or not isinstance(member, discord.Member):
+        await interaction.response.send_message(t("refuse.not_post", where.lang), ephemeral=True)
+        return None
     assert isinstance(thread, discord.Thread)
-    if not may_mark_solution(interaction.user, thread, settings):
-        await interaction.response.send_message(t("refuse.solve", lang), ephemeral=True)
+    if not may_mark_solution(member, thread, where.settings):
+        await interaction.response.send_message(t("refuse.solve", where.lang), ephemeral=True)
+        return None
+    return PostContext(where.services, thread, member, where.settings, where.lang)
+
+
+async def _solve_command(interaction: discord.Interaction, answer_id: int | None) -> None:
+    ctx = await _post_for_marking(interaction)
+    if ctx is None:
         return
     await interaction.response.defer(ephemeral=True, thinking=True)
-    _, text = await solve(services, thread, answer_id, lang)
+    _, text = await solve(ctx.services, ctx.thread, answer_id, ctx.lang)
     await interaction.followup.send(text, ephemeral=True)
 
 
@@ -185,12 +181,10 @@ class Solving(commands.Cog):
         if message is not None and isinstance(interaction.channel, discord.Thread):
             answer_id = parse_message_link(message, interaction.channel)
             if answer_id is None:
-                settings = await self.services.community.settings(interaction.guild_id or 0)
-                await interaction.response.send_message(
-                    t("solve.bad_link", _language(interaction, settings)), ephemeral=True
-                )
+                lang = (await invocation(interaction)).lang
+                await interaction.response.send_message(t("solve.bad_link", lang), ephemeral=True)
                 return
-        await _solve_command(self.services, interaction, answer_id)
+        await _solve_command(interaction, answer_id)
 
     @app_commands.command(
         name=app_commands.locale_str("unsolved"),
@@ -199,22 +193,15 @@ class Solving(commands.Cog):
     @app_commands.guild_only()
     async def unsolved(self, interaction: discord.Interaction) -> None:
         """Remove this post's solution from the knowledge base."""
-        thread = interaction.channel
-        settings = await self.services.community.settings(interaction.guild_id or 0)
-        lang = _language(interaction, settings)
-        if not is_forum_post(thread) or not isinstance(interaction.user, discord.Member):
-            await interaction.response.send_message(t("refuse.not_post", lang), ephemeral=True)
+        ctx = await _post_for_marking(interaction)
+        if ctx is None:
             return
-        assert isinstance(thread, discord.Thread)
-        if not may_mark_solution(interaction.user, thread, settings):
-            await interaction.response.send_message(t("refuse.solve", lang), ephemeral=True)
-            return
-        removed = await self.services.kb.remove_thread(thread.id)
-        await self.services.community.record_unsolved(thread.id)
+        removed = await self.services.kb.remove_thread(ctx.thread.id)
+        await self.services.community.record_unsolved(ctx.thread.id)
         await interaction.response.send_message(
-            t("unsolve.done" if removed else "unsolve.none", lang), ephemeral=True
+            t("unsolve.done" if removed else "unsolve.none", ctx.lang), ephemeral=True
         )
-        await unmark_thread_solved(thread, settings)
+        await unmark_thread_solved(ctx.thread, ctx.settings)
 
     # -- nudges --------------------------------------------------------------------
 
@@ -323,17 +310,8 @@ class Solving(commands.Cog):
             await self.services.community.set_nudge_state(nudge.thread_id, "done")
             return False
         settings = await self.services.community.settings(nudge.guild_id)
-        lang = choose_language(settings.language, text=thread.name)
         await self.services.community.set_nudge_state(nudge.thread_id, "sent")
-        await thread.send(
-            await _addressed("nudge.ask", lang, thread.guild, nudge.asker_id),
-            view=nudge_view(nudge.candidate_id, lang),
-            reference=discord.MessageReference(
-                message_id=nudge.candidate_id, channel_id=thread.id, fail_if_not_exists=False
-            ),
-            mention_author=False,
-            allowed_mentions=NONE,
-        )
+        await _ask_asker(thread, "nudge.ask", settings.language, nudge.asker_id, nudge.candidate_id)
         return True
 
     @commands.Cog.listener()
@@ -368,59 +346,25 @@ class Solving(commands.Cog):
                 candidate_id=candidate,
             )
             await self.services.community.set_nudge_state(after.id, "sent")
-        lang = choose_language(settings.language, text=after.name)
-        await after.send(
-            await _addressed("nudge.tag", lang, after.guild, after.owner_id or 0),
-            view=nudge_view(candidate, lang),
-            reference=discord.MessageReference(
-                message_id=candidate, channel_id=after.id, fail_if_not_exists=False
-            ),
-            mention_author=False,
-            allowed_mentions=NONE,
-        )
-
-    # -- edits and deletions -------------------------------------------------------
-
-    @commands.Cog.listener()
-    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
-        """An edited question or answer updates its entry."""
-        content = payload.data.get("content")
-        author = payload.data.get("author") or {}
-        if content is None or author.get("bot"):
-            return
-        if await self.services.kb.edit_message(payload.message_id, str(content)):
-            log.info("entry updated after message %d was edited", payload.message_id)
-
-    @commands.Cog.listener()
-    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
-        """A deleted answer or question removes (or trims) its entry."""
-        removed = await self.services.kb.remove_message(payload.message_id)
-        if removed.entries:
-            log.info(
-                "removed %d entries after message %d was deleted",
-                removed.entries,
-                payload.message_id,
-            )
-
-    @commands.Cog.listener()
-    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
-        for message_id in payload.message_ids:
-            await self.services.kb.remove_message(message_id)
-
-    @commands.Cog.listener()
-    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
-        """A deleted post leaves the knowledge base."""
-        if await self.services.kb.remove_thread(payload.thread_id):
-            log.info("removed the entry of deleted post %d", payload.thread_id)
-        await self.services.community.forget_threads([payload.thread_id])
+        await _ask_asker(after, "nudge.tag", settings.language, after.owner_id or 0, candidate)
 
 
-async def _addressed(key: str, lang: str, guild: discord.Guild, user_id: int) -> str:
-    """The message ``key`` addressed to the member by name (never a mention)."""
-    name = await display_name(guild, user_id)
-    if name is None:
-        return t(f"{key}.anonymous", lang)
-    return t(key, lang, asker=discord.utils.escape_markdown(name))
+async def _ask_asker(
+    thread: discord.Thread, key: str, configured: str, asker_id: int, candidate_id: int
+) -> None:
+    """Ask the asker, by name (never a mention), whether ``candidate_id`` solved the post:
+    a reply to that message with the one-tap buttons, in the post's language."""
+    lang = choose_language(configured, text=thread.name)
+    name = await display_name(thread.guild, asker_id)
+    await thread.send(
+        render.addressed(key, lang, name),
+        view=nudge_view(candidate_id, lang),
+        reference=discord.MessageReference(
+            message_id=candidate_id, channel_id=thread.id, fail_if_not_exists=False
+        ),
+        mention_author=False,
+        allowed_mentions=NO_PINGS,
+    )
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -9,25 +9,22 @@ from __future__ import annotations
 import logging
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from cogs import render
 from cogs.adapt import is_forum_post, mark_thread_solved
 from cogs.checks import may_dismiss, scopes_for_forum, scopes_for_member
-from cogs.components import PersistentButton, post_context
+from cogs.components import PersistentButton
+from cogs.context import PostContext, invocation
 from cogs.i18n import choose_language, t
+from cogs.render import NO_PINGS
 from cogs.services import Services, services_of
 from knowledge.engine import IndexNotReady
 from knowledge.models import FeedbackKind, Query
 
 log = logging.getLogger(__name__)
-
-NONE = discord.AllowedMentions.none()
-
-
-def interaction_language(interaction: discord.Interaction, configured: str) -> str:
-    """The guild's configured language, else the member's Discord locale."""
-    return choose_language(configured, locale=interaction.locale)
+_ = app_commands.locale_str
 
 
 class SolvedButton(PersistentButton, template=r"senpai:solved:(?P<value>[0-9]+)"):
@@ -36,10 +33,8 @@ class SolvedButton(PersistentButton, template=r"senpai:solved:(?P<value>[0-9]+)"
     PREFIX = "senpai:solved"
     STYLE = discord.ButtonStyle.success
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        ctx = await post_context(interaction)
-        if ctx is None or self.value is None:
-            return
+    async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
+        assert self.value is not None  # the template requires it
         services, thread, lang = ctx.services, ctx.thread, ctx.lang
         if ctx.member.id != thread.owner_id:
             await interaction.response.send_message(t("refuse.asker_only", lang), ephemeral=True)
@@ -58,15 +53,9 @@ class SolvedButton(PersistentButton, template=r"senpai:solved:(?P<value>[0-9]+)"
         await services.community.record_solved(
             thread.id, services.clock(), via="suggestion", duplicate_of=entry.id
         )
-        title = discord.utils.escape_markdown(entry.title)
-        await interaction.response.send_message(
-            t("feedback.solved", lang, title=title), ephemeral=True
-        )
-        await thread.send(
-            t("feedback.solved_public", lang, title=title, url=entry.jump_url),
-            allowed_mentions=NONE,
-            suppress_embeds=True,
-        )
+        private, public = render.solved_by_earlier_thread(entry.title, entry.jump_url, lang)
+        await interaction.response.send_message(private, ephemeral=True)
+        await thread.send(public, allowed_mentions=NO_PINGS, suppress_embeds=True)
         await mark_thread_solved(thread, ctx.settings)
 
 
@@ -75,10 +64,8 @@ class IrrelevantButton(PersistentButton, template=r"senpai:irrelevant:(?P<value>
 
     PREFIX = "senpai:irrelevant"
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        ctx = await post_context(interaction)
-        if ctx is None or self.value is None:
-            return
+    async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
+        assert self.value is not None  # the template requires it
         await ctx.services.kb.record_feedback(
             self.value,
             guild_id=ctx.thread.guild.id,
@@ -94,10 +81,7 @@ class DismissButton(PersistentButton, template=r"senpai:dismiss"):
 
     PREFIX = "senpai:dismiss"
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        ctx = await post_context(interaction)
-        if ctx is None:
-            return
+    async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
         if not may_dismiss(ctx.member, ctx.thread):
             await interaction.response.send_message(t("refuse.dismiss", ctx.lang), ephemeral=True)
             return
@@ -117,6 +101,10 @@ def suggestion_view(entry_ids: list[int], lang: str) -> discord.ui.View:
 
 class Suggestions(commands.Cog):
     """Suggests solved threads for new forum posts, and answers /senpai search."""
+
+    senpai = app_commands.Group(
+        name=_("senpai"), description=_("Senpai: find solved threads"), guild_only=True
+    )
 
     def __init__(self, bot: commands.Bot, services: Services) -> None:
         self.bot = bot
@@ -163,42 +151,48 @@ class Suggestions(commands.Cog):
         await thread.send(
             embed=render.suggestion_embed(suggestions, lang),
             view=suggestion_view([s.entry.id for s in suggestions], lang),
-            allowed_mentions=NONE,
+            allowed_mentions=NO_PINGS,
         )
         await self.services.community.record_suggested(thread.id)
         log.info("suggested %d entries for post %d", len(suggestions), thread.id)
 
-
-async def search(services: Services, interaction: discord.Interaction, query: str) -> None:
-    """/senpai search: the same retrieval on demand, answered ephemerally.
-
-    The member may see public entries and those of private forums they can read.
-    """
-    if interaction.guild is None or not isinstance(interaction.user, discord.Member):
-        return
-    settings = await services.community.settings(interaction.guild.id)
-    lang = interaction_language(interaction, settings.language)
-    await interaction.response.defer(ephemeral=True, thinking=True)
-    channel = interaction.channel
-    try:
-        suggestions = await services.kb.suggest(
-            Query(
-                guild_id=interaction.guild.id,
-                text=query,
-                allowed_scopes=scopes_for_member(interaction.user),
-                exclude_thread_id=channel.id if isinstance(channel, discord.Thread) else None,
-                threshold=settings.threshold,
-            )
-        )
-    except IndexNotReady:
-        await interaction.followup.send(t("error.not_ready", lang), ephemeral=True)
-        return
-    if not suggestions:
-        await interaction.followup.send(t("search.none", lang), ephemeral=True)
-        return
-    await interaction.followup.send(
-        embed=render.suggestion_embed(suggestions, lang), ephemeral=True, allowed_mentions=NONE
+    @senpai.command(
+        name=_("search"),
+        description=_("Find solved threads about a problem (only you see the answer)"),
     )
+    @app_commands.rename(query=_("query"))
+    @app_commands.describe(query=_("Describe the problem in a few words"))
+    async def search(
+        self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 500]
+    ) -> None:
+        """The same retrieval on demand, answered so that only the member sees it: public
+        entries and those of private forums they can read."""
+        if interaction.guild is None or not isinstance(interaction.user, discord.Member):
+            return
+        where = await invocation(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        channel = interaction.channel
+        try:
+            suggestions = await self.services.kb.suggest(
+                Query(
+                    guild_id=interaction.guild.id,
+                    text=query,
+                    allowed_scopes=scopes_for_member(interaction.user),
+                    exclude_thread_id=channel.id if isinstance(channel, discord.Thread) else None,
+                    threshold=where.settings.threshold,
+                )
+            )
+        except IndexNotReady:
+            await interaction.followup.send(t("error.not_ready", where.lang), ephemeral=True)
+            return
+        if not suggestions:
+            await interaction.followup.send(t("search.none", where.lang), ephemeral=True)
+            return
+        await interaction.followup.send(
+            embed=render.suggestion_embed(suggestions, where.lang),
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 import discord
 import pytest
+from discord import app_commands
+from discord.ext import commands
 
 from cogs.bot import EXTENSIONS, SenpaiBot
+from cogs.checks import require_admin
 from cogs.i18n import MESSAGES, SenpaiTranslator
+from cogs.services import attach
 from index.encoder import HashingEncoder
 from senpai.app import Settings, close_services, open_services
 
@@ -26,6 +32,28 @@ async def bot(tmp_path: Path):
     await close_services(services)
 
 
+@pytest.fixture
+async def host_bot(tmp_path: Path):
+    """Someone else's bot (a plain ``commands.Bot``, no gateway) that embeds Senpai."""
+    services = await open_services(Settings(tmp_path, "hashing"), encoder=HashingEncoder())
+    host = commands.Bot(command_prefix="!", intents=discord.Intents.none())
+    attach(host, services)
+    await host.tree.set_translator(SenpaiTranslator())
+    for extension in EXTENSIONS:
+        await host.load_extension(extension)
+    yield host
+    for extension in EXTENSIONS:
+        await host.unload_extension(extension)
+    await close_services(services)
+
+
+def walk(payload: dict):
+    yield payload
+    for option in payload.get("options", []):
+        yield option
+        yield from walk(option) if option.get("type") in (1, 2) else ()
+
+
 async def payloads(bot) -> dict[str, dict]:
     translator = bot.tree.translator
     result = {}
@@ -37,10 +65,9 @@ async def payloads(bot) -> dict[str, dict]:
 
 async def test_every_extension_loads_and_registers_its_commands(bot):
     commands = await payloads(bot)
-    assert set(commands) == {"senpai", "solved", "unsolved", "Mark as solution"}
-    senpai = commands["senpai"]
-    assert {o["name"] for o in senpai["options"]} == {
-        "search",
+    assert set(commands) == {"senpai", "senpai-admin", "solved", "unsolved", "Mark as solution"}
+    assert {o["name"] for o in commands["senpai"]["options"]} == {"search"}
+    assert {o["name"] for o in commands["senpai-admin"]["options"]} == {
         "setup",
         "rebuild",
         "backfill",
@@ -51,12 +78,6 @@ async def test_every_extension_loads_and_registers_its_commands(bot):
 
 
 async def test_every_command_name_and_description_has_a_japanese_localisation(bot):
-    def walk(payload: dict):
-        yield payload
-        for option in payload.get("options", []):
-            yield option
-            yield from walk(option) if option.get("type") in (1, 2) else ()
-
     for top in (await payloads(bot)).values():
         for item in walk(top):
             assert item.get("name_localizations", {}).get("ja"), item["name"]
@@ -64,17 +85,62 @@ async def test_every_command_name_and_description_has_a_japanese_localisation(bo
                 assert item.get("description_localizations", {}).get("ja"), item["name"]
 
 
-async def test_commands_are_guild_only_and_default_permissions_are_as_designed(bot):
-    for payload in (await payloads(bot)).values():
+async def test_commands_are_guild_only_and_only_admin_commands_are_hidden_by_default(bot):
+    manage_guild = discord.Permissions(manage_guild=True).value
+    for name, payload in (await payloads(bot)).items():
         assert payload.get("contexts") in ([0], None) or payload.get("dm_permission") is False
-        # Members need /senpai search and the asker needs /solved: no command is
-        # hidden by default; admin subcommands check Manage Server at run time.
-        assert payload.get("default_member_permissions") is None
+        # Members need /senpai search and the asker needs /solved; /senpai-admin is
+        # for Manage Server, which a server can change in its integration settings.
+        expected = manage_guild if name == "senpai-admin" else None
+        assert payload.get("default_member_permissions") == expected, name
+
+
+async def test_every_admin_subcommand_checks_manage_server_at_run_time(bot):
+    group = bot.tree.get_command("senpai-admin")
+    assert isinstance(group, app_commands.Group)
+    assert group.commands
+    for command in group.commands:
+        assert require_admin in command.checks, command.name
 
 
 async def test_no_two_commands_shadow_each_other(bot):
     names = [(c.name, type(c).__name__) for c in bot.tree.get_commands()]
     assert len(names) == len(set(names))
+
+
+async def test_a_host_bot_loading_the_extensions_gets_every_command_and_no_clash(host_bot):
+    """Top-level commands of one type, and the subcommands of one group, have distinct
+    names in every locale Senpai translates (a clash would hide one of them)."""
+    tops = await payloads(host_bot)
+    assert set(tops) == {"senpai", "senpai-admin", "solved", "unsolved", "Mark as solution"}
+
+    def localised(items: list[dict]) -> dict[str, list[str]]:
+        names: dict[str, list[str]] = {"en": [i["name"] for i in items]}
+        names["ja"] = [i.get("name_localizations", {}).get("ja", i["name"]) for i in items]
+        return names
+
+    for kind in {p["type"] for p in tops.values()}:
+        for locale, names in localised([p for p in tops.values() if p["type"] == kind]).items():
+            assert len(names) == len(set(names)), (locale, names)
+    for top in tops.values():
+        for item in walk(top):
+            options = [o for o in item.get("options", []) if o.get("type") in (1, 2)]
+            for locale, names in localised(options).items():
+                assert len(names) == len(set(names)), (item["name"], locale, names)
+
+
+async def test_background_work_comes_with_the_extensions_and_leaves_with_them(host_bot):
+    background = host_bot.get_cog("Background")
+    assert background is not None
+    assert background.flusher.is_running()
+    assert host_bot.tree.on_error == background.on_app_command_error
+    flushing = background.flusher.get_task()
+    await host_bot.unload_extension("cogs.background")
+    with contextlib.suppress(asyncio.CancelledError):
+        await flushing
+    assert flushing.cancelled()
+    assert host_bot.tree.on_error != background.on_app_command_error
+    await host_bot.load_extension("cogs.background")
 
 
 def test_every_message_exists_in_english_and_japanese():

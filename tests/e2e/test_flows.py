@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from localdiscord import InteractionRecord, Member, Message, Thread
+from localdiscord import InteractionRecord, Member, Message, ScenarioError, Thread
 from tests.e2e.conftest import Community, Senpai
 from tests.e2e.test_scenarios import (
     CSV_ANSWER,
@@ -433,7 +433,9 @@ async def test_setup_without_options_shows_the_settings_privately(
     community: Community, senpai: Senpai
 ):
     server = community.server
-    shown = await server.run_slash(server.owner(community.guild), community.help, "senpai setup")
+    shown = await server.run_slash(
+        server.owner(community.guild), community.help, "senpai-admin setup"
+    )
     response = await shown.wait_for_response()
     assert response.ephemeral
     assert "Senpai settings" in (response.content or "")
@@ -448,7 +450,7 @@ async def test_setup_refuses_an_invalid_threshold_and_saves_nothing(
     server = community.server
     owner = server.owner(community.guild)
     refused = await server.run_slash(
-        owner, community.help, "senpai setup", {"threshold": 0.99, "nudge_hours": 2.0}
+        owner, community.help, "senpai-admin setup", {"threshold": 0.99, "nudge_hours": 2.0}
     )
     response = await refused.wait_for_response()
     assert response.ephemeral
@@ -463,7 +465,7 @@ async def test_watching_one_forum_silences_the_others(community: Community, senp
     await solved_post(community, SSO_TITLE, SSO_BODY, SSO_ANSWER)
     owner = server.owner(community.guild)
     saved = await server.run_slash(
-        owner, community.help, "senpai setup", {"watch": community.staff}
+        owner, community.help, "senpai-admin setup", {"watch": community.staff}
     )
     content = (await saved.wait_for_response()).content or ""
     assert "Settings saved" in content and "Watched forums: #staff" in content
@@ -483,7 +485,9 @@ async def test_stats_show_counts_after_some_activity(community: Community, senpa
     server = community.server
     await solved_post(community, SSO_TITLE, SSO_BODY, SSO_ANSWER)
     await server.open_post(community.dan, community.help, *UNRELATED)
-    shown = await server.run_slash(server.owner(community.guild), community.help, "senpai stats")
+    shown = await server.run_slash(
+        server.owner(community.guild), community.help, "senpai-admin stats"
+    )
     response = await shown.wait_for_response()
     assert response.ephemeral
     embed = response.embeds[0]
@@ -493,8 +497,8 @@ async def test_stats_show_counts_after_some_activity(community: Community, senpa
     assert "solved rate 50%" in embed["description"]
     assert any("Ben — 1" in field["value"] for field in embed["fields"])
 
-    refused = await server.run_slash(community.dan, community.help, "senpai stats")
-    assert "Manage Server" in ((await refused.wait_for_response()).content or "")
+    with pytest.raises(ScenarioError, match="default_member_permissions"):
+        await server.run_slash(community.dan, community.help, "senpai-admin stats")
     server.assert_clean()
 
 
@@ -508,12 +512,14 @@ async def test_forget_asks_for_confirmation_then_removes_the_member_entries(
     dans = await server.send_message(community.dan, other, "Clone the pipeline with EUR instead.")
     await answered(await server.run_message_command(community.aiko, dans, "Mark as solution"))
 
-    refused = await server.run_slash(
-        community.dan, community.help, "senpai forget", {"user": community.ben}
-    )
-    assert "Manage Server" in ((await refused.wait_for_response()).content or "")
+    with pytest.raises(ScenarioError, match="default_member_permissions"):
+        await server.run_slash(
+            community.dan, community.help, "senpai-admin forget", {"user": community.ben}
+        )
 
-    asked = await server.run_slash(owner, community.help, "senpai forget", {"user": community.ben})
+    asked = await server.run_slash(
+        owner, community.help, "senpai-admin forget", {"user": community.ben}
+    )
     response = await asked.wait_for_response()
     assert response.ephemeral and "Remove everything Ben" in (response.content or "")
     confirmation = server.message(response.message_id)
@@ -531,7 +537,7 @@ async def test_forget_asks_for_confirmation_then_removes_the_member_entries(
     server.assert_clean()
 
 
-# -- 9. /senpai backfill ------------------------------------------------------------
+# -- 9. /senpai-admin backfill ------------------------------------------------------------
 
 
 async def test_backfill_captures_solved_history_once(community: Community, senpai: Senpai):
@@ -563,7 +569,7 @@ async def test_backfill_captures_solved_history_once(community: Community, senpa
         archived=True,
     )
 
-    run = await server.run_slash(owner, community.help, "senpai backfill")
+    run = await server.run_slash(owner, community.help, "senpai-admin backfill")
     first = await run.wait_for_response()
     assert first.ephemeral and "Reading past posts" in (first.content or "")
     await server.wait_for(lambda: any("Backfill finished" in t for t in texts(run)) or None)
@@ -576,7 +582,7 @@ async def test_backfill_captures_solved_history_once(community: Community, senpa
     assert by_reaction is not None and by_reaction.answerer_name == "Chika"
     assert await senpai.kb.entry_for_thread(unsolved.id) is None
 
-    again = await server.run_slash(owner, community.help, "senpai backfill")
+    again = await server.run_slash(owner, community.help, "senpai-admin backfill")
     await server.wait_for(lambda: any("Backfill finished" in t for t in texts(again)) or None)
     assert "0 solved threads captured" in texts(again)[-1]
     assert (await senpai.kb.stats(community.guild.id)).entries == 2
@@ -608,7 +614,9 @@ async def test_backfill_skips_a_post_whose_marked_answer_has_no_text(
         created_at=datetime.now(UTC) - timedelta(days=3),
     )
 
-    run = await server.run_slash(server.owner(community.guild), community.help, "senpai backfill")
+    run = await server.run_slash(
+        server.owner(community.guild), community.help, "senpai-admin backfill"
+    )
     await server.wait_for(lambda: any("Backfill finished" in t for t in texts(run)) or None)
     assert "2 posts read, 1 solved threads captured" in texts(run)[-1]
     assert await senpai.kb.entry_for_thread(image_only.id) is None
@@ -649,3 +657,6 @@ async def test_commands_carry_japanese_names(community: Community, senpai: Senpa
     assert commands["Mark as solution"].payload["name_localizations"]["ja"] == "解決策としてマーク"
     subcommands = {o["name"]: o for o in commands["senpai"].options}
     assert subcommands["search"]["name_localizations"]["ja"] == "検索"
+    assert commands["senpai-admin"].payload["name_localizations"]["ja"] == "senpai-管理"
+    admin = {o["name"]: o for o in commands["senpai-admin"].options}
+    assert admin["setup"]["name_localizations"]["ja"] == "設定"

@@ -122,7 +122,7 @@ async def test_a_helper_may_mark_a_solution_with_a_message_link(
     server = community.server
     owner = server.owner(community.guild)
     setup = await server.run_slash(
-        owner, community.help, "senpai setup", {"helper_role": community.helper_role}
+        owner, community.help, "senpai-admin setup", {"helper_role": community.helper_role}
     )
     assert "Settings saved" in ((await setup.wait_for_response()).content or "")
     post = await server.open_post(community.aiko, community.help, SSO_TITLE, SSO_BODY)
@@ -267,12 +267,28 @@ async def test_buttons_keep_working_after_a_restart(community: Community, senpai
     server.assert_clean()
 
 
-async def test_an_admin_command_run_by_a_member_is_refused(community: Community, senpai: Senpai):
-    interaction = await community.server.run_slash(community.dan, community.help, "senpai rebuild")
+async def test_an_admin_command_is_not_offered_to_a_member(community: Community, senpai: Senpai):
+    with pytest.raises(ScenarioError, match="default_member_permissions"):
+        await community.server.run_slash(community.dan, community.help, "senpai-admin rebuild")
+    community.server.assert_clean()
+
+
+async def test_an_admin_command_a_server_opened_to_everyone_is_still_refused(
+    community: Community, senpai: Senpai
+):
+    # What a server does in Server Settings > Integrations when it lets @everyone use
+    # /senpai-admin: Discord then offers it to any member.
+    server = community.server
+    (admin,) = [c for c in server.commands() if c.name == "senpai-admin"]
+    admin.payload["default_member_permissions"] = None
+    interaction = await server.run_slash(community.dan, community.help, "senpai-admin rebuild")
     response = await interaction.wait_for_response()
     assert response.ephemeral
     assert "Manage Server" in response.content
-    community.server.assert_clean()
+    japanese = await server.run_slash(community.chika, community.help, "senpai-admin stats")
+    assert "サーバー管理" in ((await japanese.wait_for_response()).content or "")
+    assert not any(r.embeds for r in japanese.responses)  # no statistics leaked
+    server.assert_clean()
 
 
 async def test_rebuild_shows_progress_and_heartbeats_keep_flowing(
@@ -287,7 +303,7 @@ async def test_rebuild_shows_progress_and_heartbeats_keep_flowing(
     ]
     await senpai.kb.capture_many([(t, reply_ids(t), None) for t in threads])
     owner = server.owner(community.guild)
-    interaction = await server.run_slash(owner, community.help, "senpai rebuild")
+    interaction = await server.run_slash(owner, community.help, "senpai-admin rebuild")
     await server.wait_for(
         lambda: (
             any("Index rebuilt: 300" in (r.content or "") for r in interaction.responses) or None
