@@ -189,13 +189,18 @@ class Query:
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
-    """One entry suggested for a query: ``score`` in [0, 1], ``signals`` per retriever."""
+    """One entry suggested for a query: ``score`` in [0, 1], ``signals`` per retriever.
+
+    ``confidence``: for the first suggestion, when a confidence model decided,
+    the probability that it is right."""
 
     entry: Entry
     score: float
     dense: float
     lexical: float
     signals: tuple[str, ...]
+    confidence: float | None = None
+    """For the first suggestion, when a confidence model decided: P(it is right)."""
 
 
 @dataclass(frozen=True, slots=True)

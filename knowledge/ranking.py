@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from knowledge.confidence import ConfidenceModel, Signals, features
 from knowledge.models import Entry, Query, Suggestion
 
 # A substring hit on an identifier (an error code, a version) is strong
@@ -46,30 +47,94 @@ def fuse(candidate: Candidate, dense_weight: float) -> tuple[float, float, float
     return dense_weight * dense + (1.0 - dense_weight) * lex, dense, lex
 
 
+@dataclass(frozen=True, slots=True)
+class QuestionShape:
+    """What the confidence model needs to know of the question itself."""
+
+    language: str
+    chars: int
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A visible candidate with its fused score."""
+
+    candidate: Candidate
+    score: float
+    dense: float
+    lexical: float
+
+    def signals(self) -> Signals:
+        entry = self.candidate.entry
+        return Signals(
+            score=self.score,
+            cosine=self.dense,
+            lexical=self.lexical,
+            substring=self.candidate.substring_hit,
+            language=entry.language,
+            answer_chars=len(entry.answer),
+        )
+
+    def suggestion(self, confidence: float | None = None) -> Suggestion:
+        c = self.candidate
+        signals = tuple(
+            name
+            for name, hit in (
+                ("dense", c.dense_hit),
+                ("lexical", c.term_hit),
+                ("substring", c.substring_hit),
+            )
+            if hit
+        )
+        return Suggestion(c.entry, self.score, self.dense, self.lexical, signals, confidence)
+
+
+def scored(candidates: Iterable[Candidate], query: Query, dense_weight: float) -> list[Scored]:
+    """Every visible candidate with its fused score, best first."""
+    out = [Scored(c, *fuse(c, dense_weight)) for c in candidates if is_visible(c.entry, query)]
+    out.sort(key=lambda s: (-s.score, s.candidate.entry.id))
+    return out
+
+
+def first_confidence(
+    ranked: Sequence[Scored], model: ConfidenceModel, question: QuestionShape
+) -> float:
+    """P(the first of ``ranked`` is right), from the signals of all of them."""
+    values = features(
+        [s.signals() for s in ranked],
+        question_language=question.language,
+        question_chars=question.chars,
+    )
+    return model.probability(values)
+
+
 def rank(
     candidates: Iterable[Candidate],
     query: Query,
     *,
     dense_weight: float,
     threshold: float,
+    confidence: ConfidenceModel | None = None,
+    question: QuestionShape | None = None,
 ) -> list[Suggestion]:
-    """Visible candidates scoring at least ``threshold``, best first, at most ``query.limit``."""
-    suggestions: list[Suggestion] = []
-    for candidate in candidates:
-        if not is_visible(candidate.entry, query):
-            continue
-        score, dense, lex = fuse(candidate, dense_weight)
-        if score < (threshold if query.threshold is None else query.threshold):
-            continue
-        signals = tuple(
-            name
-            for name, hit in (
-                ("dense", candidate.dense_hit),
-                ("lexical", candidate.term_hit),
-                ("substring", candidate.substring_hit),
-            )
-            if hit
-        )
-        suggestions.append(Suggestion(candidate.entry, score, dense, lex, signals))
-    suggestions.sort(key=lambda s: (-s.score, s.entry.id))
-    return suggestions[: max(0, query.limit)]
+    """What to show, best first, at most ``query.limit``; empty when unsure.
+
+    Without a confidence model: the visible candidates scoring at least
+    ``threshold`` (or the query's own threshold). With one: nothing unless the
+    probability that the first is right reaches the model's threshold (or the
+    query's own, a server's setting); then the first, and the next ones that
+    score at least ``threshold``.
+    """
+    ranked = scored(candidates, query, dense_weight)
+    if confidence is None:
+        floor = threshold if query.threshold is None else query.threshold
+        return [s.suggestion() for s in ranked if s.score >= floor][: max(0, query.limit)]
+    if not ranked or query.limit < 1:
+        return []
+    shape = question or QuestionShape("", 0)
+    probability = first_confidence(ranked, confidence, shape)
+    needed = confidence.threshold if query.threshold is None else query.threshold
+    if probability < needed:
+        return []
+    rest = [s.suggestion() for s in ranked[1:] if s.score >= threshold]
+    return [ranked[0].suggestion(probability), *rest][: query.limit]

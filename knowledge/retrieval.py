@@ -18,8 +18,9 @@ from index.encoder import Encoder
 from index.vectors import APPROXIMATE_FROM, VectorIndex
 from knowledge import lexical
 from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
+from knowledge.confidence import ConfidenceModel
 from knowledge.models import Query, Suggestion
-from knowledge.ranking import Candidate, rank
+from knowledge.ranking import Candidate, QuestionShape, rank
 from knowledge.store import KnowledgeStore
 
 Hits = list[tuple[int, float]]
@@ -30,7 +31,10 @@ class SearchConfig:
     """How suggestions are retrieved and when the engine stays silent.
 
     ``score = dense_weight * cosine + (1 - dense_weight) * lexical overlap``;
-    nothing scoring under ``threshold`` is ever shown. When the question has a
+    nothing scoring under ``threshold`` is ever shown. With a ``confidence``
+    model, the engine speaks only when the probability that its first
+    suggestion is right reaches the model's threshold. The values come from the
+    encoder's :class:`~knowledge.profiles.ModelProfile` (``profile``). When the question has a
     title, the cosine is ``(1 - title_weight) * cos(full text) + title_weight *
     cos(title)``: one search with the blended query vector, since both are inner
     products with the same entry vector.
@@ -43,6 +47,8 @@ class SearchConfig:
     index_answer: bool = False
     approximate_from: int = APPROXIMATE_FROM
     language_dense_weights: tuple[tuple[str, float], ...] = (("ja", 0.6),)
+    confidence: ConfidenceModel | None = None
+    profile: str = ""
 
     def dense_weight_for(self, language: str) -> float:
         """The dense weight for a question in ``language``.
@@ -123,11 +129,14 @@ class Retriever:
         vector = await vector_task
         dense_hits = await self._dense_search(index, vector, prepared, allowed_count)
         candidates = await self._candidates(index, prepared, vector, dense_hits, lexical_hits)
+        language = detect_language(prepared.text)
         return rank(
             candidates,
             query,
-            dense_weight=self.config.dense_weight_for(detect_language(prepared.text)),
+            dense_weight=self.config.dense_weight_for(language),
             threshold=self.config.threshold,
+            confidence=self.config.confidence,
+            question=QuestionShape(language, len(prepared.text)),
         )
 
     async def _query_vector(self, prepared: PreparedQuery) -> np.ndarray:

@@ -1,0 +1,118 @@
+"""Model profiles: everything tuned for one encoder model, in one place.
+
+Cosines differ from model to model (multilingual-e5's unrelated texts score
+about 0.75-0.8, all-MiniLM-L6-v2's about 0.1-0.3), so a threshold or a fusion
+weight tuned for one model is wrong for another. Each profile holds what was
+measured for its model: the fusion weights per language, the title weight,
+the fused-score floor for every suggestion shown, and the fitted confidence
+model (``knowledge/calibration/<key>.json``, written by
+``bench/fit_confidence.py`` from tuning splits only). A model without a profile
+gets the generic one, and a warning that nothing was calibrated for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from knowledge.confidence import ConfidenceModel
+from knowledge.retrieval import SearchConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelProfile:
+    """What was tuned for one encoder model (see the module docstring)."""
+
+    key: str
+    model_prefixes: tuple[str, ...]
+    threshold: float
+    dense_weight: float
+    language_dense_weights: tuple[tuple[str, float], ...]
+    title_weight: float
+    calibrated: bool = True
+
+    def matches(self, model_name: str) -> bool:
+        return any(model_name.startswith(prefix) for prefix in self.model_prefixes)
+
+    def confidence(self) -> ConfidenceModel | None:
+        """The fitted confidence model shipped for this profile, if any."""
+        return _load_confidence(self.key)
+
+    def search_config(self) -> SearchConfig:
+        """The retrieval settings this profile stands for."""
+        return SearchConfig(
+            threshold=self.threshold,
+            dense_weight=self.dense_weight,
+            title_weight=self.title_weight,
+            language_dense_weights=self.language_dense_weights,
+            confidence=self.confidence(),
+            profile=self.key,
+        )
+
+
+MINILM = ModelProfile(
+    key="all-minilm-l6-v2",
+    model_prefixes=("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"),
+    threshold=0.50,
+    dense_weight=0.9,
+    # Trained on English: in Japanese its vectors carry little meaning, so
+    # Japanese questions lean on the lexical signal (character bigrams).
+    language_dense_weights=(("ja", 0.6),),
+    title_weight=0.5,
+)
+
+E5 = ModelProfile(
+    key="multilingual-e5-small",
+    model_prefixes=("multilingual-e5-small",),
+    threshold=0.81,
+    dense_weight=0.9,
+    # Multilingual: Japanese questions trust the vectors as much as English ones.
+    language_dense_weights=(("ja", 0.9),),
+    title_weight=0.5,
+)
+
+HASHING = ModelProfile(
+    key="hashing",
+    model_prefixes=("hashing",),
+    threshold=0.50,
+    dense_weight=0.9,
+    language_dense_weights=(("ja", 0.6),),
+    title_weight=0.5,
+)
+
+GENERIC = ModelProfile(
+    key="generic",
+    model_prefixes=(),
+    threshold=0.50,
+    dense_weight=0.9,
+    language_dense_weights=(("ja", 0.6),),
+    title_weight=0.5,
+    calibrated=False,
+)
+
+PROFILES: tuple[ModelProfile, ...] = (MINILM, E5, HASHING)
+
+
+def profile_for(model_name: str) -> ModelProfile:
+    """The profile measured for ``model_name`` (an encoder's ``name``), else the generic one."""
+    for profile in PROFILES:
+        if profile.matches(model_name):
+            return profile
+    log.warning(
+        "no profile was measured for model %s: using generic settings, "
+        "so suggestions may be too eager or too quiet (see bench/fit_confidence.py)",
+        model_name,
+    )
+    return GENERIC
+
+
+@cache
+def _load_confidence(key: str) -> ConfidenceModel | None:
+    source = resources.files("knowledge") / "calibration" / f"{key}.json"
+    if not source.is_file():
+        return None
+    return ConfidenceModel.from_json(source.read_text("utf-8"))
