@@ -26,7 +26,17 @@ from cogs.services import Services
 from index.encoder import Encoder
 from knowledge.community import CommunityStore
 from knowledge.engine import KnowledgeBase
-from localdiscord import LocalDiscord, Message, Thread, point_discord_py_at
+from senpai.cli import CliError
+
+try:
+    from localdiscord import LocalDiscord, Message, Thread, point_discord_py_at
+except ModuleNotFoundError as missing:  # a package of its own, for the demo and the tests
+    if missing.name != "localdiscord":
+        raise
+    raise CliError(
+        "the demo needs the local Discord, which is not installed: "
+        "pip install -e ./localdiscord (bash scripts/setup.sh does it)"
+    ) from None
 
 log = logging.getLogger(__name__)
 

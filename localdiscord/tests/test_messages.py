@@ -10,8 +10,7 @@ import discord
 import pytest
 
 from localdiscord import LocalDiscord, Permissions
-
-from .conftest import BotConnector, World, make_bot
+from support import BotConnector, World, make_bot
 
 
 async def test_a_new_forum_post_fires_thread_create_then_message_with_the_thread_id(

@@ -10,8 +10,7 @@ import zlib
 import aiohttp
 
 from localdiscord import LocalDiscord
-
-from .conftest import seed
+from support import seed
 
 
 def _auth(server: LocalDiscord) -> dict[str, str]:

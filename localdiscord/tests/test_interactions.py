@@ -12,8 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from localdiscord import InteractionRecord, LocalDiscord, ScenarioError
-
-from .conftest import BotConnector, ServerFactory, World, make_bot, seed
+from support import BotConnector, ServerFactory, World, make_bot, seed
 
 
 class HelpfulView(discord.ui.View):
