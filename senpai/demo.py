@@ -30,7 +30,7 @@ from senpai.cli import CliError
 
 try:
     from localdiscord import LocalDiscord, Message, Thread, point_discord_py_at
-except ModuleNotFoundError as missing:  # a package of its own, for the demo and the tests
+except ImportError as missing:  # a package of its own, for the demo and the tests
     if missing.name != "localdiscord":
         raise
     raise CliError(
