@@ -24,8 +24,18 @@ from typing import Any, TextIO, TypeVar
 from cogs.bot import SenpaiBot
 from cogs.services import Services
 from index.encoder import Encoder
-from localdiscord import LocalDiscord, Message, Thread, point_discord_py_at
 from senpai.app import Settings, close_services, open_services
+from senpai.cli import CliError
+
+try:
+    from localdiscord import LocalDiscord, Message, Thread, point_discord_py_at
+except ImportError as missing:  # a package of its own, for the demo and the tests
+    if missing.name != "localdiscord":
+        raise
+    raise CliError(
+        "the demo needs the local Discord, which is not installed: "
+        "pip install -e ./localdiscord (bash scripts/setup.sh does it)"
+    ) from None
 
 log = logging.getLogger(__name__)
 

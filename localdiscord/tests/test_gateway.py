@@ -7,8 +7,7 @@ import asyncio
 import discord
 
 from localdiscord import LocalDiscord, Permissions
-
-from .conftest import BotConnector, ServerFactory, World, default_intents, make_bot, seed
+from support import BotConnector, ServerFactory, World, default_intents, make_bot, seed
 
 
 async def test_ready_and_guild_create_give_forums_with_tags_and_a_private_forum(

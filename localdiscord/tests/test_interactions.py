@@ -11,9 +11,8 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from localdiscord import InteractionRecord, LocalDiscord, ScenarioError
-
-from .conftest import BotConnector, ServerFactory, World, make_bot, seed
+from localdiscord import InteractionCallbackType, InteractionRecord, LocalDiscord, ScenarioError
+from support import BotConnector, ServerFactory, World, make_bot, seed
 
 
 class HelpfulView(discord.ui.View):
@@ -261,17 +260,22 @@ async def test_default_member_permissions_hide_commands_from_members(
     assert (await record.wait_for_response()).content == "reindexing"
 
 
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [("senpai nope", None), ("senpai ask", {"querry": "typo"}), ("senpai ask", None)],
+    ids=["unknown command", "unknown option", "required option missing"],
+)
 async def test_unknown_commands_and_options_are_scenario_errors(
-    server: LocalDiscord, world: World, connect: BotConnector
+    server: LocalDiscord,
+    world: World,
+    connect: BotConnector,
+    command: str,
+    options: dict[str, Any] | None,
 ) -> None:
     await connect_with_commands(server, connect, world)
 
     with pytest.raises(ScenarioError):
-        await server.run_slash(world.alice, world.general, "senpai nope")
-    with pytest.raises(ScenarioError):
-        await server.run_slash(world.alice, world.general, "senpai ask", {"querry": "typo"})
-    with pytest.raises(ScenarioError):
-        await server.run_slash(world.alice, world.general, "senpai ask")  # query is required
+        await server.run_slash(world.alice, world.general, command, options)
 
 
 async def test_defer_then_edit_original(
@@ -450,3 +454,57 @@ async def test_an_interaction_can_be_acknowledged_only_once(server: LocalDiscord
     assert second == (400, {"message": "Interaction has already been acknowledged.", "code": 40060})
     assert [v.rule for v in server.take_violations()] == ["interaction_double_ack"]
     assert record.callback is not None and record.callback.ephemeral
+
+
+SAFE = {"allowed_mentions": {"parse": []}}
+FEEDBACK_MODAL = {
+    "title": "Feedback",
+    "custom_id": "senpai:feedback",
+    "components": [
+        {
+            "type": 1,
+            "components": [
+                {"type": 4, "custom_id": "senpai:comment", "label": "Comment", "style": 1}
+            ],
+        }
+    ],
+}
+# What each answer to a button press carries, and whether Discord accepts it.
+BUTTON_ANSWERS = [
+    (InteractionCallbackType.PONG, None, False),
+    (InteractionCallbackType.CHANNEL_MESSAGE_WITH_SOURCE, {"content": "hi", **SAFE}, True),
+    (InteractionCallbackType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, None, True),
+    (InteractionCallbackType.DEFERRED_UPDATE_MESSAGE, None, True),
+    (InteractionCallbackType.UPDATE_MESSAGE, {"content": "thanks", **SAFE}, True),
+    (InteractionCallbackType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT, {"choices": []}, False),
+    (InteractionCallbackType.MODAL, FEEDBACK_MODAL, True),
+    (InteractionCallbackType.PREMIUM_REQUIRED, None, False),
+    (InteractionCallbackType.LAUNCH_ACTIVITY, None, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("answer", "data", "accepted"), BUTTON_ANSWERS, ids=[a.name for a, _, _ in BUTTON_ANSWERS]
+)
+async def test_a_button_press_accepts_only_the_answers_discord_allows(
+    server: LocalDiscord,
+    answer: InteractionCallbackType,
+    data: dict[str, Any] | None,
+    accepted: bool,
+) -> None:
+    world = seed(server)
+    message = server.add_bot_message(world.general, "?", components=[HELPFUL_ROW])
+    record = await server.press_button(world.alice, message, "senpai:helpful")
+    url = f"{server.api_url}/interactions/{record.id}/{record.token}/callback"
+    body: dict[str, Any] = {"type": int(answer)} | ({} if data is None else {"data": data})
+
+    async with aiohttp.ClientSession() as session:
+        status, reply = await _post(session, url, body)
+
+    if accepted:
+        assert status == 204 and record.response_type == answer
+        server.assert_clean()
+    else:
+        assert status == 400 and reply["errors"]["type"]
+        assert not record.acknowledged
+        assert [v.rule for v in server.take_violations()] == ["interaction_response_type"]

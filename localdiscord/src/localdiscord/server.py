@@ -37,6 +37,7 @@ from localdiscord.models import (
     ChannelType,
     ForumTag,
     Guild,
+    InteractionType,
     Member,
     Message,
     Overwrite,
@@ -823,7 +824,9 @@ class LocalDiscord:
         when Discord would not offer the command to this member here.
         """
         data, _ = self._chat_input_data(member, channel, command, options or {})
-        return await self._interact(2, member, channel, data, locale=locale)
+        return await self._interact(
+            InteractionType.APPLICATION_COMMAND, member, channel, data, locale=locale
+        )
 
     async def run_autocomplete(
         self,
@@ -844,7 +847,9 @@ class LocalDiscord:
                 break
         else:
             raise ScenarioError(f"focused option {focused!r} is not among the given options")
-        return await self._interact(4, member, channel, data, locale=locale)
+        return await self._interact(
+            InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE, member, channel, data, locale=locale
+        )
 
     async def run_message_command(
         self,
@@ -870,7 +875,9 @@ class LocalDiscord:
         }
         if command.guild_id is not None:
             data["guild_id"] = str(command.guild_id)
-        return await self._interact(2, member, channel, data, locale=locale)
+        return await self._interact(
+            InteractionType.APPLICATION_COMMAND, member, channel, data, locale=locale
+        )
 
     async def run_user_command(
         self,
@@ -892,7 +899,9 @@ class LocalDiscord:
         }
         if command.guild_id is not None:
             data["guild_id"] = str(command.guild_id)
-        return await self._interact(2, member, channel, data, locale=locale)
+        return await self._interact(
+            InteractionType.APPLICATION_COMMAND, member, channel, data, locale=locale
+        )
 
     async def press_button(
         self,
@@ -908,7 +917,9 @@ class LocalDiscord:
             raise ScenarioError(f"component {custom_id!r} is not a button")
         data = {"custom_id": custom_id, "component_type": 2}
         channel = self.world.channels[message.channel_id]
-        return await self._interact(3, member, channel, data, message=message, locale=locale)
+        return await self._interact(
+            InteractionType.MESSAGE_COMPONENT, member, channel, data, message=message, locale=locale
+        )
 
     async def choose(
         self,
@@ -940,7 +951,9 @@ class LocalDiscord:
         else:
             data["values"] = [str(getattr(v, "id", v)) for v in values]
             data["resolved"] = self._resolved_for(list(values), channel)
-        return await self._interact(3, member, channel, data, message=message, locale=locale)
+        return await self._interact(
+            InteractionType.MESSAGE_COMPONENT, member, channel, data, message=message, locale=locale
+        )
 
     async def submit_modal(
         self,
@@ -965,7 +978,9 @@ class LocalDiscord:
             if interaction.source_message_id is not None
             else None
         )
-        return await self._interact(5, member, channel, data, message=source, locale=locale)
+        return await self._interact(
+            InteractionType.MODAL_SUBMIT, member, channel, data, message=source, locale=locale
+        )
 
     # ------------------------------------------------------------ gateway control
 
@@ -1280,7 +1295,7 @@ class LocalDiscord:
 
     async def _interact(
         self,
-        kind: int,
+        kind: InteractionType,
         member: Member,
         channel: Channel,
         data: dict[str, Any],

@@ -8,38 +8,57 @@ import sys
 import zlib
 
 import aiohttp
+import pytest
 
 from localdiscord import LocalDiscord
-
-from .conftest import seed
+from support import ServerFactory, seed
 
 
 def _auth(server: LocalDiscord) -> dict[str, str]:
     return {"Authorization": f"Bot {server.bot_user.token}"}
 
 
-async def test_unknown_routes_answer_404_and_are_recorded(server: LocalDiscord) -> None:
+@pytest.mark.parametrize(
+    ("path", "token", "status", "body", "rule", "message"),
+    [
+        (
+            "/guilds/1/audit-logs",
+            None,
+            404,
+            {"message": "404: Not Found", "code": 0},
+            "unknown_route",
+            "GET /guilds/1/audit-logs",
+        ),
+        (
+            "/users/@me",
+            "Bot nope",
+            401,
+            {"message": "401: Unauthorized", "code": 0},
+            "unauthorized",
+            "wrong bot token",
+        ),
+    ],
+    ids=["unknown route", "wrong token"],
+)
+async def test_refused_requests_get_discords_answer_and_are_recorded(
+    server: LocalDiscord,
+    path: str,
+    token: str | None,
+    status: int,
+    body: dict[str, object],
+    rule: str,
+    message: str,
+) -> None:
+    headers = _auth(server) if token is None else {"Authorization": token}
     async with (
         aiohttp.ClientSession() as session,
-        session.get(f"{server.api_url}/guilds/1/audit-logs", headers=_auth(server)) as response,
+        session.get(f"{server.api_url}{path}", headers=headers) as response,
     ):
-        body = await response.json()
+        answer = await response.json()
 
-    assert response.status == 404
-    assert body == {"message": "404: Not Found", "code": 0}
-    [violation] = server.take_violations("unknown_route")
-    assert "GET /guilds/1/audit-logs" in violation.message
-
-
-async def test_a_wrong_token_is_401(server: LocalDiscord) -> None:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(
-            f"{server.api_url}/users/@me", headers={"Authorization": "Bot nope"}
-        ) as response,
-    ):
-        assert response.status == 401
-    assert [v.rule for v in server.take_violations()] == ["unauthorized"]
+    assert (response.status, answer) == (status, body)
+    [violation] = server.take_violations()
+    assert violation.rule == rule and message in violation.message
 
 
 async def test_gateway_bot_describes_the_local_gateway(server: LocalDiscord) -> None:
@@ -88,35 +107,35 @@ async def test_gateway_speaks_zlib_stream_with_sync_flush_frames(server: LocalDi
     assert len(server.heartbeats) == 1
 
 
-async def test_disallowed_privileged_intents_close_with_4014() -> None:
-    server = LocalDiscord(privileged_intents=0)
-    await server.start()
-    try:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.ws_connect(f"{server.gateway_url}?v=10&encoding=json") as ws,
-        ):
-            await ws.receive_str()  # HELLO
-            await ws.send_json({"op": 2, "d": {"token": server.bot_user.token, "intents": 1 << 15}})
-            closing = await ws.receive()
-        assert closing.type is aiohttp.WSMsgType.CLOSE
-        assert closing.data == 4014
-        assert [v.rule for v in server.take_violations()] == ["gateway_intents"]
-    finally:
-        await server.stop()
-
-
-async def test_zstd_without_a_zstd_module_is_refused_with_a_non_resumable_code(
-    server: LocalDiscord,
+@pytest.mark.parametrize(
+    ("options", "compress", "intents", "code", "rule"),
+    [
+        ({"privileged_intents": 0}, None, 1 << 15, 4014, "gateway_intents"),
+        ({}, "zstd-stream", None, 4012, "gateway_compress"),
+    ],
+    ids=["privileged intents not enabled", "zstd without a zstd module"],
+)
+async def test_the_gateway_refuses_what_discord_refuses_with_its_close_code(
+    make_server: ServerFactory,
+    options: dict[str, object],
+    compress: str | None,
+    intents: int | None,
+    code: int,
+    rule: str,
 ) -> None:
+    server = await make_server(**options)
+    query = "?v=10&encoding=json" + (f"&compress={compress}" if compress else "")
     async with (
         aiohttp.ClientSession() as session,
-        session.ws_connect(f"{server.gateway_url}?v=10&encoding=json&compress=zstd-stream") as ws,
+        session.ws_connect(f"{server.gateway_url}{query}") as ws,
     ):
+        if intents is not None:
+            await ws.receive_str()  # HELLO
+            await ws.send_json({"op": 2, "d": {"token": server.bot_user.token, "intents": intents}})
         closing = await ws.receive()
 
-    assert closing.type is aiohttp.WSMsgType.CLOSE and closing.data == 4012
-    assert [v.rule for v in server.take_violations()] == ["gateway_compress"]
+    assert closing.type is aiohttp.WSMsgType.CLOSE and closing.data == code
+    assert [v.rule for v in server.take_violations()] == [rule]
 
 
 def test_the_package_does_not_import_discord_py_or_senpai() -> None:

@@ -55,7 +55,8 @@ class Violation:
 class InteractionResponse:
     """One answer the bot gave to an interaction.
 
-    ``kind`` is ``"callback"`` (the initial response; ``type`` is the callback type),
+    ``kind`` is ``"callback"`` (the initial response; ``type`` is its
+    ``InteractionCallbackType``),
     ``"followup"``, ``"edit_original"``, ``"delete_original"``, ``"edit_followup"``
     or ``"delete_followup"``.
     """
@@ -130,7 +131,7 @@ class InteractionRecord:
 
     @property
     def response_type(self) -> int | None:
-        """The initial response's callback type (4, 5, 6, 7, 8 or 9)."""
+        """The initial response's callback type (an ``InteractionCallbackType``)."""
         callback = self.callback
         return None if callback is None else callback.type
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from typing import Any
 
 import discord
 import pytest
 
 from localdiscord import LocalDiscord, Permissions
-
-from .conftest import BotConnector, World, make_bot
+from support import BotConnector, World, make_bot
 
 
 async def test_a_new_forum_post_fires_thread_create_then_message_with_the_thread_id(
@@ -109,21 +109,29 @@ async def test_a_too_long_embed_is_rejected_like_discord_does(
     assert server.bot_messages(world.general) == []
 
 
-async def test_content_over_2000_characters_and_empty_messages_are_rejected(
-    server: LocalDiscord, world: World, connect: BotConnector
+@pytest.mark.parametrize(
+    ("send", "code", "rule"),
+    [({"content": "x" * 2001}, 50035, "content_length"), ({"embeds": []}, 50006, "empty_message")],
+    ids=["content over 2000 characters", "empty message"],
+)
+async def test_too_long_and_empty_messages_are_rejected(
+    server: LocalDiscord,
+    world: World,
+    connect: BotConnector,
+    send: dict[str, Any],
+    code: int,
+    rule: str,
 ) -> None:
     bot = await connect(server)
     channel = bot.get_channel(world.general.id)
     assert isinstance(channel, discord.TextChannel)
 
-    with pytest.raises(discord.HTTPException) as too_long:
-        await channel.send("x" * 2001)
-    with pytest.raises(discord.HTTPException) as empty:
-        await channel.send(embeds=[])
+    with pytest.raises(discord.HTTPException) as refused:
+        await channel.send(**send)
 
-    assert too_long.value.code == 50035
-    assert empty.value.code == 50006
-    assert {v.rule for v in server.take_violations()} == {"content_length", "empty_message"}
+    assert refused.value.status == 400 and refused.value.code == code
+    assert [v.rule for v in server.take_violations()] == [rule]
+    assert server.bot_messages(world.general) == []
 
 
 async def test_thread_edit_applied_tags_reaches_the_server_and_comes_back_as_thread_update(

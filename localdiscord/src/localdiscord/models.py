@@ -57,6 +57,30 @@ class ChannelFlag(enum.IntFlag):
     REQUIRE_TAG = 1 << 4
 
 
+class InteractionType(enum.IntEnum):
+    """What the member did (Discord's interaction types)."""
+
+    PING = 1
+    APPLICATION_COMMAND = 2
+    MESSAGE_COMPONENT = 3
+    APPLICATION_COMMAND_AUTOCOMPLETE = 4
+    MODAL_SUBMIT = 5
+
+
+class InteractionCallbackType(enum.IntEnum):
+    """How the bot answers an interaction (Discord's interaction callback types)."""
+
+    PONG = 1
+    CHANNEL_MESSAGE_WITH_SOURCE = 4
+    DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE = 5
+    DEFERRED_UPDATE_MESSAGE = 6
+    UPDATE_MESSAGE = 7
+    APPLICATION_COMMAND_AUTOCOMPLETE_RESULT = 8
+    MODAL = 9
+    PREMIUM_REQUIRED = 10
+    LAUNCH_ACTIVITY = 12
+
+
 @dataclass(eq=False)
 class User:
     """A Discord user (human or bot)."""
