@@ -44,6 +44,7 @@ from knowledge.models import (
     Suggestion,
     Thread,
 )
+from knowledge.ranking import QuestionShape, Scored, scored
 from knowledge.retrieval import Retriever, SearchConfig
 from knowledge.solution_inference import infer_solution
 from knowledge.store import KnowledgeStore
@@ -373,6 +374,17 @@ class KnowledgeBase:
         """
         index = await self.live.current()
         return await self.retriever.suggest(index, query)
+
+    async def candidates(self, query: Query) -> tuple[list[Scored], QuestionShape]:
+        """Every visible candidate for ``query`` with its fused score, best first, before
+        any threshold or confidence gate, and the question's shape: what the
+        confidence model sees (for calibration and benchmarks)."""
+        index = await self.live.current()
+        found = await self.retriever.gather(index, query)
+        if found is None:
+            return [], QuestionShape("", 0)
+        candidates, language, shape = found
+        return scored(candidates, query, self.config.dense_weight_for(language)), shape
 
     # -- stats ---------------------------------------------------------------------
 

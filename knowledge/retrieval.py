@@ -118,26 +118,37 @@ class Retriever:
 
     async def suggest(self, index: VectorIndex, query: Query) -> list[Suggestion]:
         """The solved threads closest to ``query``, best first; empty when unsure."""
-        prepared = PreparedQuery.of(query)
-        if prepared is None:
+        found = await self.gather(index, query)
+        if found is None:
             return []
-        allowed_count = await self.store.count(query.guild_id, prepared.scopes)
-        if allowed_count == 0:
-            return []
-        vector_task = asyncio.create_task(self._query_vector(prepared))
-        lexical_hits = await self._lexical(prepared, max(len(index), allowed_count))
-        vector = await vector_task
-        dense_hits = await self._dense_search(index, vector, prepared, allowed_count)
-        candidates = await self._candidates(index, prepared, vector, dense_hits, lexical_hits)
-        language = detect_language(prepared.text)
+        candidates, language, shape = found
         return rank(
             candidates,
             query,
             dense_weight=self.config.dense_weight_for(language),
             threshold=self.config.threshold,
             confidence=self.config.confidence,
-            question=QuestionShape(language, len(prepared.text)),
+            question=shape,
         )
+
+    async def gather(
+        self, index: VectorIndex, query: Query
+    ) -> tuple[list[Candidate], str, QuestionShape] | None:
+        """Every candidate the retrievers find for ``query`` with its raw signals, the
+        question's language and shape (for calibration); ``None`` when nothing to search."""
+        prepared = PreparedQuery.of(query)
+        if prepared is None:
+            return None
+        allowed_count = await self.store.count(query.guild_id, prepared.scopes)
+        if allowed_count == 0:
+            return None
+        vector_task = asyncio.create_task(self._query_vector(prepared))
+        lexical_hits = await self._lexical(prepared, max(len(index), allowed_count))
+        vector = await vector_task
+        dense_hits = await self._dense_search(index, vector, prepared, allowed_count)
+        candidates = await self._candidates(index, prepared, vector, dense_hits, lexical_hits)
+        language = detect_language(prepared.text)
+        return candidates, language, QuestionShape(language, len(prepared.text))
 
     async def _query_vector(self, prepared: PreparedQuery) -> np.ndarray:
         """The question's vector; with a title, blended with the title's own vector."""

@@ -7,7 +7,7 @@ core. Settings are read from the environment only by :meth:`Settings.resolve`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from cogs.services import Services
 from index.encoder import Encoder
 from knowledge.db import Clock, utcnow
 from knowledge.engine import KnowledgeBase, ProgressCallback, SearchConfig
+from knowledge.profiles import profile_for
 from senpai import config
 
 
@@ -24,7 +25,8 @@ class Settings:
 
     data_dir: Path
     model: str
-    search: SearchConfig = field(default_factory=SearchConfig)
+    search: SearchConfig | None = None
+    """``None``: the measured profile of the model (:func:`knowledge.profiles.profile_for`)."""
     nudge_poll_seconds: float = 60.0
     flush_every_seconds: float = 300.0
     guild_grace: timedelta = config.GUILD_GRACE
@@ -44,11 +46,14 @@ async def open_knowledge_base(
     progress: ProgressCallback | None = None,
     readonly: bool = False,
 ) -> KnowledgeBase:
-    """The knowledge base in ``settings.data_dir`` (``encoder`` overrides ``settings.model``)."""
+    """The knowledge base in ``settings.data_dir`` (``encoder`` overrides ``settings.model``),
+    retrieving with the settings measured for the encoder's model."""
+    encoder = encoder or config.make_encoder(settings.model)
+    search = settings.search or profile_for(encoder.name).search_config()
     return await KnowledgeBase.open(
         settings.data_dir,
-        encoder or config.make_encoder(settings.model),
-        settings.search,
+        encoder,
+        search,
         rebuild_if_needed=rebuild_if_needed,
         progress=progress,
         clock=clock,

