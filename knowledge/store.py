@@ -329,6 +329,8 @@ class KnowledgeStore:
         removed: list[Entry] = []
         updated_ids: list[int] = []
         async with self.transaction() as db:
+            # A deleted new post takes its text out of what was shown for it.
+            await db.execute("DELETE FROM shown WHERE thread_id = ?", (message_id,))
             for entry_id, entry in before.items():
                 remaining = [p for p in entry.answer_parts if p.message_id != message_id]
                 is_question = message_id == entry.thread_id or await self._is_question_message(
@@ -411,6 +413,7 @@ class KnowledgeStore:
             lost = await self._delete_entries(db, [r[0] for r in rows])
             async with db.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,)) as cur:
                 own = cur.rowcount
+            await db.execute("DELETE FROM shown WHERE asker_id = ?", (user_id,))
         return RemovedContent(
             entry_ids=tuple(r[0] for r in rows),
             thread_ids=tuple(r[1] for r in rows),
@@ -425,6 +428,7 @@ class KnowledgeStore:
             rows = [(int(r[0]), int(r[1])) for r in await cur.fetchall()]
         async with self.transaction() as db:
             lost = await self._delete_entries(db, [r[0] for r in rows])
+            await db.execute("DELETE FROM shown WHERE guild_id = ?", (guild_id,))
         return RemovedContent(
             entry_ids=tuple(r[0] for r in rows),
             thread_ids=tuple(r[1] for r in rows),
@@ -458,6 +462,57 @@ class KnowledgeStore:
                     "UPDATE entries SET hits = hits + 1 WHERE id = ?", (feedback.entry_id,)
                 )
         return inserted
+
+    async def record_shown(
+        self,
+        *,
+        guild_id: int,
+        thread_id: int,
+        asker_id: int,
+        question: str,
+        shown: Sequence[tuple[int, float, float | None]],
+    ) -> None:
+        """What was suggested in a post: (entry id, fused score, confidence) by position."""
+        now = self.db.now()
+        async with self.transaction() as db:
+            await db.executemany(
+                "INSERT OR REPLACE INTO shown (thread_id, entry_id, guild_id, asker_id, position, "
+                "score, confidence, question, shown_at) "
+                "SELECT ?, id, ?, ?, ?, ?, ?, ?, ? FROM entries WHERE id = ? AND guild_id = ?",
+                [
+                    (thread_id, guild_id, asker_id, pos, score, conf, question, now, eid, guild_id)
+                    for pos, (eid, score, conf) in enumerate(shown, start=1)
+                ],
+            )
+
+    async def verdicts(
+        self, guild_id: int, entry_ids: Sequence[int]
+    ) -> list[tuple[int, int, str, bool]]:
+        """(entry id, question post id, question text, positive) for every member verdict
+        on these entries where they were shown in this guild."""
+        out: list[tuple[int, int, str, bool]] = []
+        for chunk in chunks(list(entry_ids)):
+            async with self._reader.execute(
+                "SELECT s.entry_id, s.thread_id, s.question, "
+                "MAX(f.kind != 'not_relevant') AS positive FROM shown s "
+                "JOIN feedback f ON f.entry_id = s.entry_id AND f.thread_id = s.thread_id "
+                f"WHERE s.guild_id = ? AND s.entry_id IN ({marks(len(chunk))}) "
+                "GROUP BY s.entry_id, s.thread_id",
+                (guild_id, *chunk),
+            ) as cur:
+                out += [(int(r[0]), int(r[1]), str(r[2]), bool(r[3])) for r in await cur.fetchall()]
+        return out
+
+    async def first_outcomes(self, guild_id: int) -> list[tuple[float, bool]]:
+        """(confidence, or score without a confidence model; right) for every first
+        suggestion in this guild that a member gave a verdict on."""
+        async with self._reader.execute(
+            "SELECT COALESCE(s.confidence, s.score), MAX(f.kind != 'not_relevant') FROM shown s "
+            "JOIN feedback f ON f.entry_id = s.entry_id AND f.thread_id = s.thread_id "
+            "WHERE s.guild_id = ? AND s.position = 1 GROUP BY s.thread_id, s.entry_id",
+            (guild_id,),
+        ) as cur:
+            return [(float(r[0]), bool(r[1])) for r in await cur.fetchall()]
 
     async def feedback_for(self, entry_id: int) -> list[Feedback]:
         async with self._reader.execute(
