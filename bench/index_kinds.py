@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from types import MappingProxyType
+from typing import Any
 
 import faiss
 import numpy as np
@@ -31,6 +32,8 @@ from index.kinds import (
     IdMapKind,
     IndexKind,
     IvfKind,
+    RawIndex,
+    SearchParams,
     SearchRequest,
     training_sample,
     with_selector,
@@ -78,11 +81,13 @@ class HnswKind(IdMapKind):
         self.needs_training = quantised
         self.inner_type = faiss.IndexHNSWSQ if quantised else faiss.IndexHNSWFlat
 
-    def new(self, dim: int, sample: np.ndarray | None = None, expected: int = 0) -> faiss.Index:
+    def new(self, dim: int, sample: np.ndarray | None = None, expected: int = 0) -> RawIndex:
         """An empty graph, its quantiser trained on ``sample`` for ``hnsw-sq8``."""
+        graph: RawIndex
         if self.needs_training:
             vectors = training_sample(self, sample)
-            graph = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_M, _IP)
+            qt: Any = faiss.ScalarQuantizer.QT_8bit  # an int; faiss's stubs say otherwise
+            graph = faiss.IndexHNSWSQ(dim, qt, HNSW_M, _IP)
         else:
             graph = faiss.IndexHNSWFlat(dim, HNSW_M, _IP)
         graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
@@ -92,12 +97,13 @@ class HnswKind(IdMapKind):
             index.train(vectors)
         return index
 
-    def stored_ids(self, raw: faiss.Index) -> np.ndarray:
+    def stored_ids(self, raw: RawIndex) -> np.ndarray:
         """The id map without its tombstones."""
         stored = super().stored_ids(raw)
-        return stored[stored != _TOMBSTONE]
+        live: np.ndarray = stored[stored != _TOMBSTONE]
+        return live
 
-    def remove(self, raw: faiss.Index, ids: np.ndarray) -> None:
+    def remove(self, raw: RawIndex, ids: np.ndarray) -> None:
         """Mark the nodes of ``ids`` dead in the id map: a graph cannot unlink a node."""
         size = raw.id_map.size()
         if not size:
@@ -105,22 +111,21 @@ class HnswKind(IdMapKind):
         view = faiss.rev_swig_ptr(raw.id_map.data(), size)  # the id map itself, no copy
         view[np.isin(view, ids)] = _TOMBSTONE
 
-    def default_effort(self, raw: faiss.Index) -> int | None:
+    def default_effort(self, raw: RawIndex) -> int | None:
         """efSearch: :data:`DEFAULT_EF_SEARCH` candidates."""
         return DEFAULT_EF_SEARCH
 
-    def search_parameters(
-        self, raw: faiss.Index, request: SearchRequest
-    ) -> faiss.SearchParameters | None:
+    def search_parameters(self, raw: RawIndex, request: SearchRequest) -> SearchParams | None:
         """efSearch of ``effort`` (at least ``k``) times ``boost``; tombstones excluded."""
-        selector = request.selector
+        selector: RawIndex = request.selector
         if selector is None and raw.ntotal > request.live:
             # Tombstones carry the id -1: keep ids >= 0 only.
             selector = faiss.IDSelectorNot(faiss.IDSelectorRange(-(2**63), 0))
             selector.referenced = selector.sel  # keep the inner selector alive with the outer
         effort = request.effort or DEFAULT_EF_SEARCH
         ef = min(_EF_SEARCH_MAX, max(effort, request.k) * request.boost)
-        params = faiss.SearchParametersHNSW(efSearch=max(ef, request.k))
+        params: SearchParams = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
+        params.efSearch = max(ef, request.k)
         return with_selector(params, selector)
 
 
@@ -130,9 +135,7 @@ class IvfFlatKind(IvfKind):
     name = "ivf-flat"
     ivf_type = faiss.IndexIVFFlat
 
-    def make(
-        self, quantizer: faiss.Index, dim: int, nlist: int, sample_size: int
-    ) -> faiss.IndexIVF:
+    def make(self, quantizer: RawIndex, dim: int, nlist: int, sample_size: int) -> RawIndex:
         """``IndexIVFFlat``."""
         return faiss.IndexIVFFlat(quantizer, dim, nlist, _IP)
 
@@ -143,9 +146,7 @@ class IvfPqKind(IvfKind):
     name = "ivf-pq"
     ivf_type = faiss.IndexIVFPQ
 
-    def make(
-        self, quantizer: faiss.Index, dim: int, nlist: int, sample_size: int
-    ) -> faiss.IndexIVF:
+    def make(self, quantizer: RawIndex, dim: int, nlist: int, sample_size: int) -> RawIndex:
         """``IndexIVFPQ``; 8 bits per code unless trained on fewer than 256 vectors.
 
         A code of b bits needs 2**b training points per sub-quantiser.

@@ -25,6 +25,7 @@ import abc
 import math
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any, TypeAlias
 
 import faiss
 import numpy as np
@@ -40,6 +41,8 @@ __all__ = [
     "IndexKind",
     "IvfKind",
     "IvfSq8Kind",
+    "RawIndex",
+    "SearchParams",
     "SearchRequest",
     "choose_kind",
     "default_nprobe",
@@ -61,6 +64,15 @@ APPROXIMATE_KIND = "ivf-sq8"
 """The approximate kind :func:`choose_kind` picks (measured by bench/speed.py)."""
 
 _IP = faiss.METRIC_INNER_PRODUCT
+
+RawIndex: TypeAlias = Any
+"""A FAISS index object: faiss's stubs lack most attributes of the concrete
+classes (``nlist``, ``id_map``, ``invlists``...), so it is typed loosely."""
+
+SearchParams: TypeAlias = Any
+"""FAISS search parameters: SWIG objects that also carry Python references (``referenced``)."""
+
+_HASHTABLE: int = faiss.DirectMap.Hashtable  # type: ignore[attr-defined]  # not in faiss's stubs
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +106,7 @@ class IndexKind(abc.ABC):
     needs_training: bool = False
 
     @abc.abstractmethod
-    def new(self, dim: int, sample: np.ndarray | None = None, expected: int = 0) -> faiss.Index:
+    def new(self, dim: int, sample: np.ndarray | None = None, expected: int = 0) -> RawIndex:
         """A new, empty FAISS index for ``dim`` components, trained on ``sample`` if needed.
 
         ``expected`` is the number of vectors the index will hold (at least
@@ -102,47 +114,44 @@ class IndexKind(abc.ABC):
         """
 
     @abc.abstractmethod
-    def matches(self, raw: faiss.Index) -> bool:
+    def matches(self, raw: RawIndex) -> bool:
         """Whether ``raw`` (read from disk) is what :meth:`new` builds."""
 
     @abc.abstractmethod
-    def stored_ids(self, raw: faiss.Index) -> np.ndarray:
+    def stored_ids(self, raw: RawIndex) -> np.ndarray:
         """The ids of the vectors ``raw`` serves (int64), in storage order."""
 
     @abc.abstractmethod
-    def remove(self, raw: faiss.Index, ids: np.ndarray) -> None:
+    def remove(self, raw: RawIndex, ids: np.ndarray) -> None:
         """Take the vectors of ``ids`` (all stored) out of ``raw``'s searches."""
 
     @abc.abstractmethod
-    def search_parameters(
-        self, raw: faiss.Index, request: SearchRequest
-    ) -> faiss.SearchParameters | None:
+    def search_parameters(self, raw: RawIndex, request: SearchRequest) -> SearchParams | None:
         """FAISS parameters of ``request`` on ``raw`` (``None``: FAISS's defaults)."""
 
-    def default_effort(self, raw: faiss.Index) -> int | None:
+    def default_effort(self, raw: RawIndex) -> int | None:
         """How hard a search looks unless told otherwise (``None``: not tunable)."""
         return None
 
-    def lists(self, raw: faiss.Index) -> int | None:
+    def lists(self, raw: RawIndex) -> int | None:
         """Inverted lists of an IVF index (``None`` for other kinds)."""
         return None
 
     @abc.abstractmethod
-    def prepare(self, raw: faiss.Index) -> None:
+    def prepare(self, raw: RawIndex) -> None:
         """Make ``raw`` (new or read from disk) ready to serve and change."""
 
 
 def with_selector(
-    params: faiss.SearchParameters | None, selector: faiss.IDSelector | None
-) -> faiss.SearchParameters | None:
+    params: SearchParams | None, selector: faiss.IDSelector | None
+) -> SearchParams | None:
     """``params`` (or plain parameters) restricted to ``selector``, if there is one."""
     if selector is None:
         return params
-    if params is None:
-        params = faiss.SearchParameters()
-    params.sel = selector
-    params.referenced = selector  # the parameters must not outlive their selector
-    return params
+    chosen: SearchParams = faiss.SearchParameters() if params is None else params
+    chosen.sel = selector
+    chosen.referenced = selector  # the parameters must not outlive their selector
+    return chosen
 
 
 class IdMapKind(IndexKind):
@@ -150,7 +159,7 @@ class IdMapKind(IndexKind):
 
     inner_type: type
 
-    def matches(self, raw: faiss.Index) -> bool:
+    def matches(self, raw: RawIndex) -> bool:
         """An ``IndexIDMap2`` around the expected index, inner-product metric."""
         return (
             raw.metric_type == _IP
@@ -158,10 +167,10 @@ class IdMapKind(IndexKind):
             and isinstance(faiss.downcast_index(raw.index), self.inner_type)
         )
 
-    def prepare(self, raw: faiss.Index) -> None:
+    def prepare(self, raw: RawIndex) -> None:
         """Nothing to do: an id map serves and changes as it is read."""
 
-    def stored_ids(self, raw: faiss.Index) -> np.ndarray:
+    def stored_ids(self, raw: RawIndex) -> np.ndarray:
         """The id map, as a copy."""
         return np.asarray(faiss.vector_to_array(raw.id_map), dtype=np.int64)
 
@@ -173,17 +182,15 @@ class FlatKind(IdMapKind):
     exact = True
     inner_type = faiss.IndexFlatIP
 
-    def new(self, dim: int, sample: np.ndarray | None = None, expected: int = 0) -> faiss.Index:
+    def new(self, dim: int, sample: np.ndarray | None = None, expected: int = 0) -> RawIndex:
         """An empty exact index; it needs no training."""
         return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
-    def remove(self, raw: faiss.Index, ids: np.ndarray) -> None:
+    def remove(self, raw: RawIndex, ids: np.ndarray) -> None:
         """Delete the vectors (IndexIDMap translates the hashed ids to positions)."""
         raw.remove_ids(faiss.IDSelectorBatch(ids))
 
-    def search_parameters(
-        self, raw: faiss.Index, request: SearchRequest
-    ) -> faiss.SearchParameters | None:
+    def search_parameters(self, raw: RawIndex, request: SearchRequest) -> SearchParams | None:
         """Only the id filter: an exact search has no effort to tune."""
         return with_selector(None, request.selector)
 
@@ -196,7 +203,7 @@ def ivf_lists(n: int) -> int:
     """
     if n < 1:
         raise ValueError("an IVF index needs at least one training vector")
-    lists = 2 ** round(math.log2(math.sqrt(n)))
+    lists = 1 << round(math.log2(math.sqrt(n)))
     return max(1, min(lists, 4096, n // 39))
 
 
@@ -224,16 +231,14 @@ class IvfKind(IndexKind):
     ivf_type: type
 
     @abc.abstractmethod
-    def make(
-        self, quantizer: faiss.Index, dim: int, nlist: int, sample_size: int
-    ) -> faiss.IndexIVF:
+    def make(self, quantizer: RawIndex, dim: int, nlist: int, sample_size: int) -> RawIndex:
         """The untrained IVF index over ``quantizer`` with ``nlist`` lists."""
 
-    def new(self, dim: int, sample: np.ndarray | None = None, expected: int = 0) -> faiss.Index:
+    def new(self, dim: int, sample: np.ndarray | None = None, expected: int = 0) -> RawIndex:
         """A trained, empty IVF index: lists follow the expected size, not the sample's."""
         vectors = training_sample(self, sample)
         nlist = max(1, min(ivf_lists(max(len(vectors), expected)), len(vectors) // 39))
-        quantizer = faiss.IndexFlatIP(dim)
+        quantizer: RawIndex = faiss.IndexFlatIP(dim)
         ivf = self.make(quantizer, dim, nlist, len(vectors))
         ivf.own_fields = True
         quantizer.this.disown()  # the IVF index frees its quantiser
@@ -242,16 +247,16 @@ class IvfKind(IndexKind):
         self.prepare(ivf)
         return ivf
 
-    def matches(self, raw: faiss.Index) -> bool:
+    def matches(self, raw: RawIndex) -> bool:
         """The expected IVF class, inner-product metric."""
         return raw.metric_type == _IP and isinstance(raw, self.ivf_type)
 
-    def prepare(self, raw: faiss.Index) -> None:
+    def prepare(self, raw: RawIndex) -> None:
         """Reconstruction by id and real deletion of arbitrary ids need the hash-table map."""
-        if raw.direct_map.type != faiss.DirectMap.Hashtable:
-            raw.set_direct_map_type(faiss.DirectMap.Hashtable)
+        if raw.direct_map.type != _HASHTABLE:
+            raw.set_direct_map_type(_HASHTABLE)
 
-    def stored_ids(self, raw: faiss.Index) -> np.ndarray:
+    def stored_ids(self, raw: RawIndex) -> np.ndarray:
         """The ids of every inverted list, list by list."""
         lists = raw.invlists
         parts = [
@@ -261,25 +266,24 @@ class IvfKind(IndexKind):
         ]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
-    def remove(self, raw: faiss.Index, ids: np.ndarray) -> None:
+    def remove(self, raw: RawIndex, ids: np.ndarray) -> None:
         """Delete the vectors; the hash-table direct map finds each id's list without a scan."""
         raw.remove_ids(faiss.IDSelectorArray(ids))
 
-    def default_effort(self, raw: faiss.Index) -> int | None:
+    def default_effort(self, raw: RawIndex) -> int | None:
         """:func:`default_nprobe` of the index's lists."""
         return default_nprobe(int(raw.nlist))
 
-    def lists(self, raw: faiss.Index) -> int | None:
+    def lists(self, raw: RawIndex) -> int | None:
         """The number of inverted lists."""
         return int(raw.nlist)
 
-    def search_parameters(
-        self, raw: faiss.Index, request: SearchRequest
-    ) -> faiss.SearchParameters | None:
+    def search_parameters(self, raw: RawIndex, request: SearchRequest) -> SearchParams | None:
         """Visit ``effort`` (nprobe) lists times ``boost``, at most all of them."""
         nlist = int(raw.nlist)
         nprobe = request.effort or default_nprobe(nlist)
-        params = faiss.SearchParametersIVF(nprobe=min(nlist, nprobe * request.boost))
+        params = faiss.SearchParametersIVF()
+        params.nprobe = min(nlist, nprobe * request.boost)
         return with_selector(params, request.selector)
 
 
@@ -289,9 +293,7 @@ class IvfSq8Kind(IvfKind):
     name = "ivf-sq8"
     ivf_type = faiss.IndexIVFScalarQuantizer
 
-    def make(
-        self, quantizer: faiss.Index, dim: int, nlist: int, sample_size: int
-    ) -> faiss.IndexIVF:
+    def make(self, quantizer: RawIndex, dim: int, nlist: int, sample_size: int) -> RawIndex:
         """``IndexIVFScalarQuantizer`` with 8 bits per component."""
         qt = faiss.ScalarQuantizer.QT_8bit
         return faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, qt, _IP)

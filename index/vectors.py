@@ -35,7 +35,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from index.kinds import FLAT, KINDS, IndexKind, SearchRequest, ivf_lists
+from index.kinds import FLAT, KINDS, IndexKind, RawIndex, SearchRequest, ivf_lists
 from index.storage import INDEX_FILE, META_FILE, IndexCorrupt, IndexMeta, read_index, write_index
 
 __all__ = ["EXACT_FILTER_MAX", "VectorIndex"]
@@ -149,7 +149,7 @@ class VectorIndex:
             raise ValueError(f"unknown index kind {kind!r}; known kinds: {known}")
         self._kind = kinds[kind]
         self._kinds = kinds
-        self._index: faiss.Index | None = None if self._kind.needs_training else self._kind.new(dim)
+        self._index: RawIndex | None = None if self._kind.needs_training else self._kind.new(dim)
         self._dim = dim
         self._ids: set[int] = set()
         self._effort: int | None = None
@@ -466,7 +466,7 @@ class VectorIndex:
         )
         return index
 
-    def _adopt(self, raw: faiss.Index, meta: IndexMeta, directory: Path) -> None:
+    def _adopt(self, raw: RawIndex, meta: IndexMeta, directory: Path) -> None:
         """Serve ``raw``, read from ``directory``, once it is what ``meta`` describes."""
         if raw.d != meta.dim or not self._kind.matches(raw):
             raise IndexCorrupt(directory, f"{INDEX_FILE} is not a {meta.kind} index of {meta.dim}")
