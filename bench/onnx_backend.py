@@ -26,6 +26,7 @@ Requirements: ``onnxruntime`` (and ``onnx`` for quantisation).
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import warnings
@@ -36,7 +37,15 @@ import numpy as np
 
 from index.encoder import DEFAULT_MODEL, default_model_path
 
-__all__ = ["OnnxEncoder", "export_onnx", "quantize_int8"]
+__all__ = [
+    "REQUIREMENTS",
+    "OnnxEncoder",
+    "export_onnx",
+    "missing_requirements",
+    "quantize_int8",
+    "require",
+    "unavailable",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +54,44 @@ MAX_SEQ_LENGTH = 256
 """all-MiniLM-L6-v2's truncation length (``sentence_bert_config.json``)."""
 
 
+REQUIREMENTS = ("onnx", "onnxruntime")
+"""The ``onnx`` extra: ``onnx`` to export and quantise, ``onnxruntime`` to run."""
+
+
+def missing_requirements() -> list[str]:
+    """The packages of :data:`REQUIREMENTS` that cannot be imported here."""
+    missing = []
+    for name in REQUIREMENTS:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # ValueError: blocked in sys.modules
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
+def unavailable() -> str | None:
+    """Why this module cannot run here (packages of the onnx extra missing), or ``None``."""
+    missing = missing_requirements()
+    if not missing:
+        return None
+    return f"{', '.join(missing)} not installed (the onnx extra: pip install -e '.[onnx]')"
+
+
+def require() -> None:
+    """Raise :class:`ModuleNotFoundError`, naming what to install, if :func:`unavailable`."""
+    reason = unavailable()
+    if reason is not None:
+        raise ModuleNotFoundError(reason)
+
+
 def export_onnx(out_dir: Path, *, model_dir: Path | None = None) -> Path:
     """Export the packaged model to ``out_dir/model.onnx`` (kept if already there)."""
     target = out_dir / "model.onnx"
     if target.is_file():
         return target
+    require()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from sentence_transformers import SentenceTransformer
@@ -107,6 +149,7 @@ def quantize_int8(source: Path, out_dir: Path) -> Path:
     target = out_dir / "model_qint8_avx512_vnni.onnx"
     if target.is_file():
         return target
+    require()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = out_dir / "model_qint8.onnx.tmp"
@@ -138,6 +181,7 @@ class OnnxEncoder:
         threads: int | None = None,
     ) -> None:
         """Open ``onnx_path`` with the tokenizer of ``model_dir`` (the packaged model)."""
+        require()
         import onnxruntime as ort
         from tokenizers import Tokenizer
 

@@ -29,7 +29,7 @@ What is measured, on this machine, and how:
    fresh subprocess the **memory of the loaded index**, single-query
    **search latency and recall@10 against exact search** (all entries, and a
    small guild's entries only), an effort sweep (efSearch / nprobe), and for
-   the exact index and the one :func:`index.vectors.choose_kind` picks, the
+   the exact index and the one :func:`index.kinds.choose_kind` picks, the
    **suggestion latency** of :meth:`KnowledgeBase.suggest` from question text
    to ranked suggestions (query encoding with the real model, dense search,
    term and substring full-text search, fetching and fusion, filters), with
@@ -66,17 +66,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 
-from bench import synthetic
+from bench import onnx_backend, synthetic
+from bench.index_kinds import BENCH_KINDS, HNSW_KINDS, IVF_KINDS
 from index.encoder import Encoder, HashingEncoder, SentenceTransformerEncoder
-from index.vectors import (
-    APPROXIMATE_FROM,
-    HNSW_KINDS,
-    INDEX_FILE,
-    IVF_KINDS,
-    KINDS,
-    VectorIndex,
-    choose_kind,
-)
+from index.kinds import APPROXIMATE_FROM, choose_kind
+from index.storage import INDEX_FILE, read_meta
+from index.vectors import VectorIndex
 from knowledge.cleaning import to_index_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,6 +221,8 @@ def make_encoder(model: str, backend: str = "torch", max_seq_length: int | None 
 
 # -- phase 1 and 2: encoding and rebuild ---------------------------------------------------
 
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
 
 @dataclass
 class Variant:
@@ -237,6 +234,38 @@ class Variant:
     @property
     def label(self) -> str:
         return self.backend + (f"@{self.max_seq_length}" if self.max_seq_length else "")
+
+
+def parse_variants(spec: str) -> list[Variant]:
+    """``torch,onnx-int8@64`` as variants; an unknown backend ends the run with a message."""
+    out = []
+    for item in spec.split(","):
+        backend, _, cut = item.strip().partition("@")
+        if backend not in BACKENDS:
+            raise SystemExit(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+        if cut and not cut.isdigit():
+            raise SystemExit(f"bad token cut in {item.strip()!r}: expected backend@<number>")
+        out.append(Variant(backend, int(cut) if cut else None))
+    return out
+
+
+def backend_unavailable(backend: str) -> str | None:
+    """Why ``backend`` cannot run here (a missing optional package), or ``None``."""
+    return None if backend == "torch" else onnx_backend.unavailable()
+
+
+def runnable_variants(*specs: str) -> list[list[Variant]]:
+    """The variants of each spec that can run here; one line names those skipped, and why."""
+    groups = [parse_variants(spec) for spec in specs]
+    skipped: dict[str, list[str]] = {}
+    for variant in (v for group in groups for v in group):
+        reason = backend_unavailable(variant.backend)
+        if reason is not None and variant.label not in skipped.get(reason, []):
+            skipped.setdefault(reason, []).append(variant.label)
+    for reason, labels in skipped.items():
+        log(f"skipping backends {', '.join(labels)}: {reason}")
+    gone = {label for labels in skipped.values() for label in labels}
+    return [[v for v in group if v.label not in gone] for group in groups]
 
 
 def encode_in_batches(encoder: Encoder, texts: Sequence[str], batch: int = 128) -> np.ndarray:
@@ -359,6 +388,36 @@ async def measure_rebuild(
     return rows
 
 
+def measure_encoders(
+    args: argparse.Namespace, texts: Sequence[str], queries: Sequence[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], np.ndarray]:
+    """Phases 1 and 2 for the backends that can run here: encoding rows, rebuild rows.
+
+    Also returns the vectors of ``texts`` that the synthetic vectors are mixed from.
+    """
+    if args.model == "hashing":
+        encoding_rows, base, _ = measure_encoding("hashing", [Variant("hashing")], texts, queries)
+        return encoding_rows, [], base
+    encoding, rebuild = runnable_variants(args.backends, args.rebuild_backends)
+    encoding_rows: list[dict[str, Any]] = []
+    if encoding:
+        log("encoding throughput")
+        encoding_rows, base, _ = measure_encoding(
+            args.model, encoding, texts, queries, args.wait_quiet
+        )
+    else:  # nothing to measure, but the synthetic vectors need real embeddings
+        base = encode_in_batches(make_encoder(args.model), texts)
+    rebuild_rows: list[dict[str, Any]] = []
+    if rebuild:
+        log("rebuild throughput")
+        rebuild_rows = asyncio.run(
+            measure_rebuild(
+                args.model, rebuild, args.rebuild_entries, args.out / "cache", args.wait_quiet
+            )
+        )
+    return encoding_rows, rebuild_rows, base
+
+
 # -- phase 3: stores, vectors, indexes -----------------------------------------------------
 
 
@@ -456,7 +515,7 @@ def kinds_for(size: int, requested: str) -> list[str]:
     """
     if requested != "auto":
         kinds = [k.strip() for k in requested.split(",") if k.strip()]
-        unknown = set(kinds) - KINDS
+        unknown = set(kinds) - BENCH_KINDS.keys()
         if unknown:
             raise SystemExit(f"unknown kinds: {sorted(unknown)}")
         return kinds
@@ -492,7 +551,7 @@ def worker_build(params: dict[str, Any]) -> dict[str, Any]:
     reset_peak_rss()
     before = status_kib("VmRSS")
     started = time.perf_counter()
-    index = VectorIndex.build(ids, vectors, kind=params["kind"])
+    index = VectorIndex.build(ids, vectors, kind=params["kind"], kinds=BENCH_KINDS)
     seconds = time.perf_counter() - started
     peak = status_kib("VmHWM")
     out = Path(params["index_dir"])
@@ -538,8 +597,6 @@ def recall(found: list[list[int]], truth: np.ndarray, k: int = 10) -> float:
 
 def worker_serve(params: dict[str, Any]) -> dict[str, Any]:
     """Load one saved index: memory, raw search latency and recall, and engine suggestions."""
-    from index.vectors import read_meta
-
     encoder = make_encoder(params["model_kind"])
     gc.collect()
     before = status_kib("VmRSS")
@@ -551,6 +608,7 @@ def worker_serve(params: dict[str, Any]) -> dict[str, Any]:
         expected_model=encoder.name,
         expected_dim=encoder.dim,
         expected_fingerprint=meta.fingerprint,
+        kinds=BENCH_KINDS,
     )
     gc.collect()
     memory_mb = mb((status_kib("VmRSS") - before) * 1024)
@@ -566,27 +624,10 @@ def worker_serve(params: dict[str, Any]) -> dict[str, Any]:
     times, found = timed_searches(index, queries, K_SEARCH, small)
     result["search_small_guild"] = {**percentiles(times), "recall10": recall(found, truth["small"])}
 
-    sweep: list[dict[str, Any]] = []
-    if params["kind"] in HNSW_KINDS:
-        for ef in (16, 32, 64, 128, 256):
-            index.ef_search = ef
-            times, found = timed_searches(index, queries, K_SEARCH)
-            sweep.append(
-                {"ef_search": ef, **percentiles(times), "recall10": recall(found, truth["all"])}
-            )
-        index.ef_search = VectorIndex(1, kind=params["kind"]).ef_search
-    elif params["kind"] in IVF_KINDS:
-        default = index.nprobe
-        for nprobe in (4, 8, 16, 32, 64, 128):
-            index.nprobe = nprobe
-            times, found = timed_searches(index, queries, K_SEARCH)
-            sweep.append(
-                {"nprobe": nprobe, **percentiles(times), "recall10": recall(found, truth["all"])}
-            )
-        index.nprobe = default
+    result["sweep"] = effort_sweep(index, queries, truth["all"])
+    if params["kind"] in IVF_KINDS:
         result["nlist"] = index.nlist
-        result["nprobe"] = default
-    result["sweep"] = sweep
+        result["nprobe"] = index.effort
     result["search_others_cores"] = watch.others_cores()
 
     if params["suggest"]:
@@ -596,6 +637,25 @@ def worker_serve(params: dict[str, Any]) -> dict[str, Any]:
         )
         result["suggest_others_cores"] = watch.others_cores()
     return result
+
+
+def effort_sweep(
+    index: VectorIndex, queries: np.ndarray, truth: np.ndarray
+) -> list[dict[str, Any]]:
+    """Latency and recall@10 of an approximate index at several efforts (efSearch / nprobe)."""
+    if index.kind in HNSW_KINDS:
+        label, efforts = "ef_search", (16, 32, 64, 128, 256)
+    elif index.kind in IVF_KINDS:
+        label, efforts = "nprobe", (4, 8, 16, 32, 64, 128)
+    else:
+        return []
+    sweep: list[dict[str, Any]] = []
+    for effort in efforts:
+        index.effort = effort
+        times, found = timed_searches(index, queries, K_SEARCH)
+        sweep.append({label: effort, **percentiles(times), "recall10": recall(found, truth)})
+    index.effort = None  # the kind's default again
+    return sweep
 
 
 # -- suggestion latency --------------------------------------------------------------------
@@ -1021,35 +1081,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     texts = [dense_text(e) for e in sample_entries]
     query_texts = synthetic.queries(SEED, max(args.queries, 10))
 
-    def variants(spec: str) -> list[Variant]:
-        out = []
-        for item in spec.split(","):
-            backend, _, cut = item.strip().partition("@")
-            out.append(Variant(backend, int(cut) if cut else None))
-        return out
-
-    if args.model == "real":
-        log("encoding throughput")
-        report["encoding"], base, _ = measure_encoding(
-            args.model, variants(args.backends), texts, query_texts, args.wait_quiet
-        )
-        log("rebuild throughput")
-        report["rebuild"] = asyncio.run(
-            measure_rebuild(
-                args.model,
-                variants(args.rebuild_backends),
-                args.rebuild_entries,
-                args.out / "cache",
-                args.wait_quiet,
-            )
-        )
-    else:
-        encoder = make_encoder("hashing")
-        report["encoding"], base, _ = measure_encoding(
-            "hashing", [Variant("hashing")], texts, query_texts
-        )
-        report["rebuild"] = []
-        del encoder
+    report["encoding"], report["rebuild"], base = measure_encoders(args, texts, query_texts)
     query_vectors = make_encoder(args.model).encode(query_texts)
 
     report["sizes"] = []

@@ -2,6 +2,11 @@
 
 This package never imports ``discord``, ``knowledge`` or ``cogs``: it knows
 texts, ids and vectors, nothing of where they come from.
+
+* :mod:`index.encoder`: texts to L2-normalised vectors;
+* :mod:`index.vectors`: :class:`VectorIndex`, vectors keyed by int64 ids;
+* :mod:`index.kinds`: the index kinds the product serves, and :func:`choose_kind`;
+* :mod:`index.storage`: the saved files, their metadata and their checks.
 """
 
 from index.encoder import (
@@ -11,18 +16,12 @@ from index.encoder import (
     SentenceTransformerEncoder,
     default_model_path,
 )
-from index.vectors import (
-    IndexCorrupt,
-    IndexMeta,
-    IndexMismatch,
-    IndexMissing,
-    VectorIndex,
-    build_index,
-    choose_kind,
-    read_meta,
-)
+from index.kinds import APPROXIMATE_FROM, choose_kind
+from index.storage import IndexCorrupt, IndexMeta, IndexMismatch, IndexMissing, read_meta
+from index.vectors import VectorIndex
 
 __all__ = [
+    "APPROXIMATE_FROM",
     "DEFAULT_MODEL",
     "Encoder",
     "HashingEncoder",
@@ -32,7 +31,6 @@ __all__ = [
     "IndexMissing",
     "SentenceTransformerEncoder",
     "VectorIndex",
-    "build_index",
     "choose_kind",
     "default_model_path",
     "read_meta",

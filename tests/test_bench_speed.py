@@ -22,6 +22,15 @@ from knowledge.cleaning import detect_language
 from knowledge.store import KnowledgeStore
 
 ROOT = Path(__file__).resolve().parents[1]
+ONNX_EXTRA = ("onnx", "onnxruntime")
+
+# Runs bench/speed.py as its own __main__ with the onnx extra made unimportable.
+WITHOUT_ONNX = (
+    "import runpy, sys\n"
+    "sys.modules.update(dict.fromkeys({extra!r}))\n"
+    "sys.argv = [{script!r}, *sys.argv[1:]]\n"
+    "runpy.run_path({script!r}, run_name='__main__')\n"
+)
 
 
 def test_a_tiny_speed_run_prints_its_tables_and_figures(tmp_path):
@@ -74,6 +83,83 @@ def test_a_tiny_speed_run_prints_its_tables_and_figures(tmp_path):
     steps = flat["suggest"]["main_guild"]["steps"]
     assert {"encode", "dense_search", "term_search", "fetch_entries"} <= set(steps)
     assert size["kinds"]["ivf-sq8"]["sweep"], "IVF kinds sweep nprobe"
+
+
+def test_backends_whose_packages_are_missing_are_skipped_with_one_line(monkeypatch, capsys):
+    from bench import speed
+
+    for name in ONNX_EXTRA:
+        monkeypatch.setitem(sys.modules, name, None)  # as if the onnx extra were not installed
+    encoding, rebuild = speed.runnable_variants(
+        "torch,onnx,onnx-int8@64,torch@64", "torch,onnx,onnx-int8"
+    )
+    assert [v.label for v in encoding] == ["torch", "torch@64"]
+    assert [v.label for v in rebuild] == ["torch"]
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    assert "skipping backends onnx, onnx-int8@64, onnx-int8:" in lines[0]
+    assert "onnx, onnxruntime not installed" in lines[0] and "[onnx]" in lines[0]
+
+
+def test_the_onnx_backend_names_the_missing_extra_instead_of_failing_deep_inside(
+    monkeypatch, tmp_path
+):
+    from bench import onnx_backend
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    assert "onnxruntime" in onnx_backend.missing_requirements()
+    for call in (
+        lambda: onnx_backend.export_onnx(tmp_path),
+        lambda: onnx_backend.quantize_int8(tmp_path / "model.onnx", tmp_path),
+        lambda: onnx_backend.OnnxEncoder(tmp_path / "model.onnx", variant="onnx"),
+    ):
+        with pytest.raises(ModuleNotFoundError, match=r"onnxruntime.*pip install -e '\.\[onnx\]'"):
+            call()
+    assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_nothing_is_skipped_when_every_backend_can_run(monkeypatch, capsys):
+    from bench import onnx_backend, speed
+
+    monkeypatch.setattr(onnx_backend, "missing_requirements", list)
+    encoding, rebuild = speed.runnable_variants("torch,onnx-int8@64", "onnx")
+    assert [v.label for v in encoding] == ["torch", "onnx-int8@64"] and len(rebuild) == 1
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"), [("torch,tensorflow", "unknown backend 'tensorflow'"), ("torch@x", "@")]
+)
+def test_an_unknown_backend_ends_the_run_with_a_message(spec, message):
+    from bench import speed
+
+    with pytest.raises(SystemExit, match=message):
+        speed.runnable_variants(spec)
+
+
+@pytest.mark.slow
+def test_a_real_model_run_without_the_onnx_extra_skips_its_backends_and_finishes(tmp_path):
+    # The README's run without the onnx extra: --backends torch, default rebuild backends.
+    script = str(ROOT / "bench" / "speed.py")
+    code = WITHOUT_ONNX.format(extra=ONNX_EXTRA, script=script)
+    options = "--sizes 200 --backends torch --rebuild-entries 20 --encode-sample 40 --queries 4"
+    result = subprocess.run(
+        [sys.executable, "-c", code, *options.split(), "--kinds", "flat", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert "Traceback" not in result.stderr
+    skips = [line for line in result.stdout.splitlines() if "skipping" in line]
+    assert len(skips) == 1 and "onnx, onnx-int8" in skips[0]
+    report = json.loads((tmp_path / "speed.json").read_text())
+    assert [row["backend"] for row in report["encoding"]] == ["torch"]
+    assert [row["backend"] for row in report["rebuild"]] == ["torch"]
+    assert report["rebuild"][0]["entries"] == 20
+    assert result.stdout.strip().splitlines()[-1].startswith("SPEED_JSON ")
 
 
 async def test_the_bulk_path_writes_the_rows_the_store_api_writes(tmp_path):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from index.encoder import HashingEncoder
-from index.vectors import INDEX_FILE, META_FILE
+from index.storage import INDEX_FILE, META_FILE
 from knowledge.engine import (
     CaptureError,
     IndexNotReady,
