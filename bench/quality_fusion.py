@@ -5,7 +5,7 @@
 The entries are captured through the engine as in ``quality.py``; then, for
 every original question and every entry it may see, this computes signals the
 engine could compute with a small change, with the engine's own text
-preparation (``KnowledgeBase._dense_text``, ``to_index_text``,
+preparation (``LiveIndex.dense_text``, ``to_index_text``,
 ``clean_for_storage``) and lexical measure (``KnowledgeBase._lexical_scores``):
 
 * ``cos_full`` cosine(subject + body, title + question): the shipped dense signal;
@@ -102,7 +102,7 @@ async def build(
         )
         full = [to_index_text(clean_for_storage(q.text)) for q in questions]
         subj = [to_index_text(clean_for_storage(q.subject)) for q in questions]
-        dense_texts = [kb._dense_text(d) for d in docs]
+        dense_texts = [kb.live.dense_text(d) for d in docs]
         titles = [to_index_text(d.title) or " " for d in docs]
         features: dict[str, np.ndarray] = {}
         for name, encoder in encoders.items():

@@ -195,7 +195,7 @@ def log(message: str) -> None:
 
 
 def dense_text(item: synthetic.SyntheticEntry) -> str:
-    """What the engine encodes for an entry (``KnowledgeBase._dense_text``, answer excluded)."""
+    """What the engine encodes for an entry (``LiveIndex.dense_text``, answer excluded)."""
     return to_index_text(f"{item.title}\n{item.question}")
 
 
@@ -715,8 +715,8 @@ def instrument(kb: Any, timings: Timings) -> None:
             finally:
                 timings.add("encode", time.perf_counter() - started)
 
-    kb.encoder = TimedEncoder(kb.encoder)
-    index = kb._index
+    kb.retriever.encoder = TimedEncoder(kb.retriever.encoder)
+    index = kb.live.index
     for method, step in (("search", "dense_search"), ("vectors", "dense_rescore")):
         original = getattr(index, method)
 
@@ -741,10 +741,9 @@ async def measure_suggest(
     store = await KnowledgeStore.open(Path(params["db"]))
     kb = KnowledgeBase(store, encoder, Path(params["index_dir"]), SearchConfig())
     try:
-        await kb.load_index()
+        await kb.live.load()  # the files of the index measured above
         if not kb.index_ready:
             raise RuntimeError(f"index not loaded: {(await kb.index_status()).reason}")
-        kb._index = index  # the instance measured above, same files
         timings = Timings()
         instrument(kb, timings)
         out: dict[str, Any] = {}

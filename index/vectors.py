@@ -484,11 +484,3 @@ class VectorIndex:
             raise IndexCorrupt(directory, f"{INDEX_FILE} holds the same id twice")
         self._index = raw
         self._ids = ids
-
-
-# Transitional: knowledge/engine.py still imports these four names from here.
-# Delete these lines once it imports them from index.kinds and index.storage.
-from index.kinds import APPROXIMATE_FROM, choose_kind  # noqa: E402
-from index.storage import IndexMismatch, read_meta  # noqa: E402
-
-__all__ += ["APPROXIMATE_FROM", "IndexMismatch", "choose_kind", "read_meta"]

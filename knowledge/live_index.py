@@ -25,7 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from index.encoder import Encoder
-from index.vectors import IndexMismatch, VectorIndex, choose_kind, read_meta
+from index.kinds import choose_kind
+from index.storage import IndexMismatch, read_meta
+from index.vectors import VectorIndex
 from knowledge.cleaning import to_index_text
 from knowledge.db import PRIVATE_FILE_MODE, make_private_dir
 from knowledge.errors import IndexNotReady, RebuildInProgress
@@ -116,6 +118,11 @@ class LiveIndex:
     @property
     def ready(self) -> bool:
         return self._index is not None
+
+    @property
+    def index(self) -> VectorIndex | None:
+        """The index served now (``None`` until loaded or rebuilt); for benchmarks."""
+        return self._index
 
     @property
     def applied_revision(self) -> int:
@@ -264,7 +271,7 @@ class LiveIndex:
     async def rebuild(self, progress: ProgressCallback | None = None) -> RebuildReport:
         """Re-encode every entry into a new index, then swap it in and save it.
 
-        The index kind follows the size (:func:`index.vectors.choose_kind`):
+        The index kind follows the size (:func:`index.kinds.choose_kind`):
         exact while small, approximate beyond the measured point. The live index
         keeps serving while the new one is built; entries captured meanwhile are
         caught up before the swap. The files on disk are replaced atomically at

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.encoder import Encoder
-from index.vectors import APPROXIMATE_FROM, VectorIndex
+from index.kinds import APPROXIMATE_FROM
+from index.vectors import VectorIndex
 from knowledge import lexical
 from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
 from knowledge.confidence import ConfidenceModel
