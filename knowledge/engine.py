@@ -25,6 +25,7 @@ from knowledge.cleaning import clean_for_storage
 from knowledge.community import CommunityStore
 from knowledge.db import Clock, utcnow
 from knowledge.errors import CaptureError, IndexNotReady, KnowledgeError, RebuildInProgress
+from knowledge.learning import Calibration, calibrate
 from knowledge.live_index import (
     IndexStatus,
     LiveIndex,
@@ -54,6 +55,7 @@ from knowledge.store import KnowledgeStore
 __all__ = [
     "DB_FILE",
     "INDEX_DIR",
+    "Calibration",
     "CaptureError",
     "CaptureResult",
     "IndexNotReady",
@@ -105,6 +107,7 @@ class KnowledgeBase:
             approximate_from=self.config.approximate_from,
         )
         self.retriever = Retriever(store, encoder, self.config)
+        self._calibrations: dict[int, Calibration] = {}
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -358,10 +361,44 @@ class KnowledgeBase:
     async def record_feedback(
         self, entry_id: int, *, guild_id: int, thread_id: int, user_id: int, kind: FeedbackKind
     ) -> bool:
-        """Record a member's verdict on a suggestion; "solved by suggestion" counts a hit."""
-        return await self.store.record_feedback(
+        """Record a member's verdict on a suggestion; "solved by suggestion" counts a hit.
+
+        Verdicts teach the engine: the entry is demoted (or confirmed) for later
+        questions close to this post's, and the server's threshold is calibrated
+        from its verdicts on first suggestions (:mod:`knowledge.learning`).
+        """
+        recorded = await self.store.record_feedback(
             Feedback(entry_id, guild_id, thread_id, user_id, kind, self.store.db.clock())
         )
+        self._calibrations.pop(guild_id, None)
+        return recorded
+
+    async def record_shown(
+        self, query: Query, suggestions: Sequence[Suggestion], *, asker_id: int
+    ) -> None:
+        """Suggestions were posted in the new post ``query.exclude_thread_id``: remember
+        what was shown (and the question, masked) so verdicts on it can teach the engine."""
+        if query.exclude_thread_id is None or not suggestions:
+            return
+        await self.store.record_shown(
+            guild_id=query.guild_id,
+            thread_id=query.exclude_thread_id,
+            asker_id=asker_id,
+            question=clean_for_storage(query.text),
+            shown=[(s.entry.id, s.score, s.confidence) for s in suggestions],
+        )
+
+    async def calibration(self, guild_id: int) -> Calibration:
+        """The server's confidence threshold, calibrated from its members' verdicts once
+        there are enough of them (bounded around the profile's own)."""
+        known = self._calibrations.get(guild_id)
+        if known is not None:
+            return known
+        confidence = self.config.confidence
+        base = confidence.threshold if confidence is not None else self.config.threshold
+        result = calibrate(base, await self.store.first_outcomes(guild_id))
+        self._calibrations[guild_id] = result
+        return result
 
     # -- suggestions ---------------------------------------------------------------
 
@@ -373,6 +410,10 @@ class KnowledgeBase:
         When another process changed the store, the index catches up first.
         """
         index = await self.live.current()
+        if query.threshold is None:
+            calibrated = await self.calibration(query.guild_id)
+            if calibrated.calibrated:
+                query = dataclasses.replace(query, threshold=calibrated.threshold)
         return await self.retriever.suggest(index, query)
 
     async def candidates(self, query: Query) -> tuple[list[Scored], QuestionShape]:

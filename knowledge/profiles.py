@@ -33,6 +33,8 @@ class ModelProfile:
     dense_weight: float
     language_dense_weights: tuple[tuple[str, float], ...]
     title_weight: float
+    feedback_closeness: float = 0.7
+    """The cosine from which two questions count as the same one for members' verdicts."""
     calibrated: bool = True
 
     def matches(self, model_name: str) -> bool:
@@ -51,6 +53,7 @@ class ModelProfile:
             language_dense_weights=self.language_dense_weights,
             confidence=self.confidence(),
             profile=self.key,
+            feedback_closeness=self.feedback_closeness,
         )
 
 
@@ -73,6 +76,8 @@ E5 = ModelProfile(
     # Multilingual: Japanese questions trust the vectors as much as English ones.
     language_dense_weights=(("ja", 0.9),),
     title_weight=0.5,
+    # Compressed cosines: unrelated texts already score about 0.75-0.8.
+    feedback_closeness=0.92,
 )
 
 HASHING = ModelProfile(

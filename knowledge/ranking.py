@@ -32,6 +32,8 @@ class Candidate:
     dense_hit: bool = False
     term_hit: bool = False
     substring_hit: bool = False
+    feedback: float = 0.0
+    """Members' verdicts on this entry for questions close to this one (see learning)."""
 
 
 def fuse(candidate: Candidate, dense_weight: float) -> tuple[float, float, float]:
@@ -44,7 +46,8 @@ def fuse(candidate: Candidate, dense_weight: float) -> tuple[float, float, float
     lex = min(1.0, max(0.0, candidate.overlap))
     if candidate.substring_hit:
         lex = max(lex, SUBSTRING_FLOOR)
-    return dense_weight * dense + (1.0 - dense_weight) * lex, dense, lex
+    score = dense_weight * dense + (1.0 - dense_weight) * lex + candidate.feedback
+    return min(1.0, max(0.0, score)), dense, lex
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,11 +20,15 @@ from index.vectors import VectorIndex
 from knowledge import lexical
 from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
 from knowledge.confidence import ConfidenceModel
+from knowledge.learning import Verdict, adjustments
 from knowledge.models import Query, Suggestion
 from knowledge.ranking import Candidate, QuestionShape, rank
 from knowledge.store import KnowledgeStore
 
 Hits = list[tuple[int, float]]
+
+MAX_JUDGED = 50_000
+"""Judged-question vectors kept in memory before the cache starts over."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,8 @@ class SearchConfig:
     language_dense_weights: tuple[tuple[str, float], ...] = (("ja", 0.6),)
     confidence: ConfidenceModel | None = None
     profile: str = ""
+    feedback_closeness: float = 0.7
+    """The cosine from which two questions count as "the same question" for verdicts."""
 
     def dense_weight_for(self, language: str) -> float:
         """The dense weight for a question in ``language``.
@@ -116,6 +122,9 @@ class Retriever:
         self.store = store
         self.encoder = encoder
         self.config = config
+        # Vectors of judged questions, by (question post, entry): derived from the
+        # store's text, encoded once per process.
+        self._judged: dict[tuple[int, int], np.ndarray] = {}
 
     async def suggest(self, index: VectorIndex, query: Query) -> list[Suggestion]:
         """The solved threads closest to ``query``, best first; empty when unsure."""
@@ -232,6 +241,7 @@ class Retriever:
             stored = await asyncio.to_thread(index.vectors, missing)
             dense.update(zip(missing, (stored @ vector).tolist(), strict=True))
         overlap = await self._overlaps(prepared.terms, lexical_hits.weights, ids)
+        feedback = await self._feedback(query.guild_id, vector, ids)
         in_terms = {i for i, _ in lexical_hits.terms}
         in_substrings = {i for i, _ in lexical_hits.substrings}
         in_dense = {i for i, _ in dense_hits}
@@ -243,9 +253,36 @@ class Retriever:
                 dense_hit=i in in_dense,
                 term_hit=i in in_terms,
                 substring_hit=i in in_substrings,
+                feedback=feedback.get(i, 0.0),
             )
             for i in ids
         ]
+
+    async def _feedback(
+        self, guild_id: int, vector: np.ndarray, ids: Sequence[int]
+    ) -> dict[int, float]:
+        """Score adjustments from members' verdicts on these entries for close questions."""
+        rows = await self.store.verdicts(guild_id, ids)
+        if not rows:
+            return {}
+        missing = [
+            (entry, thread, text)
+            for entry, thread, text, _ in rows
+            if (thread, entry) not in self._judged
+        ]
+        if missing:
+            texts = [to_index_text(text) for _, _, text in missing]
+            encoded = await asyncio.to_thread(self.encoder.encode, texts)
+            if len(self._judged) + len(missing) > MAX_JUDGED:
+                self._judged.clear()
+            for (entry, thread, _), row in zip(missing, encoded, strict=True):
+                self._judged[(thread, entry)] = row
+        verdicts = [
+            Verdict(entry, self._judged[(thread, entry)], positive)
+            for entry, thread, _, positive in rows
+            if (thread, entry) in self._judged
+        ]
+        return adjustments(vector, verdicts, closeness=self.config.feedback_closeness)
 
     async def _overlaps(
         self, query_terms: Sequence[str], weights: dict[str, float], ids: Sequence[int]
