@@ -273,15 +273,18 @@ class Admin(commands.Cog):
     @admin_only()
     async def stats(self, interaction: discord.Interaction) -> None:
         """What the knowledge base holds, with the community's figures for the last 30 days."""
-        lang = (await invocation(interaction)).lang
+        where = await invocation(interaction)
+        lang = where.lang
         if interaction.guild is None:
             return
         stats = await self.services.kb.stats(interaction.guild.id)
         figures = await self.services.community.figures(
             interaction.guild.id, since=self.services.clock() - timedelta(days=30)
         )
+        calibration = await self.services.kb.calibration(interaction.guild.id)
+        line = render.calibration_line(calibration, where.settings.threshold, lang)
         await interaction.response.send_message(
-            embed=render.stats_embed(stats, figures, lang),
+            embed=render.stats_embed(stats, figures, lang, line),
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )

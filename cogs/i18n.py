@@ -217,6 +217,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "過去30日：質問 {questions}件 · 回答あり {answered}件 · 解決率 {rate}"
         " · 初回返信の中央値 {reply} · 解決までの中央値 {solve}",
     },
+    "stats.calibration": {
+        "en": "Confidence threshold {threshold:.2f}: {source}",
+        "ja": "信頼度のしきい値 {threshold:.2f}：{source}",
+    },
+    "stats.calibration.learned": {
+        "en": "learned from {verdicts} members' verdicts on first suggestions "
+        "({precision} right; the model's own is {base:.2f})",
+        "ja": "最初の提案へのメンバーの評価 {verdicts}件から調整（正解率 {precision}、"
+        "モデルの既定値は {base:.2f}）",
+    },
+    "stats.calibration.pending": {
+        "en": "the model's own; it adapts to this server after {needed} verdicts ({verdicts} so far)",
+        "ja": "モデルの既定値です。評価が {needed}件集まるとこのサーバーに合わせて調整されます（現在 {verdicts}件）",
+    },
+    "stats.calibration.setting": {
+        "en": "set by an admin (/senpai-admin setup)",
+        "ja": "管理者が設定（/senpai-admin setup）",
+    },
     "stats.leaders": {"en": "Top helpers", "ja": "よく助けてくれた人"},
     "stats.recurring": {"en": "Problems that keep coming back", "ja": "繰り返し起きている問題"},
     "stats.none": {"en": "—", "ja": "—"},

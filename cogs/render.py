@@ -15,6 +15,7 @@ import discord
 from cogs.i18n import t
 from knowledge.cleaning import escape_markdown, gist
 from knowledge.community import CommunityFigures
+from knowledge.learning import MIN_VERDICTS, Calibration
 from knowledge.models import GuildSettings, Stats, Suggestion
 
 EMBED_COLOUR = discord.Colour.from_rgb(88, 166, 92)
@@ -156,7 +157,33 @@ def settings_text(
     )
 
 
-def stats_embed(stats: Stats, figures: CommunityFigures, lang: str) -> discord.Embed:
+def calibration_line(calibration: Calibration, setting: float | None, lang: str) -> str:
+    """How sure Senpai must be in this server, and where that threshold comes from."""
+    if setting is not None:
+        source = t("stats.calibration.setting", lang)
+        return t("stats.calibration", lang, threshold=setting, source=source)
+    if calibration.calibrated:
+        precision = f"{calibration.precision:.0%}" if calibration.precision is not None else "—"
+        source = t(
+            "stats.calibration.learned",
+            lang,
+            verdicts=calibration.verdicts,
+            precision=precision,
+            base=calibration.base,
+        )
+    else:
+        source = t(
+            "stats.calibration.pending",
+            lang,
+            needed=MIN_VERDICTS,
+            verdicts=calibration.verdicts,
+        )
+    return t("stats.calibration", lang, threshold=calibration.threshold, source=source)
+
+
+def stats_embed(
+    stats: Stats, figures: CommunityFigures, lang: str, calibration: str = ""
+) -> discord.Embed:
     none = t("stats.none", lang)
     rate = f"{figures.solved_rate:.0%}" if figures.solved_rate is not None else none
     reply = (
@@ -188,6 +215,7 @@ def stats_embed(stats: Stats, figures: CommunityFigures, lang: str) -> discord.E
                 reply=reply,
                 solve=solve,
             ),
+            *([calibration] if calibration else []),
         ]
     )
     _add_ranking(embed, t("stats.leaders", lang), [(n, c) for _, n, c in stats.top_answerers])

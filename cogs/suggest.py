@@ -154,6 +154,7 @@ class Suggestions(commands.Cog):
             allowed_mentions=NO_PINGS,
         )
         await self.services.community.record_suggested(thread.id)
+        await self.services.kb.record_shown(query, suggestions, asker_id=message.author.id)
         log.info("suggested %d entries for post %d", len(suggestions), thread.id)
 
     @senpai.command(

@@ -158,3 +158,15 @@ def test_a_nudge_names_the_asker_as_text_or_not_at_all():
 def test_the_forget_confirmation_quotes_the_name_as_text():
     text = render.forget_confirmation("||Ben||", "en")
     assert "\\|\\|Ben\\|\\|" in text
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_calibration_line_says_where_the_threshold_comes_from(lang):
+    from knowledge.learning import Calibration
+
+    pending = render.calibration_line(Calibration(0.6, 0.6, 3, 1.0), None, lang)
+    learned = render.calibration_line(Calibration(0.7, 0.6, 25, 0.5), None, lang)
+    setting = render.calibration_line(Calibration(0.7, 0.6, 25, 0.5), 0.8, lang)
+    assert "0.60" in pending and "3" in pending
+    assert "0.70" in learned and "25" in learned and "50%" in learned
+    assert "0.80" in setting and "/senpai-admin" in setting
