@@ -141,7 +141,7 @@ class CommunityStore:
             "WHERE guild_id = ? AND asked_at >= ?",
             (guild_id, iso(since)),
         ) as cur:
-            rows = await cur.fetchall()
+            rows = list(await cur.fetchall())
         first_reply: list[float] = []
         solve: list[float] = []
         answered = solved = by_suggestion = 0
@@ -204,7 +204,7 @@ class CommunityStore:
             "WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?",
             (iso(now or self._db.clock()), limit),
         ) as cur:
-            rows = await cur.fetchall()
+            rows = list(await cur.fetchall())
         return [_nudge(r) for r in rows]
 
     async def set_nudge_state(self, thread_id: int, state: str) -> None:

@@ -210,14 +210,14 @@ class _Reader:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         try:
-            moment = moment.astimezone(UTC)
+            in_utc: datetime | None = moment.astimezone(UTC)
         except OverflowError:
-            moment = None
-        if moment is None or moment < DISCORD_EPOCH:
+            in_utc = None
+        if in_utc is None or in_utc < DISCORD_EPOCH:
             raise self.fail(
                 f"{path} is out of range (before 2015 or after 9999), got {value!r:.40}"
             )
-        return moment
+        return in_utc
 
 
 def _join(where: str, key: str) -> str:

@@ -164,10 +164,11 @@ class Retriever:
         """The question's vector; with a title, blended with the title's own vector."""
         weight = self.config.title_weight if prepared.title.strip() else 0.0
         texts = [prepared.text, prepared.title] if weight else [prepared.text]
-        encoded = await asyncio.to_thread(self.encoder.encode, texts)
-        if not weight:
-            return encoded[0]
-        return (1.0 - weight) * encoded[0] + weight * encoded[1]
+        encoded: np.ndarray = await asyncio.to_thread(self.encoder.encode, texts)
+        vector: np.ndarray = encoded[0]
+        if weight:
+            vector = (1.0 - weight) * encoded[0] + weight * encoded[1]
+        return vector
 
     async def _lexical(self, prepared: PreparedQuery, total: int) -> LexicalHits:
         query = prepared.query

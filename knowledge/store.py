@@ -22,6 +22,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -520,7 +521,7 @@ class KnowledgeStore:
             "WHERE entry_id = ? ORDER BY id",
             (entry_id,),
         ) as cur:
-            rows = await cur.fetchall()
+            rows = list(await cur.fetchall())
         return [
             Feedback(
                 entry_id=int(r[0]),
@@ -581,7 +582,7 @@ class KnowledgeStore:
             async with self._reader.execute(
                 f"SELECT {_ENTRY_COLUMNS} FROM entries e {where}", (*params, *chunk)
             ) as cur:
-                rows = await cur.fetchall()
+                rows = list(await cur.fetchall())
             parts = await self._answer_parts(self._reader, [int(r[0]) for r in rows])
             for row in rows:
                 entry = _entry(row, parts.get(int(row[0]), ()))
@@ -620,7 +621,7 @@ class KnowledgeStore:
                 "SELECT id, title, question FROM entries WHERE id > ? ORDER BY id LIMIT ?",
                 (last, batch_size),
             ) as cur:
-                rows = await cur.fetchall()
+                rows = list(await cur.fetchall())
             if not rows:
                 return
             parts = await self._answer_parts(self._reader, [int(r[0]) for r in rows])
@@ -653,7 +654,7 @@ class KnowledgeStore:
                 "ORDER BY rank LIMIT ?",
                 (match, *params, limit),
             ) as cur:
-                rows = await cur.fetchall()
+                rows = list(await cur.fetchall())
         except aiosqlite.OperationalError as error:
             log.warning("full-text query rejected by %s: %s", table, error)
             return []
@@ -807,15 +808,15 @@ def _filters(
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
 
 
-def _entry(row: Sequence[object], parts: tuple[AnswerPart, ...]) -> Entry:
+def _entry(row: Sequence[Any], parts: tuple[AnswerPart, ...]) -> Entry:
     return Entry(
-        id=int(row[0]),  # type: ignore[arg-type]
-        guild_id=int(row[1]),  # type: ignore[arg-type]
-        forum_id=int(row[2]),  # type: ignore[arg-type]
-        thread_id=int(row[3]),  # type: ignore[arg-type]
+        id=int(row[0]),
+        guild_id=int(row[1]),
+        forum_id=int(row[2]),
+        thread_id=int(row[3]),
         title=str(row[4]),
         question=str(row[5]),
-        asker_id=int(row[6]),  # type: ignore[arg-type]
+        asker_id=int(row[6]),
         asker_name=str(row[7]),
         tags=tuple(json.loads(str(row[8]))),
         asked_at=datetime.fromisoformat(str(row[9])),
@@ -823,6 +824,6 @@ def _entry(row: Sequence[object], parts: tuple[AnswerPart, ...]) -> Entry:
         jump_url=str(row[11]),
         language=str(row[12]),
         scope=str(row[13]),
-        hits=int(row[14]),  # type: ignore[arg-type]
+        hits=int(row[14]),
         answer_parts=parts,
     )

@@ -6,5 +6,5 @@ bash scripts/setup.sh
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy index
+.venv/bin/mypy knowledge index
 .venv/bin/python -m pytest -q "$@"
