@@ -40,6 +40,8 @@ except ImportError as missing:  # a package of its own, for the demo and the tes
 log = logging.getLogger(__name__)
 
 STEP_TIMEOUT = 20.0
+SUGGESTION_TIMEOUT = 20.0
+"""How long the story waits for the suggestion that should come (and may not)."""
 T = TypeVar("T")
 
 
@@ -173,11 +175,14 @@ async def play(story: Story, services: Services, out: TextIO) -> None:
     def say(key: str, **values: object) -> None:
         print(story.lines[key].format(**values), file=out, flush=True)
 
-    async def bot_reply(what: str, channel: Thread, match: Callable[[Message], bool]) -> Message:
+    async def bot_reply(
+        what: str,
+        channel: Thread,
+        match: Callable[[Message], bool],
+        timeout: float = STEP_TIMEOUT,
+    ) -> Message:
         """Wait for Senpai's message in ``channel`` and print it."""
-        message = await _step(
-            what, server.wait_for_bot_message(channel, match, timeout=STEP_TIMEOUT)
-        )
+        message = await _step(what, server.wait_for_bot_message(channel, match, timeout=timeout))
         text = describe(message).replace("\n", "\n        ")
         print(f"  Senpai: {text}", file=out, flush=True)
         return message
@@ -226,7 +231,10 @@ async def play(story: Story, services: Services, out: TextIO) -> None:
         asked_at = time.monotonic()
         second_post = await server.open_post(second, forum, story.second_title, story.second_body)
         suggestion = await bot_reply(
-            "Senpai's suggestion on the new post", second_post, lambda m: bool(m.embeds)
+            "Senpai's suggestion on the new post",
+            second_post,
+            lambda m: bool(m.embeds),
+            SUGGESTION_TIMEOUT,
         )
         seconds = time.monotonic() - asked_at
         fields = suggestion.embeds[0].get("fields", [])

@@ -32,7 +32,7 @@ async def test_the_story_happens_in_each_language(encoder, lang):
 async def test_a_story_whose_second_question_is_unrelated_fails_with_the_reason(
     encoder, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr("senpai.demo.STEP_TIMEOUT", 2.0)
+    monkeypatch.setattr("senpai.demo.SUGGESTION_TIMEOUT", 2.0)
     story = dataclasses.replace(
         STORIES["en"],
         second_title="Pipeline currency",
