@@ -79,11 +79,8 @@ _QUOTED = re.compile(rb'"[^"]*"')
 _OPENERS = re.compile(rb"[\[{]{%d,}" % (MAX_NESTING + 1))
 
 
-class ExportFormatError(ValueError):
-    """A file is not a DiscordChatExporter export of a forum post.
-
-    ``source`` names the file, ``problem`` says what is wrong with it.
-    """
+class _SourceProblem(Exception):
+    """Something wrong with one source: ``source`` names it, ``problem`` says what."""
 
     def __init__(self, source: str, problem: str) -> None:
         super().__init__(source, problem)
@@ -94,21 +91,20 @@ class ExportFormatError(ValueError):
         return f"{self.source}: {self.problem}"
 
 
-class ExportFileError(Exception):
+class ExportFormatError(_SourceProblem, ValueError):
+    """A file is not a DiscordChatExporter export of a forum post.
+
+    ``source`` names the file, ``problem`` says what is wrong with it.
+    """
+
+
+class ExportFileError(_SourceProblem):
     """A path that cannot be read as an export file at all (before its text is seen).
 
     ``source`` names the path (printably), ``problem`` says why, starting with its kind:
     "not found", "unreadable: ...", "not a regular file: ...", "too large: ...",
     "no export files: ...".
     """
-
-    def __init__(self, source: str, problem: str) -> None:
-        super().__init__(source, problem)
-        self.source = source
-        self.problem = problem
-
-    def __str__(self) -> str:
-        return f"{self.source}: {self.problem}"
 
 
 def display_path(path: Path | str) -> str:

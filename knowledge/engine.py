@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -287,35 +287,38 @@ class KnowledgeBase:
         goes), their feedback, and their question history and nudges: the one
         "forget a member" use case behind every surface that forgets. The deleted
         text is purged from the database files too."""
-        async with self.live.lock:
-            removed = await self.store.forget_user(user_id)
-            await self._catch_up()
-        questions = await self.community.forget_user(user_id)
-        await self.community.forget_threads(removed.thread_ids)
-        await self.store.purge_deleted()
+
+        async def history(removed: RemovedContent) -> int:
+            await self.community.forget_threads(removed.thread_ids)
+            return await self.community.forget_user(user_id)
+
+        removed = await self._forget(self.store.forget_user(user_id), history)
         log.info("forgot user %d: %d entries removed", user_id, removed.entries)
-        return RemovedContent(
-            entry_ids=removed.entry_ids,
-            thread_ids=removed.thread_ids,
-            feedback_count=removed.feedback_count,
-            questions=questions,
-        )
+        return removed
 
     async def forget_guild(self, guild_id: int) -> RemovedContent:
         """Remove everything Senpai holds for a server: entries, feedback, question
         history, nudges, settings and backfill state; purged from the files."""
-        async with self.live.lock:
-            removed = await self.store.delete_guild(guild_id)
-            await self._catch_up()
-        questions = await self.community.forget_guild(guild_id)
-        await self.store.purge_deleted()
+
+        async def history(_: RemovedContent) -> int:
+            return await self.community.forget_guild(guild_id)
+
+        removed = await self._forget(self.store.delete_guild(guild_id), history)
         log.info("forgot guild %d: %d entries removed", guild_id, removed.entries)
-        return RemovedContent(
-            entry_ids=removed.entry_ids,
-            thread_ids=removed.thread_ids,
-            feedback_count=removed.feedback_count,
-            questions=questions,
-        )
+        return removed
+
+    async def _forget(
+        self,
+        entries: Awaitable[RemovedContent],
+        history: Callable[[RemovedContent], Awaitable[int]],
+    ) -> RemovedContent:
+        """Remove entries (index caught up), then the community rows, then purge the files."""
+        async with self.live.lock:
+            removed = await entries
+            await self._catch_up()
+        questions = await history(removed)
+        await self.store.purge_deleted()
+        return dataclasses.replace(removed, questions=questions)
 
     # -- consent and retention -----------------------------------------------------
 
