@@ -80,6 +80,12 @@ class E5Encoder:
     512 tokens over the whole text. ``threads``, when given, is the number of
     OpenMP threads of the engine; it is read once, when the engine's OpenMP
     runtime starts (the first load in the process), and ignored after that.
+    One pass has about a hundred parallel regions, each ending in a barrier
+    where OpenMP threads spin: on a machine whose cores other processes keep
+    busy, a spinning thread waits for a descheduled partner and one short
+    question can take a second instead of tens of milliseconds. ``threads=1``
+    (no barrier to wait at) is the robust choice on a small shared host;
+    ``OMP_WAIT_POLICY=PASSIVE`` in the environment is a middle way.
 
     The engine is loaded lazily, on the first :meth:`encode`, on the first
     read of :attr:`dim`, or explicitly with :meth:`load`.
