@@ -23,9 +23,10 @@ For each encoder and each kind of text it prints:
 The machine may be shared: ``others`` is how many cores other processes kept
 busy during the phase (see ``bench.speed.CpuWatch``); figures taken with
 ``others`` near 1 or above are not comparable. Each encoder runs in its own
-subprocess, so OpenMP and torch thread pools do not meet. The e5 engine reads
-``OMP_NUM_THREADS`` once, when it loads: ``--threads`` sets it for that
-subprocess only. The last line is ``ENCODERS_JSON {...}``.
+subprocess, so OpenMP and torch thread pools do not meet. ``--threads`` sets
+e5's OpenMP threads (read once, when the engine loads) and torch's intra-op
+threads; ``--wait-policy`` sets ``OMP_WAIT_POLICY`` in the subprocesses (torch's
+OpenMP reads it too). The last line is ``ENCODERS_JSON {...}``.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ def build(kind: str, threads: int | None) -> Any:
     if kind == "minilm":
         from index.encoder import SentenceTransformerEncoder
 
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
         encoder: Any = SentenceTransformerEncoder()
     else:
         from index.e5 import E5Encoder
@@ -155,7 +160,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--encoders", default=",".join(ENCODERS), help="minilm,e5")
     parser.add_argument("--repeats", type=int, default=200, help="one-question encodes")
     parser.add_argument("--batch-texts", type=int, default=256, help="texts of the batch run")
-    parser.add_argument("--threads", type=int, default=0, help="OpenMP threads of e5 (0: all)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="threads of e5's OpenMP and of torch (0: their defaults)",
+    )
     parser.add_argument(
         "--wait-policy",
         choices=("ACTIVE", "PASSIVE"),
