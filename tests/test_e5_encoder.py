@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +14,8 @@ import pytest
 from index.e5 import E5_MODEL, MODEL_MAX_TOKENS, E5Encoder
 
 pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
 
 PASSWORD = "How do I reset my password?"
 PASSWORD_JA = "パスワードをリセットするにはどうすればいいですか？"
@@ -145,3 +151,25 @@ def test_nothing_is_loaded_before_it_is_needed():
     assert encoder.name.startswith(E5_MODEL)
     assert not encoder.loaded
     assert encoder.dim == 384 and encoder.loaded
+
+
+def test_the_thread_setting_reaches_the_engine_and_leaves_the_environment_as_it_was():
+    # The engine's OpenMP reads OMP_NUM_THREADS once per process: a fresh one.
+    script = (
+        "import os\n"
+        "import numpy\n"
+        "from index.e5 import E5Encoder\n"
+        "before = len(os.listdir('/proc/self/task'))\n"
+        "E5Encoder(threads=1).encode(['hello'])\n"
+        "after = len(os.listdir('/proc/self/task'))\n"
+        "print(os.environ.get('OMP_NUM_THREADS'), after - before)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    left, started = done.stdout.split()
+    assert left == "None"
+    # One OpenMP thread: the pass runs on the caller's thread, no worker starts.
+    assert started == "0"
