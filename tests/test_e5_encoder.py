@@ -162,14 +162,15 @@ def test_the_thread_setting_reaches_the_engine_and_leaves_the_environment_as_it_
         "before = len(os.listdir('/proc/self/task'))\n"
         "E5Encoder(threads=1).encode(['hello'])\n"
         "after = len(os.listdir('/proc/self/task'))\n"
-        "print(os.environ.get('OMP_NUM_THREADS'), after - before)\n"
+        "print(os.environ.get('OMP_NUM_THREADS'), os.environ.get('OMP_WAIT_POLICY'),"
+        " after - before)\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    left, started = done.stdout.split()
-    assert left == "None"
+    threads_left, policy_left, started = done.stdout.split()
+    assert threads_left == policy_left == "None"
     # One OpenMP thread: the pass runs on the caller's thread, no worker starts.
     assert started == "0"
