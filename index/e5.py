@@ -203,7 +203,7 @@ class E5Encoder:
         with self._lock:
             self.load()
             assert self._model is not None
-            return self._model.token_count(_clean(text), is_query=self._is_query)
+            return int(self._model.token_count(_clean(text), is_query=self._is_query))
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         """Encode ``texts`` into L2-normalised float32 rows of shape ``(n, 384)``.
