@@ -83,6 +83,8 @@ class CaptureResult:
     entry_id: int
     thread_id: int
     created: bool
+    widened: bool = False
+    """A private entry was made visible more widely, as asked (``widen_scope``)."""
 
 
 class KnowledgeBase:
@@ -206,11 +208,10 @@ class KnowledgeBase:
         drafts = [_without_opted_out(d, opted_out) for d in drafts]
         results: list[CaptureResult] = []
         async with self.live.lock:
-            for draft in drafts:
-                await self._check_identity(draft, widen_scope=widen_scope)
-            for draft in drafts:
+            widened = [await self._check_identity(d, widen_scope=widen_scope) for d in drafts]
+            for draft, widens in zip(drafts, widened, strict=True):
                 entry, created = await self.store.upsert_entry(draft)
-                results.append(CaptureResult(entry.id, entry.thread_id, created))
+                results.append(CaptureResult(entry.id, entry.thread_id, created, widens))
             await self._catch_up()
         for result in results:
             log.info(
@@ -221,10 +222,11 @@ class KnowledgeBase:
             )
         return results
 
-    async def _check_identity(self, draft: EntryDraft, *, widen_scope: bool) -> None:
+    async def _check_identity(self, draft: EntryDraft, *, widen_scope: bool) -> bool:
+        """Refuse a capture that would move an entry or widen it unasked; True if it widens."""
         existing = await self.store.get_entry_by_thread(draft.thread_id)
         if existing is None:
-            return
+            return False
         if existing.guild_id != draft.guild_id:
             raise CaptureError(
                 "conflict",
@@ -245,6 +247,7 @@ class KnowledgeBase:
                 existing.scope,
                 draft.scope,
             )
+        return widens
 
     async def capture_inferred(self, thread: Thread) -> CaptureResult | None:
         """Capture a thread from history if its messages show it was solved."""

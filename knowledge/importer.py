@@ -50,6 +50,8 @@ class ImportReport:
     updated: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     files_skipped: int = 0
+    widened: list[str] = field(default_factory=list)
+    """Sources of private entries made visible more widely (``widen_scope``)."""
 
     @property
     def skipped_by_reason(self) -> dict[str, int]:
@@ -78,12 +80,15 @@ async def import_exports(
     paths: Iterable[Path],
     *,
     private: bool = False,
+    widen_scope: bool = False,
     progress: Callable[[int, int], None] | None = None,
     max_bytes: int = MAX_EXPORT_BYTES,
 ) -> ImportReport:
     """Import DiscordChatExporter JSON files (or directories of them) into ``kb``.
 
     ``private`` marks every imported thread as visible only from its own forum.
+    A thread already stored as private stays private unless ``widen_scope``: then
+    it takes the scope of this import, and the report lists it.
     ``progress(done, total)`` is called as files are processed. Files larger than
     ``max_bytes`` are skipped unread. Within one run, a file whose thread an earlier
     file already gave is a collision: it is skipped, naming both, never merged.
@@ -101,11 +106,11 @@ async def import_exports(
             if thread is not None:
                 _accept(thread, display_path(item), first_source, private, pending, report)
         if len(pending) >= BATCH:
-            await _capture(kb, pending, report)
+            await _capture(kb, pending, report, widen_scope)
             pending.clear()
         if progress is not None:
             progress(number, len(found))
-    await _capture(kb, pending, report)
+    await _capture(kb, pending, report, widen_scope)
     return report
 
 
@@ -146,7 +151,9 @@ def _accept(
     pending.append(_Solved(source, thread, solution.answer_ids))
 
 
-async def _capture(kb: KnowledgeBase, solved: Sequence[_Solved], report: ImportReport) -> None:
+async def _capture(
+    kb: KnowledgeBase, solved: Sequence[_Solved], report: ImportReport, widen_scope: bool
+) -> None:
     """Capture ``solved`` in one batch; a thread the knowledge base refuses is skipped.
 
     Drafting first catches the common refusals cheaply. When the batch as a whole is
@@ -161,23 +168,28 @@ async def _capture(kb: KnowledgeBase, solved: Sequence[_Solved], report: ImportR
             _refused(item, error, report)
         else:
             valid.append(item)
-    await _capture_valid(kb, valid, report)
+    await _capture_valid(kb, valid, report, widen_scope)
 
 
-async def _capture_valid(kb: KnowledgeBase, items: Sequence[_Solved], report: ImportReport) -> None:
+async def _capture_valid(
+    kb: KnowledgeBase, items: Sequence[_Solved], report: ImportReport, widen_scope: bool
+) -> None:
     if not items:
         return
+    batch = [(i.thread, i.answer_ids, None) for i in items]
     try:
-        results = await kb.capture_many([(i.thread, i.answer_ids, None) for i in items])
+        results = await kb.capture_many(batch, widen_scope=widen_scope)
     except CaptureError as error:
         if len(items) == 1:
             _refused(items[0], error, report)
             return
         middle = len(items) // 2
-        await _capture_valid(kb, items[:middle], report)
-        await _capture_valid(kb, items[middle:], report)
+        await _capture_valid(kb, items[:middle], report, widen_scope)
+        await _capture_valid(kb, items[middle:], report, widen_scope)
         return
-    for result in results:
+    for item, result in zip(items, results, strict=True):
+        if result.widened:
+            report.widened.append(item.source)
         if result.created:
             report.captured += 1
         else:

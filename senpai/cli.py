@@ -128,6 +128,12 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="these forums are not public: suggest their threads only inside the same forum",
     )
+    p.add_argument(
+        "--widen-scope",
+        action="store_true",
+        help="threads stored as private may become visible more widely (as this import says); "
+        "without it they stay private and are listed as not capturable",
+    )
 
     p = sub.add_parser("ask", parents=[common], help="show what a new post would be suggested")
     p.add_argument("text", nargs="+", help="the question, as a member would post it")
@@ -243,13 +249,21 @@ async def _cmd_import(args: argparse.Namespace) -> int:
 
     async def run(kb: KnowledgeBase) -> int:
         bar = ProgressBar("importing")
-        report = await import_exports(kb, args.paths, private=args.private, progress=bar.update)
+        report = await import_exports(
+            kb,
+            args.paths,
+            private=args.private,
+            widen_scope=args.widen_scope,
+            progress=bar.update,
+        )
         print(
             f"read {report.read} thread(s): {report.captured} captured, {report.updated} updated, "
             f"{len(report.skipped)} skipped"
         )
         for source, reason in report.skipped:
             print(f"  skipped {source}: {reason}")
+        for source in report.widened:
+            print(f"  made visible more widely (--widen-scope): {source}")
         if report.read == 0:
             print("senpai: nothing could be read; see the reasons above", file=sys.stderr)
             return 2

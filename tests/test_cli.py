@@ -280,3 +280,15 @@ def test_read_only_commands_work_on_a_directory_nobody_may_write(data_dir, capsy
     assert {k: v for k, v in after.items() if not k.endswith("-shm")} == {
         k: v for k, v in before.items() if not k.endswith("-shm")
     } | ({"senpai.db-wal": b""} if "senpai.db-wal" in after else {})
+
+
+def test_a_private_forum_reimported_without_private_stays_private(data_dir, capsys):
+    run(capsys, "import", "--private", str(SAMPLES))
+    question = ["ask", "--guild", GUILD_A, "--json", "SAML", "login", "invalid", "audience", "Okta"]
+    assert json.loads(run(capsys, *question)[1]) == []
+    code, out, _ = run(capsys, "import", str(SAMPLES))
+    assert "not capturable" in out and "private" in out
+    assert json.loads(run(capsys, *question)[1]) == []
+    code, out, _ = run(capsys, "import", "--widen-scope", str(SAMPLES))
+    assert "made visible more widely" in out
+    assert json.loads(run(capsys, *question)[1])

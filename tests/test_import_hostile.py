@@ -587,11 +587,14 @@ class RefusingKnowledgeBase(KnowledgeBase):
     refused = 0
 
     async def capture_many(
-        self, items: Sequence[tuple[Thread, Sequence[int], datetime | None]]
+        self,
+        items: Sequence[tuple[Thread, Sequence[int], datetime | None]],
+        *,
+        widen_scope: bool = False,
     ) -> list[CaptureResult]:
         if any(thread.thread_id == self.refused for thread, _, _ in items):
             raise CaptureError("conflict", f"thread {self.refused} belongs to another guild")
-        return await super().capture_many(items)
+        return await super().capture_many(items, widen_scope=widen_scope)
 
 
 async def test_a_thread_the_store_refuses_is_skipped_and_the_batch_goes_on(
