@@ -53,14 +53,6 @@ class ImportReport:
     widened: list[str] = field(default_factory=list)
     """Sources of private entries made visible more widely (``widen_scope``)."""
 
-    @property
-    def skipped_by_reason(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for _, reason in self.skipped:
-            key = reason.split(":", 1)[0]
-            counts[key] = counts.get(key, 0) + 1
-        return counts
-
     def skip_file(self, source: str, reason: str) -> None:
         """Record a file that could not be read."""
         self.skipped.append((source, reason))

@@ -45,7 +45,6 @@ class ProgressBar:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self._last = 0.0
-        self._started = time.monotonic()
 
     def update(self, done: int, total: int, eta: float | None = None) -> None:
         now = time.monotonic()
