@@ -17,13 +17,15 @@ import re
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from cogs.bot import SenpaiBot
 from cogs.services import Services
 from index.encoder import Encoder
+from knowledge.engine import KnowledgeBase
+from knowledge.models import Entry
 from senpai.app import Settings, close_services, open_services
 from senpai.cli import CliError
 
@@ -136,9 +138,9 @@ def describe(message: Message) -> str:
     for embed in message.embeds:
         if embed.get("title"):
             lines.append(f"【{embed['title']}】")
-        for field in embed.get("fields", []):
-            lines.append(f"  {field['name']}")
-            for value_line in str(field.get("value", "")).splitlines():
+        for embed_field in embed.get("fields", []):
+            lines.append(f"  {embed_field['name']}")
+            for value_line in str(embed_field.get("value", "")).splitlines():
                 lines.append(f"    {value_line}")
     labels = [c.get("label", "") for row in message.components for c in row.get("components", [])]
     if labels:
@@ -169,70 +171,81 @@ async def _step(what: str, waiting: Awaitable[T]) -> T:
         raise DemoFailed(f"timed out waiting for {what}") from error
 
 
-async def play(story: Story, services: Services, out: TextIO) -> None:
-    """Run the story against a fresh LocalDiscord; raise DemoFailed if it goes wrong."""
+@dataclass
+class _Scene:
+    """The story's stage: the local Discord, its members, and the transcript."""
 
-    def say(key: str, **values: object) -> None:
-        print(story.lines[key].format(**values), file=out, flush=True)
+    story: Story
+    server: LocalDiscord
+    out: TextIO
+    forum: Any = None
+    members: dict[str, Any] = field(default_factory=dict)
+
+    def cast(self) -> None:
+        """The server, its forum and the three members of the story."""
+        story, server = self.story, self.server
+        guild = server.add_guild(
+            story.guild, locale="ja" if story.solved_tag == "解決済み" else "en-US"
+        )
+        self.forum = server.add_forum(guild, story.forum, tags=[story.solved_tag])
+        self.members = {
+            "asker": server.add_member(guild, story.asker.lower(), nick=story.asker),
+            "helper": server.add_member(guild, "helper", nick=story.helper),
+            "second": server.add_member(guild, "second", nick=story.second),
+        }
+
+    def say(self, key: str, **values: object) -> None:
+        print(self.story.lines[key].format(**values), file=self.out, flush=True)
 
     async def bot_reply(
+        self,
         what: str,
         channel: Thread,
         match: Callable[[Message], bool],
         timeout: float = STEP_TIMEOUT,
     ) -> Message:
         """Wait for Senpai's message in ``channel`` and print it."""
-        message = await _step(what, server.wait_for_bot_message(channel, match, timeout=timeout))
+        waiting = self.server.wait_for_bot_message(channel, match, timeout=timeout)
+        message = await _step(what, waiting)
         text = describe(message).replace("\n", "\n        ")
-        print(f"  Senpai: {text}", file=out, flush=True)
+        print(f"  Senpai: {text}", file=self.out, flush=True)
         return message
 
-    server = LocalDiscord(heartbeat_interval=5.0)
-    guild = server.add_guild(
-        story.guild, locale="ja" if story.solved_tag == "解決済み" else "en-US"
-    )
-    forum = server.add_forum(guild, story.forum, tags=[story.solved_tag])
-    asker = server.add_member(guild, story.asker.lower(), nick=story.asker)
-    helper = server.add_member(guild, "helper", nick=story.helper)
-    second = server.add_member(guild, "second", nick=story.second)
-    say("start")
-    await server.start()
-    restore = point_discord_py_at(server.api_url, server.gateway_url)
-    kb = services.kb
-    bot = SenpaiBot(services, guild_ready_timeout=0.05)
-    connection: asyncio.Task[None] | None = None
-    try:
-        await bot.login(server.bot_user.token)
-        connection = asyncio.create_task(bot.connect())
-        await _step("the bot to connect", asyncio.wait_for(bot.wait_until_ready(), STEP_TIMEOUT))
-        say("ready", guild=story.guild)
-
-        say("post", who=story.asker, forum=story.forum, title=story.title)
-        first = await server.open_post(asker, forum, story.title, story.body)
-        answer = await server.send_message(helper, first, story.answer)
-        say("reply", who=story.helper, text=story.answer)
+    async def first_question_solved(self, kb: KnowledgeBase) -> tuple[Thread, Entry]:
+        """A member asks, a peer answers, the asker thanks and taps the nudge: captured."""
+        story, server, asker = self.story, self.server, self.members["asker"]
+        self.say("post", who=story.asker, forum=story.forum, title=story.title)
+        first = await server.open_post(asker, self.forum, story.title, story.body)
+        answer = await server.send_message(self.members["helper"], first, story.answer)
+        self.say("reply", who=story.helper, text=story.answer)
         await server.send_message(asker, first, story.thanks, reply_to=answer)
-        say("reply", who=story.asker, text=story.thanks)
-        nudge = await bot_reply(
+        self.say("reply", who=story.asker, text=story.thanks)
+        nudge = await self.bot_reply(
             "Senpai to ask whether the reply solved it",
             first,
             lambda m: _find_button(m, "senpai:accept:") is not None,
         )
         accept = _button(nudge, "senpai:accept:")
-        say("tap", who=story.asker, label=accept.get("label", ""))
+        self.say("tap", who=story.asker, label=accept.get("label", ""))
         await server.press_button(asker, nudge, accept["custom_id"])
-        await bot_reply("the solution to be saved", first, lambda m: m.content.startswith("✅"))
+        solved = "the solution to be saved"
+        await self.bot_reply(solved, first, lambda m: m.content.startswith("✅"))
         entry = await kb.entry_for_thread(first.id)
         if entry is None:
             raise DemoFailed("the solved thread did not reach the knowledge base")
+        return first, entry
 
-        say("later")
-        say("post", who=story.second, forum=story.forum, title=story.second_title)
+    async def second_question_answered(self, first: Thread, entry: Entry) -> float:
+        """Another member asks in other words: Senpai points at the solved thread, the
+        member taps "solved it". Returns the seconds from the post to the suggestion."""
+        story, server, second = self.story, self.server, self.members["second"]
+        self.say("later")
+        self.say("post", who=story.second, forum=story.forum, title=story.second_title)
         asked_at = time.monotonic()
-        second_post = await server.open_post(second, forum, story.second_title, story.second_body)
-        suggestion = await bot_reply(
+        post = await server.open_post(second, self.forum, story.second_title, story.second_body)
+        suggestion = await self.bot_reply(
             "Senpai's suggestion on the new post",
-            second_post,
+            post,
             lambda m: bool(m.embeds),
             SUGGESTION_TIMEOUT,
         )
@@ -241,21 +254,38 @@ async def play(story: Story, services: Services, out: TextIO) -> None:
         if not fields or f"/{first.id})" not in str(fields[0].get("value", "")):
             raise DemoFailed("Senpai's first suggestion does not point at the solved thread")
         solved_button = _button(suggestion, f"senpai:solved:{entry.id}")
-        say("tap", who=story.second, label=solved_button.get("label", ""))
+        self.say("tap", who=story.second, label=solved_button.get("label", ""))
         await server.press_button(second, suggestion, solved_button["custom_id"])
-        await bot_reply(
-            "the new post to be marked solved", second_post, lambda m: m.content.startswith("✅")
+        marked = "the new post to be marked solved"
+        await self.bot_reply(marked, post, lambda m: m.content.startswith("✅"))
+        tagged = server.wait_for(
+            lambda: story.solved_tag in server.thread_tags(post), timeout=STEP_TIMEOUT
         )
-        await _step(
-            "the new post to be tagged solved",
-            server.wait_for(
-                lambda: story.solved_tag in server.thread_tags(second_post), timeout=STEP_TIMEOUT
-            ),
-        )
+        await _step("the new post to be tagged solved", tagged)
+        return seconds
+
+
+async def play(story: Story, services: Services, out: TextIO) -> None:
+    """Run the story against a fresh LocalDiscord; raise DemoFailed if it goes wrong."""
+    server = LocalDiscord(heartbeat_interval=5.0)
+    scene = _Scene(story, server, out)
+    scene.cast()
+    scene.say("start")
+    await server.start()
+    restore = point_discord_py_at(server.api_url, server.gateway_url)
+    bot = SenpaiBot(services, guild_ready_timeout=0.05)
+    connection: asyncio.Task[None] | None = None
+    try:
+        await bot.login(server.bot_user.token)
+        connection = asyncio.create_task(bot.connect())
+        await _step("the bot to connect", asyncio.wait_for(bot.wait_until_ready(), STEP_TIMEOUT))
+        scene.say("ready", guild=story.guild)
+        first, entry = await scene.first_question_solved(services.kb)
+        seconds = await scene.second_question_answered(first, entry)
         problems = list(server.violations)
         if problems:
             raise DemoFailed(f"Discord would have rejected or flagged: {problems[0]}")
-        say("ok", who=story.second, helper=story.helper, seconds=seconds)
+        scene.say("ok", who=story.second, helper=story.helper, seconds=seconds)
     finally:
         await bot.close()
         if connection is not None:
