@@ -8,20 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-from index.encoder import HashingEncoder
 from knowledge.engine import KnowledgeBase, RebuildProgress
-
-
-class SlowEncoder(HashingEncoder):
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
-        time.sleep(0.05)
-        return super().encode(texts, batch_size=batch_size)
+from tests.encoders import SlowEncoder
 
 
 def report(progress: RebuildProgress) -> None:
@@ -29,7 +19,7 @@ def report(progress: RebuildProgress) -> None:
 
 
 async def main(directory: Path) -> None:
-    kb = await KnowledgeBase.open(directory, SlowEncoder(), rebuild_if_needed=False)
+    kb = await KnowledgeBase.open(directory, SlowEncoder(0.05), rebuild_if_needed=False)
     await kb.rebuild(report)
     await kb.close()
     print("done", flush=True)

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from index.encoder import HashingEncoder
@@ -38,6 +35,7 @@ from tests.builders import (
     reply_ids,
     thread,
 )
+from tests.encoders import SlowEncoder
 
 CONFIG = SearchConfig(threshold=0.35, dense_weight=0.5)
 
@@ -56,18 +54,6 @@ WEBHOOK = (
     "Our endpoint returns 200 but the webhook keeps retrying the same event.",
     ["Respond within 5 seconds; slow responses count as failures and are retried."],
 )
-
-
-class SlowEncoder(HashingEncoder):
-    """The hashing encoder, slowed down to make a rebuild take a while."""
-
-    def __init__(self, delay: float) -> None:
-        super().__init__()
-        self.delay = delay
-
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
-        time.sleep(self.delay)
-        return super().encode(texts, batch_size=batch_size)
 
 
 @pytest.fixture
