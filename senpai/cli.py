@@ -294,6 +294,7 @@ def _suggestion_json(s: Suggestion) -> dict[str, object]:
         "thread_id": str(e.thread_id),
         "title": e.title,
         "score": round(s.score, 4),
+        "confidence": None if s.confidence is None else round(s.confidence, 4),
         "dense": round(s.dense, 4),
         "lexical": round(s.lexical, 4),
         "signals": list(s.signals),
