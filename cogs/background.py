@@ -91,7 +91,8 @@ class Background(commands.Cog):
         that runs only some shards cannot tell and leaves the latter alone."""
         present = {guild.id for guild in self.bot.guilds}
         for guild_id in present:
-            await self.services.kb.guild_joined(guild_id)
+            if self.bot.get_guild(guild_id) is not None:  # not removed meanwhile
+                await self.services.kb.guild_joined(guild_id)
         if self.bot.shard_id is not None and (self.bot.shard_count or 1) > 1:
             return
         for guild_id in await self.services.kb.guild_ids():

@@ -294,8 +294,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "その質問や回答を保存することがあります。止めるには /senpai プライバシー で"
         "「今後は保存しない」を選んでください。",
     },
-    "privacy.changed": {"en": "Saved.", "ja": "設定しました。"},
-    "privacy.unchanged": {"en": "That was already your choice.", "ja": "すでにその設定です。"},
+    "privacy.changed": {"en": "Saved. {text}", "ja": "設定しました。{text}"},
+    "privacy.unchanged": {
+        "en": "That was already your choice. {text}",
+        "ja": "すでにその設定です。{text}",
+    },
     "confirm.working": {"en": "Removing…", "ja": "削除しています…"},
     "confirm.cancelled": {"en": "Nothing was removed.", "ja": "何も削除していません。"},
     "confirm.expired": {

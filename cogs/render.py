@@ -275,4 +275,4 @@ def privacy_choice(opted_out: bool, changed: bool | None, lang: str) -> str:
     text = t("privacy.out" if opted_out else "privacy.in", lang)
     if changed is None:
         return text
-    return f"{t('privacy.changed' if changed else 'privacy.unchanged', lang)} {text}"
+    return t("privacy.changed" if changed else "privacy.unchanged", lang, text=text)
