@@ -9,7 +9,6 @@ kept, and is told why when their post is not saved.
 from __future__ import annotations
 
 import logging
-from typing import Literal
 
 import discord
 
@@ -22,8 +21,6 @@ from cogs.services import Services
 from knowledge.engine import CaptureError
 
 log = logging.getLogger(__name__)
-
-CaptureChoice = Literal["stop", "allow"]
 
 
 async def forget_me(interaction: discord.Interaction) -> None:
@@ -46,15 +43,16 @@ async def forget_me(interaction: discord.Interaction) -> None:
     await view.send(interaction, t("forget_me.confirm", lang))
 
 
-async def set_privacy(interaction: discord.Interaction, capture: CaptureChoice | None) -> None:
-    """Stop or allow capturing the member's messages; without a choice, show theirs."""
+async def set_privacy(interaction: discord.Interaction, stop: bool | None) -> None:
+    """Stop (``stop``) or allow capturing the member's messages; with None, show their
+    choice."""
     where = await invocation(interaction)
     kb, user_id = where.services.kb, interaction.user.id
     changed: bool | None = None
-    if capture is not None:
-        changed = await kb.set_opt_out(user_id, capture == "stop")
+    if stop is not None:
+        changed = await kb.set_opt_out(user_id, stop)
         if changed:
-            log.info("member %d %s capture", user_id, "stopped" if capture == "stop" else "allowed")
+            log.info("member %d %s capture", user_id, "stopped" if stop else "allowed")
     text = render.privacy_choice(await kb.is_opted_out(user_id), changed, where.lang)
     await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 

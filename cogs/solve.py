@@ -225,6 +225,10 @@ class Solving(commands.Cog):
         if not settings.watches(thread.parent.id):
             return
         community = self.services.community
+        if await self.services.kb.is_opted_out(thread.owner_id or 0):
+            # Nothing of the post is kept (no question history, see cogs.suggest), and it
+            # would not be saved: nothing to date, nothing to ask.
+            return
         if message.author.id != thread.owner_id:
             # Dates the first answer, for the community's figures, nudges or not.
             await community.record_reply(thread.id, message.created_at)
@@ -232,8 +236,6 @@ class Solving(commands.Cog):
             return
         if await self.services.kb.entry_for_thread(thread.id) is not None:
             return
-        if await self.services.kb.is_opted_out(thread.owner_id or 0):
-            return  # their post would not be saved: nothing to ask, no nudge kept
         if message.author.id != thread.owner_id:
             await community.schedule_nudge(
                 thread_id=thread.id,

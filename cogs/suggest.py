@@ -232,10 +232,7 @@ class Suggestions(commands.Cog):
     ) -> None:
         """Stop (or allow again) capturing the member's future questions and answers;
         without a choice, say what their choice is and what it means."""
-        choice: privacy.CaptureChoice | None = None
-        if capture == "stop" or capture == "allow":
-            choice = capture
-        await privacy.set_privacy(interaction, choice)
+        await privacy.set_privacy(interaction, None if capture is None else capture == "stop")
 
 
 async def setup(bot: commands.Bot) -> None:
