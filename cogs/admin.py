@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import time
+from collections import Counter
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ from discord.ext import commands
 from cogs import render
 from cogs.adapt import fetch_thread
 from cogs.checks import admin_only
+from cogs.components import Confirm
 from cogs.context import invocation
 from cogs.i18n import choose_language, t
 from cogs.render import NO_PINGS
@@ -44,46 +46,6 @@ SETUP_OPTIONS = {
     "archive_on_solve": "Archive posts when they are marked solved",
 }
 """/senpai-admin setup's options and their descriptions (names are localised as-is)."""
-
-
-class ForgetConfirm(discord.ui.View):
-    """Confirm / Cancel before removing a member's content for good."""
-
-    def __init__(
-        self, services: Services, admin_id: int, user: discord.abc.User, lang: str
-    ) -> None:
-        super().__init__(timeout=120)
-        self.services = services
-        self.admin_id = admin_id
-        self.user = user
-        self.lang = lang
-        confirm = discord.ui.Button[Any](
-            label=t("button.confirm", lang), style=discord.ButtonStyle.danger
-        )
-        cancel = discord.ui.Button[Any](
-            label=t("button.cancel", lang), style=discord.ButtonStyle.secondary
-        )
-        confirm.callback = self._confirm  # type: ignore[method-assign]
-        cancel.callback = self._cancel  # type: ignore[method-assign]
-        self.add_item(confirm)
-        self.add_item(cancel)
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return interaction.user.id == self.admin_id
-
-    async def _confirm(self, interaction: discord.Interaction) -> None:
-        removed = await self.services.kb.forget_member(self.user.id)
-        await interaction.response.edit_message(
-            content=t(
-                "forget.done", self.lang, entries=removed.entries, feedback=removed.feedback_count
-            ),
-            view=None,
-        )
-        self.stop()
-
-    async def _cancel(self, interaction: discord.Interaction) -> None:
-        await interaction.response.edit_message(content=t("forget.cancelled", self.lang), view=None)
-        self.stop()
 
 
 class Admin(commands.Cog):
@@ -216,6 +178,7 @@ class Admin(commands.Cog):
             if isinstance(c, discord.ForumChannel) and settings.watches(c.id)
         ]
         seen = captured = 0
+        skipped: Counter[str] = Counter()  # posts not saved, by reason
         names: dict[int, str] = {}  # display names, looked up once per member
         last = time.monotonic()
         for forum in forums:
@@ -235,9 +198,10 @@ class Admin(commands.Cog):
                             await fetch_thread(thread, names)
                         )
                     except CaptureError as error:
-                        # e.g. the marked answer is an image with no text: skip the post,
-                        # or every run would stop here again.
-                        log.info("backfill: post %d not captured: %s", thread.id, error)
+                        # e.g. the marked answer is an image with no text, or its author
+                        # opted out: skip the post, or every run would stop here again.
+                        log.info("backfill: post %d not captured: %s", thread.id, error.code)
+                        skipped[error.code] += 1
                         result = None
                     got = int(result is not None)
                 captured += got
@@ -263,7 +227,7 @@ class Admin(commands.Cog):
         await self.services.kb.flush()
         with contextlib.suppress(discord.HTTPException):
             await interaction.edit_original_response(
-                content=t("backfill.done", lang, seen=seen, captured=captured)
+                content=render.backfill_done(seen, captured, skipped, lang)
             )
 
     @admin.command(
@@ -298,12 +262,19 @@ class Admin(commands.Cog):
     async def forget(self, interaction: discord.Interaction, user: discord.User) -> None:
         """Remove everything a member asked and answered, after a confirmation."""
         lang = (await invocation(interaction)).lang
-        await interaction.response.send_message(
-            render.forget_confirmation(user.display_name, lang),
-            view=ForgetConfirm(self.services, interaction.user.id, user, lang),
-            ephemeral=True,
-            allowed_mentions=NO_PINGS,
+
+        async def forget() -> str:
+            removed = await self.services.kb.forget_member(user.id)
+            return t("forget.done", lang, entries=removed.entries, feedback=removed.feedback_count)
+
+        view = Confirm(
+            interaction.user.id,
+            lang,
+            forget,
+            confirm_label=t("button.confirm", lang),
+            timeout=self.services.confirm_seconds,
         )
+        await view.send(interaction, render.forget_confirmation(user.display_name, lang))
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -43,6 +43,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "button.not_yet": {"en": "Not yet", "ja": "まだです"},
     "button.confirm": {"en": "Remove", "ja": "削除する"},
     "button.cancel": {"en": "Cancel", "ja": "キャンセル"},
+    "button.forget_me": {"en": "Delete my data", "ja": "データを削除する"},
     "search.none": {
         "en": "No solved thread is close enough to that. Try other words, or ask in a forum.",
         "ja": "近い解決済みスレッドは見つかりませんでした。言葉を変えるか、フォーラムで質問してください。",
@@ -78,6 +79,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "refuse.admin": {
         "en": "This needs the Manage Server permission.",
         "ja": "この操作には「サーバー管理」権限が必要です。",
+    },
+    "refuse.not_yours": {
+        "en": "Only the member who ran this command can use these buttons.",
+        "ja": "このボタンはコマンドを実行した本人しか使えません。",
     },
     "refuse.not_post": {
         "en": "Use this inside a forum post.",
@@ -128,6 +133,28 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "That message is not in this post.",
         "ja": "そのメッセージはこの投稿のものではありません。",
     },
+    "capture.opted_out": {
+        "en": "Not saved: a member of this post asked Senpai not to keep their messages.",
+        "ja": "保存しませんでした：この投稿の参加者が、メッセージを保存しない設定にしています。",
+    },
+    "capture.opted_out_self": {
+        "en": "Not saved: you asked Senpai not to keep your messages (/senpai privacy).",
+        "ja": "保存しませんでした：あなたはメッセージを保存しない設定にしています（/senpai プライバシー）。",
+    },
+    "capture.conflict": {
+        "en": "Not saved: this post is already stored for another server.",
+        "ja": "保存しませんでした：この投稿は別のサーバーのものとして保存されています。",
+    },
+    "capture.scope": {
+        "en": "Not saved: this post was saved from a private forum, and saving it again would "
+        "show it to more people. Use /unsolved first to save it anew.",
+        "ja": "保存しませんでした：この投稿は非公開フォーラムから保存されたもので、保存し直すと"
+        "より多くの人に見えるようになります。先に /未解決 を使ってから保存し直してください。",
+    },
+    "skipped.opted_out": {"en": "a member opted out", "ja": "保存しない設定のメンバー"},
+    "skipped.conflict": {"en": "stored for another server", "ja": "別のサーバーで保存済み"},
+    "skipped.scope": {"en": "saved from a private forum", "ja": "非公開フォーラムから保存済み"},
+    "skipped.other": {"en": "no usable question or answer", "ja": "使える質問か回答がない"},
     "unsolve.done": {
         "en": "This post is no longer marked solved and left the knowledge base.",
         "ja": "解決済みを取り消し、ナレッジベースから削除しました。",
@@ -205,6 +232,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Backfill finished: {seen} posts read, {captured} solved threads captured.",
         "ja": "取り込み完了：{seen}件の投稿を読み込み、{captured}件の解決済みスレッドを追加しました。",
     },
+    "backfill.skipped": {
+        "en": "Not saved: {reasons}.",
+        "ja": "保存しなかった投稿：{reasons}。",
+    },
+    "backfill.reason": {"en": "{count} ({reason})", "ja": "{count}件（{reason}）"},
     "stats.title": {"en": "Senpai in this server", "ja": "このサーバーの Senpai"},
     "stats.kb": {
         "en": "{entries} solved threads · {answerers} members credited · "
@@ -249,7 +281,48 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Removed {entries} solved threads and {feedback} feedback records.",
         "ja": "解決済みスレッド {entries}件とフィードバック {feedback}件を削除しました。",
     },
-    "forget.cancelled": {"en": "Nothing was removed.", "ja": "何も削除していません。"},
+    "forget_me.confirm": {
+        "en": "Delete everything Senpai keeps about you, in every server: the solved threads "
+        "you asked or answered, your feedback on suggestions and your question history? "
+        "This cannot be undone.",
+        "ja": "Senpai があなたについて保存しているもの（すべてのサーバーの、あなたが質問・回答した"
+        "解決済みスレッド、提案へのフィードバック、質問の履歴）を削除しますか？元に戻せません。",
+    },
+    "forget_me.done": {
+        "en": "Deleted: {entries} solved threads, {feedback} feedback records and {questions} "
+        "question records, purged from Senpai's files too.",
+        "ja": "削除しました：解決済みスレッド {entries}件、フィードバック {feedback}件、"
+        "質問の履歴 {questions}件（Senpai のファイルからも消去済み）。",
+    },
+    "forget_me.hint": {
+        "en": "Senpai may still keep your future questions and answers; /senpai privacy stops that.",
+        "ja": "今後の質問や回答は保存されることがあります。/senpai プライバシー で止められます。",
+    },
+    "privacy.out": {
+        "en": "Senpai will not keep your future questions or answers, in any server, nor your "
+        "feedback on its suggestions. What is already stored stays until you use "
+        "/senpai forget-me.",
+        "ja": "Senpai は今後、どのサーバーでも、あなたの質問・回答や提案へのフィードバックを保存"
+        "しません。すでに保存されているものは /senpai 自分のデータを削除 を使うまで残ります。",
+    },
+    "privacy.in": {
+        "en": "When a post you asked or answered is marked solved, Senpai may keep your question "
+        "or answer to point the next person to it. Choose “Stop” in /senpai privacy to stop that.",
+        "ja": "あなたが質問・回答した投稿が解決済みになると、次の人に紹介できるよう Senpai が"
+        "その質問や回答を保存することがあります。止めるには /senpai プライバシー で"
+        "「今後は保存しない」を選んでください。",
+    },
+    "privacy.changed": {"en": "Saved. {text}", "ja": "設定しました。{text}"},
+    "privacy.unchanged": {
+        "en": "That was already your choice. {text}",
+        "ja": "すでにその設定です。{text}",
+    },
+    "confirm.working": {"en": "Removing…", "ja": "削除しています…"},
+    "confirm.cancelled": {"en": "Nothing was removed.", "ja": "何も削除していません。"},
+    "confirm.expired": {
+        "en": "This confirmation expired; nothing was removed.",
+        "ja": "確認の時間が過ぎました。何も削除していません。",
+    },
     "error.not_ready": {
         "en": "Senpai's index is being rebuilt; try again in a moment.",
         "ja": "インデックスを再構築中です。少し待ってからもう一度お試しください。",
@@ -316,6 +389,14 @@ COMMAND_TRANSLATIONS: dict[str, str] = {
     "Remove everything a member asked and answered (admins)": "メンバーの質問と回答をすべて削除（管理者）",
     "user": "ユーザー",
     "The member whose content to remove": "内容を削除するメンバー",
+    "forget-me": "自分のデータを削除",
+    "Delete everything Senpai keeps about you (asks first)": "Senpai が保存しているあなたのデータをすべて削除（確認あり）",
+    "privacy": "プライバシー",
+    "Whether Senpai may keep your questions and answers": "Senpai があなたの質問と回答を保存してよいか",
+    "capture": "保存",
+    "Stop or allow keeping your future questions and answers (default: show your choice)": "今後の質問と回答の保存を止める／許可する（省略時は現在の設定を表示）",
+    "Stop: do not keep my questions and answers": "今後は保存しない",
+    "Allow: keep my questions and answers": "保存を許可する",
     "solved": "解決済み",
     "Mark this post solved and save its answer to the knowledge base": "この投稿を解決済みにし、回答をナレッジベースに保存",
     "message": "メッセージ",

@@ -9,6 +9,8 @@ embed or a label, and nothing here can ping: every message is sent with
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Mapping
 
 import discord
 
@@ -16,7 +18,7 @@ from cogs.i18n import t
 from knowledge.cleaning import escape_markdown, gist
 from knowledge.community import CommunityFigures
 from knowledge.learning import MIN_VERDICTS, Calibration
-from knowledge.models import GuildSettings, Stats, Suggestion
+from knowledge.models import GuildSettings, RemovedContent, Stats, Suggestion
 
 EMBED_COLOUR = discord.Colour.from_rgb(88, 166, 92)
 GIST_CHARS = 160
@@ -256,5 +258,49 @@ def addressed(key: str, lang: str, name: str | None) -> str:
     return t(key, lang, asker=member_text(name))
 
 
+def backfill_done(seen: int, captured: int, skipped: Mapping[str, int], lang: str) -> str:
+    """A backfill's summary, with the posts it did not save counted by reason
+    (``skipped`` maps :class:`~knowledge.errors.CaptureError` codes to counts)."""
+    text = t("backfill.done", lang, seen=seen, captured=captured)
+    by_reason: Counter[str] = Counter()
+    for code, count in skipped.items():
+        by_reason[code if code in SKIP_REASONS else "other"] += count
+    if not by_reason:
+        return text
+    reasons = ", ".join(
+        t("backfill.reason", lang, count=by_reason[code], reason=t(f"skipped.{code}", lang))
+        for code in (*SKIP_REASONS, "other")
+        if by_reason[code]
+    )
+    return f"{text}\n{t('backfill.skipped', lang, reasons=reasons)}"
+
+
+SKIP_REASONS = ("opted_out", "conflict", "scope")
+"""Reasons a backfill names; other capture errors count as "no usable question or answer"."""
+
+
 def forget_confirmation(name: str, lang: str) -> str:
     return t("forget.confirm", lang, user=member_text(name))
+
+
+# -- a member's own data ----------------------------------------------------------------
+
+
+def forgotten_member(removed: RemovedContent, opted_out: bool, lang: str) -> str:
+    """What forget-me removed, and (unless they opted out) how to stop future capture."""
+    text = t(
+        "forget_me.done",
+        lang,
+        entries=removed.entries,
+        feedback=removed.feedback_count,
+        questions=removed.questions,
+    )
+    return text if opted_out else f"{text}\n{t('forget_me.hint', lang)}"
+
+
+def privacy_choice(opted_out: bool, changed: bool | None, lang: str) -> str:
+    """The member's capture choice in plain words, after "Saved." when it just changed."""
+    text = t("privacy.out" if opted_out else "privacy.in", lang)
+    if changed is None:
+        return text
+    return t("privacy.changed" if changed else "privacy.unchanged", lang, text=text)

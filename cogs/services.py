@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from discord.ext import commands
 
@@ -30,6 +30,13 @@ class Services:
     clock: Callable[[], datetime] = field(default=_utcnow)
     nudge_poll_seconds: float = 60.0
     flush_every_seconds: float = 300.0
+    guild_grace: timedelta = timedelta(days=30)
+    """How long a server's data is kept after Senpai leaves it (the runner passes
+    ``Settings.guild_grace``)."""
+    guild_purge_seconds: float = 3600.0
+    """How often departed servers past their grace period are forgotten."""
+    confirm_seconds: float = 120.0
+    """How long a Confirm / Cancel prompt waits before it expires."""
 
 
 def attach(bot: commands.Bot, services: Services) -> None:

@@ -32,6 +32,7 @@ from cogs.checks import may_mark_solution
 from cogs.components import PersistentButton
 from cogs.context import PostContext, invocation, post_context
 from cogs.i18n import choose_language, t
+from cogs.privacy import capture_refusal
 from cogs.render import NO_PINGS
 from cogs.services import Services, services_of
 from knowledge.engine import CaptureError, likely_answer
@@ -42,11 +43,16 @@ log = logging.getLogger(__name__)
 
 
 async def solve(
-    services: Services, thread: discord.Thread, answer_id: int | None, lang: str
+    services: Services,
+    thread: discord.Thread,
+    answer_id: int | None,
+    lang: str,
+    member_id: int | None = None,
 ) -> tuple[bool, str]:
     """Capture ``thread`` with ``answer_id`` (or its most likely answer) and tag it solved.
 
-    Returns (success, message for the person who asked for it).
+    Returns (success, message for ``member_id``, the person who asked for it): when the
+    post cannot be saved (e.g. its asker or answerer opted out), why, and nothing changes.
     """
     domain = await fetch_thread(thread)
     if answer_id is None:
@@ -56,7 +62,8 @@ async def solve(
     try:
         await services.kb.capture(domain, [answer_id])
     except CaptureError as error:
-        return False, t(f"capture.{error.code}", lang)
+        log.info("post %d not captured: %s", thread.id, error.code)
+        return False, await capture_refusal(services, error, member_id, lang)
     settings = await services.community.settings(thread.guild.id)
     await services.community.record_solved(thread.id, services.clock(), via="marked")
     answer = domain.message(answer_id)
@@ -87,7 +94,7 @@ class AcceptButton(NudgeButton, template=r"senpai:accept:(?P<value>[0-9]+)"):
     async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
         assert self.value is not None  # the template requires it
         await interaction.response.defer()
-        ok, text = await solve(ctx.services, ctx.thread, self.value, ctx.lang)
+        ok, text = await solve(ctx.services, ctx.thread, self.value, ctx.lang, ctx.member.id)
         if ok and interaction.message is not None:
             await interaction.message.edit(view=None, allowed_mentions=NO_PINGS)
         await interaction.followup.send(text, ephemeral=True)
@@ -138,7 +145,7 @@ async def _solve_command(interaction: discord.Interaction, answer_id: int | None
     if ctx is None:
         return
     await interaction.response.defer(ephemeral=True, thinking=True)
-    _, text = await solve(ctx.services, ctx.thread, answer_id, ctx.lang)
+    _, text = await solve(ctx.services, ctx.thread, answer_id, ctx.lang, ctx.member.id)
     await interaction.followup.send(text, ephemeral=True)
 
 
@@ -218,6 +225,10 @@ class Solving(commands.Cog):
         if not settings.watches(thread.parent.id):
             return
         community = self.services.community
+        if await self.services.kb.is_opted_out(thread.owner_id or 0):
+            # Nothing of the post is kept (no question history, see cogs.suggest), and it
+            # would not be saved: nothing to date, nothing to ask.
+            return
         if message.author.id != thread.owner_id:
             # Dates the first answer, for the community's figures, nudges or not.
             await community.record_reply(thread.id, message.created_at)
@@ -331,6 +342,8 @@ class Solving(commands.Cog):
             return
         if await self.services.community.is_solved(after.id):
             return  # solved by an earlier thread: nothing to capture
+        if await self.services.kb.is_opted_out(after.owner_id or 0):
+            return  # the asker opted out: their post would not be saved
         async with self._nudging:
             nudge = await self.services.community.nudge(after.id)
             if nudge is not None and nudge.state != "pending":

@@ -1,7 +1,10 @@
-"""Members: "someone already faced this" on every new post, and /senpai search.
+"""Members: "someone already faced this" on every new post, and the /senpai group
+(search, forget-me, privacy).
 
 The reply never delays posting (it is sent after the post exists), shows at
-most three solved threads, and says nothing when Senpai is unsure.
+most three solved threads, and says nothing when Senpai is unsure. Nothing of a
+member who opted out is recorded: not their post's question history, not their
+feedback on a suggestion.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs import render
+from cogs import privacy, render
 from cogs.adapt import is_forum_post, mark_thread_solved
 from cogs.checks import may_dismiss, scopes_for_forum, scopes_for_member
 from cogs.components import PersistentButton
@@ -43,13 +46,15 @@ class SolvedButton(PersistentButton, template=r"senpai:solved:(?P<value>[0-9]+)"
         if entry is None or entry.guild_id != thread.guild.id:
             await interaction.response.send_message(t("feedback.gone", lang), ephemeral=True)
             return
-        await services.kb.record_feedback(
-            entry.id,
-            guild_id=thread.guild.id,
-            thread_id=thread.id,
-            user_id=ctx.member.id,
-            kind=FeedbackKind.SOLVED_BY_SUGGESTION,
-        )
+        # The post is marked solved either way; an opted-out asker's verdict is not kept.
+        if not await services.kb.is_opted_out(ctx.member.id):
+            await services.kb.record_feedback(
+                entry.id,
+                guild_id=thread.guild.id,
+                thread_id=thread.id,
+                user_id=ctx.member.id,
+                kind=FeedbackKind.SOLVED_BY_SUGGESTION,
+            )
         await services.community.record_solved(
             thread.id, services.clock(), via="suggestion", duplicate_of=entry.id
         )
@@ -66,13 +71,14 @@ class IrrelevantButton(PersistentButton, template=r"senpai:irrelevant:(?P<value>
 
     async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
         assert self.value is not None  # the template requires it
-        await ctx.services.kb.record_feedback(
-            self.value,
-            guild_id=ctx.thread.guild.id,
-            thread_id=ctx.thread.id,
-            user_id=ctx.member.id,
-            kind=FeedbackKind.NOT_RELEVANT,
-        )
+        if not await ctx.services.kb.is_opted_out(ctx.member.id):
+            await ctx.services.kb.record_feedback(
+                self.value,
+                guild_id=ctx.thread.guild.id,
+                thread_id=ctx.thread.id,
+                user_id=ctx.member.id,
+                kind=FeedbackKind.NOT_RELEVANT,
+            )
         await interaction.response.send_message(t("feedback.irrelevant", ctx.lang), ephemeral=True)
 
 
@@ -100,7 +106,8 @@ def suggestion_view(entry_ids: list[int], lang: str) -> discord.ui.View:
 
 
 class Suggestions(commands.Cog):
-    """Suggests solved threads for new forum posts, and answers /senpai search."""
+    """Suggests solved threads for new forum posts, and answers the members' /senpai
+    commands: search, forget-me, privacy."""
 
     senpai = app_commands.Group(
         name=_("senpai"), description=_("Senpai: find solved threads"), guild_only=True
@@ -124,13 +131,14 @@ class Suggestions(commands.Cog):
         settings = await self.services.community.settings(message.guild.id)
         if not settings.watches(thread.parent.id):
             return
-        await self.services.community.record_question(
-            thread_id=thread.id,
-            guild_id=message.guild.id,
-            forum_id=thread.parent.id,
-            asker_id=message.author.id,
-            asked_at=message.created_at,
-        )
+        if not await self.services.kb.is_opted_out(message.author.id):
+            await self.services.community.record_question(
+                thread_id=thread.id,
+                guild_id=message.guild.id,
+                forum_id=thread.parent.id,
+                asker_id=message.author.id,
+                asked_at=message.created_at,
+            )
         text = f"{thread.name}\n{message.content}"
         query = Query(
             guild_id=message.guild.id,
@@ -194,6 +202,38 @@ class Suggestions(commands.Cog):
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )
+
+    @senpai.command(
+        name=_("forget-me"),
+        description=_("Delete everything Senpai keeps about you (asks first)"),
+    )
+    async def forget_me(self, interaction: discord.Interaction) -> None:
+        """Delete everything Senpai keeps about the member, in every server, once they
+        confirm: the solved threads they asked or answered, their feedback, their
+        question history."""
+        await privacy.forget_me(interaction)
+
+    @senpai.command(
+        name=_("privacy"), description=_("Whether Senpai may keep your questions and answers")
+    )
+    @app_commands.rename(capture=_("capture"))
+    @app_commands.describe(
+        capture=_(
+            "Stop or allow keeping your future questions and answers (default: show your choice)"
+        )
+    )
+    @app_commands.choices(
+        capture=[
+            app_commands.Choice(name=_("Stop: do not keep my questions and answers"), value="stop"),
+            app_commands.Choice(name=_("Allow: keep my questions and answers"), value="allow"),
+        ]
+    )
+    async def privacy_command(
+        self, interaction: discord.Interaction, capture: str | None = None
+    ) -> None:
+        """Stop (or allow again) capturing the member's future questions and answers;
+        without a choice, say what their choice is and what it means."""
+        await privacy.set_privacy(interaction, None if capture is None else capture == "stop")
 
 
 async def setup(bot: commands.Bot) -> None:

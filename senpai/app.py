@@ -81,6 +81,7 @@ def services_for(kb: KnowledgeBase, settings: Settings, *, clock: Clock = utcnow
         clock=clock,
         nudge_poll_seconds=settings.nudge_poll_seconds,
         flush_every_seconds=settings.flush_every_seconds,
+        guild_grace=settings.guild_grace,
     )
 
 

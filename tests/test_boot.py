@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 from pathlib import Path
 
 import discord
@@ -66,7 +67,7 @@ async def payloads(bot) -> dict[str, dict]:
 async def test_every_extension_loads_and_registers_its_commands(bot):
     commands = await payloads(bot)
     assert set(commands) == {"senpai", "senpai-admin", "solved", "unsolved", "Mark as solution"}
-    assert {o["name"] for o in commands["senpai"]["options"]} == {"search"}
+    assert {o["name"] for o in commands["senpai"]["options"]} == {"search", "forget-me", "privacy"}
     assert {o["name"] for o in commands["senpai-admin"]["options"]} == {
         "setup",
         "rebuild",
@@ -83,6 +84,14 @@ async def test_every_command_name_and_description_has_a_japanese_localisation(bo
             assert item.get("name_localizations", {}).get("ja"), item["name"]
             if top["type"] == 1:
                 assert item.get("description_localizations", {}).get("ja"), item["name"]
+
+
+async def test_the_privacy_choices_read_in_japanese(bot):
+    members = {o["name"]: o for o in (await payloads(bot))["senpai"]["options"]}
+    (capture,) = members["privacy"]["options"]
+    assert [c["value"] for c in capture["choices"]] == ["stop", "allow"]
+    for choice in capture["choices"]:
+        assert choice.get("name_localizations", {}).get("ja"), choice["name"]
 
 
 async def test_commands_are_guild_only_and_only_admin_commands_are_hidden_by_default(bot):
@@ -147,6 +156,16 @@ def test_every_message_exists_in_english_and_japanese():
     for key, texts in MESSAGES.items():
         assert set(texts) == {"en", "ja"}, key
         assert all(text.strip() for text in texts.values()), key
+
+
+async def test_the_runner_passes_the_guild_grace_period(tmp_path):
+    settings = Settings(tmp_path, "hashing", guild_grace=timedelta(days=3))
+    services = await open_services(settings, encoder=HashingEncoder())
+    try:
+        assert services.guild_grace == timedelta(days=3)
+    finally:
+        await close_services(services)
+    assert Settings(tmp_path, "hashing").guild_grace == timedelta(days=30)
 
 
 def test_the_bot_asks_only_for_the_intents_it_needs(tmp_path):

@@ -530,6 +530,9 @@ async def test_forget_asks_for_confirmation_then_removes_the_member_entries(
     confirmed = await server.press_button(owner, confirmation, buttons[0]["custom_id"])
     done = await confirmed.wait_for_response()
     assert done.type == 7
+    await server.wait_for(
+        lambda: (server.message(confirmation.id).content or "").startswith("Removed ") or None
+    )
     assert "Removed 1 solved threads" in (server.message(confirmation.id).content or "")
     assert server.message(confirmation.id).components == []
     assert await senpai.kb.entry_for_thread(post.id) is None
