@@ -12,7 +12,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from knowledge.db import Database, chunks, iso, marks, parse_time
-from knowledge.models import BackfillState, CommunityFigures, GuildSettings, Nudge
+from knowledge.models import (
+    AcceptedAnswer,
+    BackfillState,
+    CommunityFigures,
+    EntryRef,
+    GuildSettings,
+    Nudge,
+    QuestionHistory,
+    QuestionRecord,
+)
 
 
 def _nudge(row: Sequence[object]) -> Nudge:
@@ -29,6 +38,62 @@ def _nudge(row: Sequence[object]) -> Nudge:
 _NUDGE_COLUMNS = "thread_id, guild_id, asker_id, due_at, state, candidate_id"
 
 
+def _ids(text: object) -> tuple[int, ...]:
+    return tuple(int(x) for x in json.loads(str(text)))
+
+
+def _ids_json(ids: Iterable[int]) -> str:
+    return json.dumps([str(x) for x in ids])
+
+
+def _roles_json(roles: Sequence[int] | None) -> str | None:
+    return None if roles is None else _ids_json(dict.fromkeys(roles))
+
+
+def _question(row: Sequence[object]) -> QuestionRecord:
+    return QuestionRecord(
+        thread_id=int(row[0]),  # type: ignore[call-overload]
+        forum_id=int(row[1]),  # type: ignore[call-overload]
+        asker_id=int(row[2]),  # type: ignore[call-overload]
+        title=str(row[3]),
+        asked_at=datetime.fromisoformat(str(row[4])),
+        first_reply_at=parse_time(row[5]),
+        first_reply_roles=None if row[6] is None else _ids(row[6]),
+        solved_at=parse_time(row[7]),
+        solved_via=None if row[8] is None else str(row[8]),
+        duplicate_of=None if row[9] is None else int(row[9]),  # type: ignore[call-overload]
+        deleted=row[10] is not None,
+    )
+
+
+_QUESTION_COLUMNS = (
+    "thread_id, forum_id, asker_id, title, asked_at, first_reply_at, first_reply_roles, "
+    "solved_at, solved_via, duplicate_of, deleted_at"
+)
+
+# A post's history read from its messages fills only what the live record lacks:
+# what the bot saw as it happened is never overwritten, and reading the same
+# history twice changes nothing. A thread stored for another server is left alone.
+_MERGE_HISTORY = """
+INSERT INTO questions (thread_id, guild_id, forum_id, asker_id, asked_at, title,
+                       first_reply_at, first_reply_roles, solved_at, solved_via)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? IS NULL THEN NULL ELSE 'history' END)
+ON CONFLICT (thread_id) DO UPDATE SET
+    title = CASE WHEN questions.title = '' THEN excluded.title ELSE questions.title END,
+    first_reply_roles = CASE
+        WHEN questions.first_reply_at IS NULL
+          OR (questions.first_reply_roles IS NULL
+              AND questions.first_reply_at = excluded.first_reply_at)
+        THEN excluded.first_reply_roles
+        ELSE questions.first_reply_roles END,
+    first_reply_at = COALESCE(questions.first_reply_at, excluded.first_reply_at),
+    solved_via = CASE WHEN questions.solved_at IS NULL THEN excluded.solved_via
+                      ELSE questions.solved_via END,
+    solved_at = COALESCE(questions.solved_at, excluded.solved_at)
+WHERE questions.guild_id = excluded.guild_id
+"""
+
+
 class CommunityStore:
     """Per-guild state the Discord plugin keeps, over the knowledge store's file."""
 
@@ -40,7 +105,7 @@ class CommunityStore:
     async def settings(self, guild_id: int) -> GuildSettings:
         async with self._db.reader.execute(
             "SELECT watched_forums, helper_roles, solved_tag, threshold, language, "
-            "nudge_hours, archive_on_solve FROM guild_settings WHERE guild_id = ?",
+            "nudge_hours, archive_on_solve, staff_roles FROM guild_settings WHERE guild_id = ?",
             (guild_id,),
         ) as cur:
             row = await cur.fetchone()
@@ -55,6 +120,7 @@ class CommunityStore:
             language=str(row[4]),
             nudge_hours=float(row[5]),
             archive_on_solve=bool(row[6]),
+            staff_roles=_ids(row[7]),
         )
 
     async def save_settings(self, settings: GuildSettings) -> None:
@@ -67,8 +133,8 @@ class CommunityStore:
         async with self._db.transaction() as db:
             await db.execute(
                 "INSERT OR REPLACE INTO guild_settings (guild_id, watched_forums, helper_roles, "
-                "solved_tag, threshold, language, nudge_hours, archive_on_solve, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "solved_tag, threshold, language, nudge_hours, archive_on_solve, staff_roles, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     settings.guild_id,
                     json.dumps([str(x) for x in settings.watched_forums]),
@@ -78,6 +144,7 @@ class CommunityStore:
                     settings.language,
                     settings.nudge_hours,
                     int(settings.archive_on_solve),
+                    _ids_json(settings.staff_roles),
                     self._db.now(),
                 ),
             )
@@ -85,21 +152,63 @@ class CommunityStore:
     # -- questions -----------------------------------------------------------------
 
     async def record_question(
-        self, *, thread_id: int, guild_id: int, forum_id: int, asker_id: int, asked_at: datetime
+        self,
+        *,
+        thread_id: int,
+        guild_id: int,
+        forum_id: int,
+        asker_id: int,
+        asked_at: datetime,
+        title: str = "",
     ) -> None:
+        """A new post was opened. ``title`` must already be masked for storage
+        (:func:`knowledge.cleaning.clean_for_storage`): the report lists it."""
         async with self._db.transaction() as db:
             await db.execute(
                 "INSERT OR IGNORE INTO questions (thread_id, guild_id, forum_id, asker_id, "
-                "asked_at) VALUES (?, ?, ?, ?, ?)",
-                (thread_id, guild_id, forum_id, asker_id, iso(asked_at)),
+                "asked_at, title) VALUES (?, ?, ?, ?, ?, ?)",
+                (thread_id, guild_id, forum_id, asker_id, iso(asked_at), title),
             )
 
-    async def record_reply(self, thread_id: int, at: datetime) -> None:
-        """A reply from someone other than the asker: the first one dates the answer."""
+    async def record_reply(
+        self, thread_id: int, at: datetime, *, roles: Sequence[int] | None = None
+    ) -> None:
+        """A reply from someone other than the asker: the first one dates the answer.
+        ``roles``: the replier's role ids (staff or member), when known."""
         async with self._db.transaction() as db:
             await db.execute(
-                "UPDATE questions SET first_reply_at = ? "
+                "UPDATE questions SET first_reply_at = ?, first_reply_roles = ? "
                 "WHERE thread_id = ? AND first_reply_at IS NULL",
+                (iso(at), _roles_json(roles), thread_id),
+            )
+
+    async def record_histories(self, histories: Sequence[QuestionHistory]) -> None:
+        """Record posts' question history read from their messages, filling only what
+        is not known yet (see ``_MERGE_HISTORY``): recording the same history again
+        changes nothing."""
+        async with self._db.transaction() as db:
+            for h in histories:
+                await db.execute(
+                    _MERGE_HISTORY,
+                    (
+                        h.thread_id,
+                        h.guild_id,
+                        h.forum_id,
+                        h.asker_id,
+                        iso(h.asked_at),
+                        h.title,
+                        None if h.first_reply_at is None else iso(h.first_reply_at),
+                        None if h.first_reply_at is None else _roles_json(h.first_reply_roles),
+                        None if h.solved_at is None else iso(h.solved_at),
+                        None if h.solved_at is None else iso(h.solved_at),
+                    ),
+                )
+
+    async def record_deleted(self, thread_id: int, at: datetime) -> None:
+        """The post was deleted: it stays counted as asked, but is no longer listed."""
+        async with self._db.transaction() as db:
+            await db.execute(
+                "UPDATE questions SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL",
                 (iso(at), thread_id),
             )
 
@@ -170,6 +279,69 @@ class CommunityStore:
             median_solve_hours=statistics.median(solve) if solve else None,
             recurring=recurring,
         )
+
+    async def question(self, thread_id: int) -> QuestionRecord | None:
+        """One post's stored question history."""
+        async with self._db.reader.execute(
+            f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE thread_id = ?", (thread_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else _question(row)
+
+    async def questions_asked(
+        self, guild_id: int, start: datetime, end: datetime
+    ) -> list[QuestionRecord]:
+        """The server's posts asked in [start, end), oldest first."""
+        async with self._db.reader.execute(
+            f"SELECT {_QUESTION_COLUMNS} FROM questions "
+            "WHERE guild_id = ? AND asked_at >= ? AND asked_at < ? ORDER BY asked_at, thread_id",
+            (guild_id, iso(start), iso(end)),
+        ) as cur:
+            return [_question(r) for r in await cur.fetchall()]
+
+    async def accepted_answers(
+        self, guild_id: int, start: datetime, end: datetime
+    ) -> list[AcceptedAnswer]:
+        """The server's captured entries solved in [start, end), with the authors of
+        their accepted answers (parts written by the asker left out)."""
+        async with self._db.reader.execute(
+            "SELECT e.id, e.solved_at, p.author_id, p.author_name FROM entries e "
+            "JOIN answer_parts p ON p.entry_id = e.id "
+            "WHERE e.guild_id = ? AND e.solved_at >= ? AND e.solved_at < ? "
+            "AND p.author_id != e.asker_id ORDER BY e.id, p.position",
+            (guild_id, iso(start), iso(end)),
+        ) as cur:
+            rows = await cur.fetchall()
+        grouped: dict[int, tuple[datetime, dict[int, str]]] = {}
+        for entry_id, solved_at, author_id, author_name in rows:
+            _, authors = grouped.setdefault(int(entry_id), (datetime.fromisoformat(solved_at), {}))
+            authors.setdefault(int(author_id), str(author_name))
+        return [
+            AcceptedAnswer(entry_id, solved_at, tuple(authors.items()))
+            for entry_id, (solved_at, authors) in grouped.items()
+        ]
+
+    async def entry_refs(self, entry_ids: Iterable[int]) -> dict[int, EntryRef]:
+        """Title, link and hits of the entries of ``entry_ids`` that still exist."""
+        wanted = sorted(set(entry_ids))
+        found: dict[int, EntryRef] = {}
+        for chunk in chunks(wanted):
+            async with self._db.reader.execute(
+                f"SELECT id, title, jump_url, hits FROM entries WHERE id IN ({marks(len(chunk))})",
+                chunk,
+            ) as cur:
+                for row in await cur.fetchall():
+                    found[int(row[0])] = EntryRef(
+                        int(row[0]), str(row[1]), str(row[2]), int(row[3])
+                    )
+        return found
+
+    async def guilds_with_questions(self) -> list[int]:
+        """The servers with question history."""
+        async with self._db.reader.execute(
+            "SELECT DISTINCT guild_id FROM questions ORDER BY guild_id"
+        ) as cur:
+            return [int(r[0]) for r in await cur.fetchall()]
 
     # -- nudges --------------------------------------------------------------------
 

@@ -243,7 +243,19 @@ def _parse_author(read: _Reader, raw: dict[str, object], where: str) -> Author:
         id=read.snowflake(author, "id", path),
         name=display,
         bot=read.boolean(author, "isBot", path, default=False),
+        roles=_parse_roles(read, author, path),
     )
+
+
+def _parse_roles(read: _Reader, author: dict[str, object], path: str) -> tuple[int, ...] | None:
+    """The author's role ids; ``None`` when the export does not list roles."""
+    if author.get("roles") is None:
+        return None
+    roles: list[int] = []
+    for index, item in enumerate(read.items(author, "roles", path)):
+        where = f"{path}.roles[{index}]"
+        roles.append(read.snowflake(read.as_section(item, where), "id", where))
+    return tuple(dict.fromkeys(roles))
 
 
 def _parse_reactions(

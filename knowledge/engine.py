@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from index.encoder import Encoder
@@ -25,6 +25,7 @@ from knowledge.cleaning import clean_for_storage
 from knowledge.community import CommunityStore
 from knowledge.db import Clock, utcnow
 from knowledge.errors import CaptureError, IndexNotReady, KnowledgeError, RebuildInProgress
+from knowledge.history import question_history
 from knowledge.learning import Calibration, calibrate
 from knowledge.live_index import (
     IndexStatus,
@@ -46,6 +47,7 @@ from knowledge.models import (
     Thread,
 )
 from knowledge.ranking import QuestionShape, Scored, scored
+from knowledge.report import Report, ReportError, build_report, periods_for
 from knowledge.retrieval import Retriever, SearchConfig
 from knowledge.solution_inference import infer_solution
 from knowledge.store import KnowledgeStore
@@ -66,6 +68,8 @@ __all__ = [
     "RebuildInProgress",
     "RebuildProgress",
     "RebuildReport",
+    "Report",
+    "ReportError",
     "SearchConfig",
     "likely_answer",
 ]
@@ -255,6 +259,73 @@ class KnowledgeBase:
         if solution is None:
             return None
         return await self.capture(thread, solution.answer_ids)
+
+    # -- question history ------------------------------------------------------------
+
+    async def record_history(self, threads: Sequence[Thread]) -> int:
+        """Record the question history of posts read whole (an import, a backfill),
+        solved or not: asked, first reply, and solved when the thread's messages show
+        an answer (:func:`~knowledge.solution_inference.infer_solution`). Only what is
+        not known yet is filled in; live records are never overwritten. The title of
+        a member who opted out of capture is not kept. Returns the posts recorded."""
+        histories = []
+        for thread in threads:
+            solution = infer_solution(thread)
+            history = question_history(thread, solution.answer_ids if solution else ())
+            if history is not None:
+                histories.append(history)
+        opted_out = await self.community.opted_out(h.asker_id for h in histories)
+        histories = [
+            dataclasses.replace(h, title="") if h.asker_id in opted_out else h for h in histories
+        ]
+        await self.community.record_histories(histories)
+        return len(histories)
+
+    async def post_deleted(self, thread_id: int) -> bool:
+        """A forum post was deleted: its entry goes, its nudge too, and its question
+        drops out of the unanswered list (it still counts as asked). Returns True if
+        an entry was removed."""
+        removed = await self.remove_thread(thread_id)
+        await self.community.forget_threads([thread_id])
+        await self.community.record_deleted(thread_id, self.store.db.clock())
+        return removed
+
+    async def report(
+        self,
+        guild_id: int,
+        since: date,
+        until: date,
+        *,
+        zone: tzinfo = UTC,
+        staff_roles: Collection[int] | None = None,
+    ) -> Report:
+        """The community manager's report for [since, until) in ``zone``, beside the
+        previous period of as many days (:mod:`knowledge.report` says how each figure
+        is counted). ``staff_roles`` defaults to the roles the server's admins named.
+        Raises :class:`~knowledge.report.ReportError` for an empty period."""
+        current, previous = periods_for(since, until, zone)
+        if staff_roles is None:
+            staff_roles = (await self.community.settings(guild_id)).staff_roles
+        questions = await self.community.questions_asked(guild_id, previous.start, current.end)
+        answers = await self.community.accepted_answers(guild_id, previous.start, current.end)
+        entries = await self.community.entry_refs(
+            q.duplicate_of for q in questions if q.duplicate_of is not None
+        )
+        return build_report(
+            guild_id=guild_id,
+            zone=zone,
+            periods=(current, previous),
+            questions=questions,
+            answers=answers,
+            entries=entries,
+            staff_roles=staff_roles,
+        )
+
+    async def report_guild_ids(self) -> list[int]:
+        """The guilds with entries or question history."""
+        return sorted(
+            set(await self.store.guild_ids()) | set(await self.community.guilds_with_questions())
+        )
 
     # -- removal and edits ---------------------------------------------------------
 

@@ -6,6 +6,9 @@ file of this run already gave) is reported by name with a one-line reason and
 skipped, and so is every thread that was read but cannot be captured. Nothing
 already imported is lost, and importing the same files again updates their entries
 in place.
+
+Every thread read, solved or not, also leaves its question history (asked, first
+reply, solved) for the community's figures; see :meth:`KnowledgeBase.record_history`.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class ImportReport:
     """
 
     read: int = 0
+    histories: int = 0
+    """Threads whose question history was recorded (solved or not)."""
     captured: int = 0
     updated: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
@@ -90,19 +95,26 @@ async def import_exports(
     report = ImportReport()
     first_source: dict[int, str] = {}
     pending: list[_Solved] = []
+    read: list[Thread] = []
     for number, item in enumerate(found, start=1):
         if isinstance(item, ExportFileError):
             report.skip_file(item.source, item.problem)
         else:
             thread = await _read(item, max_bytes, report)
-            if thread is not None:
-                _accept(thread, display_path(item), first_source, private, pending, report)
+            if thread is not None and _accept(
+                thread, display_path(item), first_source, private, pending, report
+            ):
+                read.append(thread)
         if len(pending) >= BATCH:
             await _capture(kb, pending, report, widen_scope)
             pending.clear()
+        if len(read) >= BATCH:
+            report.histories += await kb.record_history(read)
+            read.clear()
         if progress is not None:
             progress(number, len(found))
     await _capture(kb, pending, report, widen_scope)
+    report.histories += await kb.record_history(read)
     return report
 
 
@@ -123,7 +135,8 @@ def _accept(
     private: bool,
     pending: list[_Solved],
     report: ImportReport,
-) -> None:
+) -> bool:
+    """Queue a thread read from ``source`` for capture if solved; False for a collision."""
     first = first_source.get(thread.thread_id)
     if first is not None:
         report.skip_file(
@@ -131,7 +144,7 @@ def _accept(
             f"collision: thread {thread.thread_id} is also in {first}, read first; "
             "this file is not merged",
         )
-        return
+        return False
     first_source[thread.thread_id] = source
     report.read += 1
     if private:
@@ -139,8 +152,9 @@ def _accept(
     solution = infer_solution(thread)
     if solution is None:
         report.skipped.append((source, "unsolved: no accepted answer found"))
-        return
+        return True
     pending.append(_Solved(source, thread, solution.answer_ids))
+    return True
 
 
 async def _capture(

@@ -20,11 +20,15 @@ def private_scope(forum_id: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Author:
-    """Who wrote a message. ``name`` is a display name, used for credit, never to ping."""
+    """Who wrote a message. ``name`` is a display name, used for credit, never to ping.
+
+    ``roles``: the ids of the author's roles in the server (to tell staff from members
+    in the community's figures); ``None`` when the source does not say."""
 
     id: int
     name: str
     bot: bool = False
+    roles: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +244,8 @@ class GuildSettings:
 
     An empty ``watched_forums`` means every forum channel is watched.
     ``language`` is "auto" (the post's language, else the member's locale),
-    "ja" or "en". ``nudge_hours`` of 0 turns nudges off.
+    "ja" or "en". ``nudge_hours`` of 0 turns nudges off. ``staff_roles``: the roles
+    whose replies count as the staff's in the community report (member vs staff).
     """
 
     guild_id: int
@@ -251,6 +256,7 @@ class GuildSettings:
     language: str = "auto"
     nudge_hours: float = 24.0
     archive_on_solve: bool = False
+    staff_roles: tuple[int, ...] = ()
 
     def watches(self, forum_id: int) -> bool:
         return not self.watched_forums or forum_id in self.watched_forums
@@ -295,3 +301,60 @@ class CommunityFigures:
     @property
     def solved_rate(self) -> float | None:
         return None if self.questions == 0 else self.solved / self.questions
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionHistory:
+    """A post's question history read from its messages (an import or a backfill).
+
+    ``first_reply_at``: the first reply by someone other than the asker and not a bot;
+    ``first_reply_roles`` that replier's roles (``None`` when the source does not say);
+    ``solved_at``: when the inferred answer was given, for a thread found solved.
+    ``title`` is already masked for storage."""
+
+    thread_id: int
+    guild_id: int
+    forum_id: int
+    asker_id: int
+    title: str
+    asked_at: datetime
+    first_reply_at: datetime | None
+    first_reply_roles: tuple[int, ...] | None
+    solved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionRecord:
+    """One post's stored question history, as the community report reads it."""
+
+    thread_id: int
+    forum_id: int
+    asker_id: int
+    title: str
+    asked_at: datetime
+    first_reply_at: datetime | None
+    first_reply_roles: tuple[int, ...] | None
+    solved_at: datetime | None
+    solved_via: str | None
+    duplicate_of: int | None
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedAnswer:
+    """A captured entry's accepted answer, for crediting helpers: who wrote it (the
+    asker's own parts left out) and when the post was solved."""
+
+    entry_id: int
+    solved_at: datetime
+    authors: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRef:
+    """An entry named in a report: title, link and how often it solved later posts."""
+
+    id: int
+    title: str
+    jump_url: str
+    hits: int

@@ -1,4 +1,4 @@
-"""The ``senpai`` command: import history, ask, rebuild, stats, forget.
+"""The ``senpai`` command: import history, ask, rebuild, stats, report, forget.
 
 This is the runner: it reads settings and the environment, wires the
 knowledge base together, and renders results for a terminal.
@@ -14,8 +14,10 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from knowledge.db import DatabaseError
 from knowledge.engine import (
@@ -155,6 +157,33 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser(
+        "report",
+        parents=[common],
+        help="the community's figures for a period, beside the previous period",
+        description="Questions asked, answered and solved, times to first reply and to "
+        "solve, unanswered posts, recurring problems, top helpers and staff vs members, "
+        "for [SINCE, UNTIL) in the time zone --tz, each beside the previous period of "
+        "as many days. The README's 'Community figures' says how each is counted.",
+    )
+    p.add_argument("--since", required=True, type=_day, help="first day (YYYY-MM-DD)")
+    p.add_argument(
+        "--until", required=True, type=_day, help="the day after the last one (YYYY-MM-DD)"
+    )
+    p.add_argument("--tz", default="UTC", type=_zone, help="time zone of the days (default UTC)")
+    p.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    p.add_argument("--lang", choices=["en", "ja"], default="en", help="language of the text")
+    p.add_argument("--chart", type=Path, metavar="PATH", help="also write a weekly chart (PNG)")
+    p.add_argument("--guild", type=_int_id, help="guild id (needed when several guilds are stored)")
+    p.add_argument(
+        "--staff-role",
+        type=_int_id,
+        action="append",
+        dest="staff_roles",
+        metavar="ROLE_ID",
+        help="a staff role id (repeat for several; default: the roles the server's admins named)",
+    )
+
+    p = sub.add_parser(
         "forget",
         parents=[common],
         help="remove everything a member asked and answered, or everything of a server",
@@ -188,6 +217,24 @@ def _int_id(text: str) -> int:
     if not 0 < value < 2**63:
         raise argparse.ArgumentTypeError(f"not a Discord id (out of range): {text}")
     return value
+
+
+def _day(text: str) -> date:
+    """A calendar day given on the command line."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _zone(text: str) -> ZoneInfo:
+    """An IANA time zone name (Asia/Tokyo, Europe/Paris, UTC)."""
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"unknown time zone {text!r} (use an IANA name such as Asia/Tokyo or UTC)"
+        ) from None
 
 
 def _argument_text(text: str) -> str:
@@ -257,7 +304,8 @@ async def _cmd_import(args: argparse.Namespace) -> int:
         )
         print(
             f"read {report.read} thread(s): {report.captured} captured, {report.updated} updated, "
-            f"{len(report.skipped)} skipped"
+            f"{len(report.skipped)} skipped; question history recorded for "
+            f"{report.histories} post(s)"
         )
         for source, reason in report.skipped:
             print(f"  skipped {source}: {reason}")
@@ -400,6 +448,46 @@ async def _cmd_stats(args: argparse.Namespace) -> int:
     return await _with_kb(args, run, rebuild=False, readonly=_read_only(args))
 
 
+async def _cmd_report(args: argparse.Namespace) -> int:
+    from knowledge.report_format import render, require_chart, write_chart
+
+    if args.until <= args.since:
+        raise CliError(f"--until ({args.until}) must be after --since ({args.since})")
+    chart: Path | None = args.chart
+    if chart is not None and chart.is_dir():
+        raise CliError(f"--chart {chart} is a directory; give a file name such as report.png")
+    if chart is not None:
+        require_chart()  # before any work: say now that matplotlib is missing
+
+    async def run(kb: KnowledgeBase) -> int:
+        guilds = await kb.report_guild_ids()
+        if args.guild is not None:
+            guild = args.guild
+        elif len(guilds) == 1:
+            guild = guilds[0]
+        elif not guilds:
+            raise CliError("nothing to report: import something first (senpai import PATH)")
+        else:
+            raise CliError(
+                "the knowledge base holds several guilds; choose one with --guild: "
+                + ", ".join(str(g) for g in guilds)
+            )
+        report = await kb.report(
+            guild, args.since, args.until, zone=args.tz, staff_roles=args.staff_roles
+        )
+        if chart is not None:
+            try:
+                write_chart(report, chart)
+            except OSError as error:
+                raise CliError(f"cannot write the chart to {chart}: {error.strerror}") from error
+        sys.stdout.write(render(report, args.format, args.lang))
+        if chart is not None:
+            print(f"chart written to {chart}", file=sys.stderr)
+        return 0
+
+    return await _with_kb(args, run, rebuild=False, readonly=_read_only(args))
+
+
 async def _cmd_forget(args: argparse.Namespace) -> int:
     target = f"user {args.user}" if args.user is not None else f"server {args.guild}"
     if not args.yes:
@@ -469,6 +557,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
     "ask": _cmd_ask,
     "rebuild": _cmd_rebuild,
     "stats": _cmd_stats,
+    "report": _cmd_report,
     "forget": _cmd_forget,
 }
 
