@@ -231,7 +231,9 @@ class Solving(commands.Cog):
             return
         if message.author.id != thread.owner_id:
             # Dates the first answer, for the community's figures, nudges or not.
-            await community.record_reply(thread.id, message.created_at)
+            author = message.author
+            roles = [r.id for r in author.roles] if isinstance(author, discord.Member) else None
+            await community.record_reply(thread.id, message.created_at, roles=roles)
         if settings.nudge_hours <= 0:
             return
         if await self.services.kb.entry_for_thread(thread.id) is not None:

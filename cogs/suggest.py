@@ -138,6 +138,7 @@ class Suggestions(commands.Cog):
                 forum_id=thread.parent.id,
                 asker_id=message.author.id,
                 asked_at=message.created_at,
+                title=thread.name,
             )
         text = f"{thread.name}\n{message.content}"
         query = Query(

@@ -53,10 +53,9 @@ class Sync(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
-        """A deleted post leaves the knowledge base."""
-        if await self.services.kb.remove_thread(payload.thread_id):
+        """A deleted post leaves the knowledge base and the unanswered list."""
+        if await self.services.kb.post_deleted(payload.thread_id):
             log.info("removed the entry of deleted post %d", payload.thread_id)
-        await self.services.community.forget_threads([payload.thread_id])
 
 
 async def setup(bot: commands.Bot) -> None:

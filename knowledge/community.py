@@ -11,6 +11,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from knowledge.cleaning import clean_for_storage
 from knowledge.db import Database, chunks, iso, marks, parse_time
 from knowledge.models import (
     AcceptedAnswer,
@@ -161,8 +162,9 @@ class CommunityStore:
         asked_at: datetime,
         title: str = "",
     ) -> None:
-        """A new post was opened. ``title`` must already be masked for storage
-        (:func:`knowledge.cleaning.clean_for_storage`): the report lists it."""
+        """A new post was opened. Its ``title`` is masked here before it is stored
+        (the report lists unanswered posts by title)."""
+        title = clean_for_storage(title, max_chars=200) if title else ""
         async with self._db.transaction() as db:
             await db.execute(
                 "INSERT OR IGNORE INTO questions (thread_id, guild_id, forum_id, asker_id, "
