@@ -230,7 +230,17 @@ class Solving(commands.Cog):
             # would not be saved: nothing to date, nothing to ask.
             return
         if message.author.id != thread.owner_id:
-            # Dates the first answer, for the community's figures, nudges or not.
+            # Dates the first answer, for the community's figures, nudges or not. The
+            # reply may be handled before the post's own message: the post is
+            # recorded here too (once; whichever comes first).
+            await community.record_question(
+                thread_id=thread.id,
+                guild_id=message.guild.id,
+                forum_id=thread.parent.id,
+                asker_id=thread.owner_id or 0,
+                asked_at=discord.utils.snowflake_time(thread.id),
+                title=thread.name,
+            )
             author = message.author
             roles = [r.id for r in author.roles] if isinstance(author, discord.Member) else None
             await community.record_reply(thread.id, message.created_at, roles=roles)
