@@ -1,0 +1,3 @@
+-- Reserved: another branch adds the real migration 0005 at the same time.
+-- This empty file only keeps the numbering contiguous on the escalation branch;
+-- drop it when merging (two 0005 files make the migrator refuse to start).
