@@ -44,6 +44,9 @@ SETUP_OPTIONS = {
     "language": "Language of Senpai's messages",
     "nudge_hours": "Hours before asking the asker if a reply solved it (0 = never)",
     "archive_on_solve": "Archive posts when they are marked solved",
+    "staff_channel": "Channel listing posts nobody answered (choose it again to unset)",
+    "escalation_hours": "Hours without a reply before a post goes to staff (0 = never)",
+    "me_too_on_posts": "Add a Me too button to new posts that got no suggestion",
 }
 """/senpai-admin setup's options and their descriptions (names are localised as-is)."""
 
@@ -77,6 +80,9 @@ class Admin(commands.Cog):
         language: Literal["auto", "ja", "en"] | None = None,
         nudge_hours: app_commands.Range[float, 0, 720] | None = None,
         archive_on_solve: bool | None = None,
+        staff_channel: discord.TextChannel | None = None,
+        escalation_hours: app_commands.Range[float, 0, 720] | None = None,
+        me_too_on_posts: bool | None = None,
     ) -> None:
         """Configure Senpai for this server; without options, show the settings."""
         where = await invocation(interaction)
@@ -109,6 +115,22 @@ class Admin(commands.Cog):
             changes["nudge_hours"] = float(nudge_hours)
         if archive_on_solve is not None:
             changes["archive_on_solve"] = archive_on_solve
+        if staff_channel is not None:
+            if staff_channel.id == settings.staff_channel:
+                changes["staff_channel"] = None
+            elif not staff_channel.permissions_for(interaction.guild.me).send_messages:
+                await interaction.response.send_message(
+                    t("setup.not_text", lang, channel=f"#{render.member_text(staff_channel.name)}"),
+                    ephemeral=True,
+                    allowed_mentions=NO_PINGS,
+                )
+                return
+            else:
+                changes["staff_channel"] = staff_channel.id
+        if escalation_hours is not None:
+            changes["escalation_hours"] = float(escalation_hours)
+        if me_too_on_posts is not None:
+            changes["me_too_on_posts"] = me_too_on_posts
         if changes:
             settings = dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
             await self.services.community.save_settings(settings)

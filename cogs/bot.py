@@ -21,7 +21,14 @@ from cogs.services import Services, attach
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.background", "cogs.suggest", "cogs.solve", "cogs.sync", "cogs.admin")
+EXTENSIONS = (
+    "cogs.background",
+    "cogs.suggest",
+    "cogs.solve",
+    "cogs.sync",
+    "cogs.admin",
+    "cogs.escalation",
+)
 """What a host bot loads to run Senpai (after attaching :class:`Services` and setting
 :class:`~cogs.i18n.SenpaiTranslator` on its command tree)."""
 

@@ -331,6 +331,80 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Something went wrong on Senpai's side. The moderators can check the logs.",
         "ja": "Senpai 側でエラーが発生しました。モデレーターがログを確認できます。",
     },
+    # -- escalation and "me too" ------------------------------------------------
+    "escalation.waiting": {
+        "en": "🔔 Waiting for a first reply",
+        "ja": "🔔 まだ返信がありません",
+    },
+    "escalation.asked": {
+        "en": "Asked {age} ago, no reply from anyone but the asker. [Open the post]({url})",
+        "ja": "{age}前に質問され、質問者以外の返信がありません。[投稿を開く]({url})",
+    },
+    "escalation.closest": {"en": "Closest solved threads", "ja": "近い解決済みスレッド"},
+    "escalation.none": {
+        "en": "No close solved thread.",
+        "ja": "近い解決済みスレッドはありません。",
+    },
+    "escalation.answered": {
+        "en": "✅ Answered — off the list",
+        "ja": "✅ 返信がありました — 一覧から外れました",
+    },
+    "escalation.solved": {
+        "en": "✅ Solved — off the list",
+        "ja": "✅ 解決しました — 一覧から外れました",
+    },
+    "escalation.deleted": {
+        "en": "🗑️ The post was deleted — off the list",
+        "ja": "🗑️ 投稿が削除されました — 一覧から外れました",
+    },
+    "age.hour": {"en": "1 hour", "ja": "1時間"},
+    "age.hours": {"en": "{n} hours", "ja": "{n}時間"},
+    "age.days": {"en": "{n} days", "ja": "{n}日"},
+    "button.me_too": {"en": "Me too", "ja": "同じく困っています"},
+    "me_too.prompt": {
+        "en": "Same problem? Press **Me too**: a shared problem is easier to spot.",
+        "ja": "同じ問題で困っていますか？「同じく困っています」を押すと、共通の問題として気づいてもらいやすくなります。",
+    },
+    "me_too.count_one": {
+        "en": "🙋 1 member has the same problem",
+        "ja": "🙋 同じ問題で困っている人: 1人",
+    },
+    "me_too.count": {
+        "en": "🙋 {count} members have the same problem",
+        "ja": "🙋 同じ問題で困っている人: {count}人",
+    },
+    "me_too.counted": {
+        "en": "Noted, you are not alone. Follow this post to hear when it is solved.",
+        "ja": "記録しました。解決したときに知るには、この投稿をフォローしてください。",
+    },
+    "me_too.already": {"en": "You already said so.", "ja": "すでに記録済みです。"},
+    "me_too.own_post": {
+        "en": "This is your own post.",
+        "ja": "ご自身の投稿です。",
+    },
+    "me_too.solved": {
+        "en": "This post is already solved: see the answer above.",
+        "ja": "この投稿はすでに解決済みです。上の回答をご覧ください。",
+    },
+    "me_too.notice_one": {
+        "en": "✅ Solved. 1 member had the same problem: the answer is above.",
+        "ja": "✅ 解決しました。同じ問題で困っていた1人の方も、上の回答をご覧ください。",
+    },
+    "me_too.notice": {
+        "en": "✅ Solved. {count} members had the same problem: the answer is above.",
+        "ja": "✅ 解決しました。同じ問題で困っていた{count}人の方も、上の回答をご覧ください。",
+    },
+    "setup.community": {
+        "en": "Staff channel: {staff}\nEscalate unanswered posts after: {escalation}\n"
+        "Me too on posts without suggestions: {me_too}",
+        "ja": "スタッフチャンネル: {staff}\n未返信の投稿をスタッフに知らせるまで: {escalation}\n"
+        "提案のない投稿に「同じく困っています」: {me_too}",
+    },
+    "setup.not_text": {
+        "en": "Senpai cannot post in {channel}: give it Send Messages there, or pick another "
+        "channel.",
+        "ja": "{channel} に投稿できません。送信権限を付与するか、別のチャンネルを選んでください。",
+    },
 }
 
 
@@ -404,6 +478,12 @@ COMMAND_TRANSLATIONS: dict[str, str] = {
     "unsolved": "未解決",
     "Remove this post's solution from the knowledge base": "この投稿の解決策をナレッジベースから削除",
     "Mark as solution": "解決策としてマーク",
+    "staff_channel": "スタッフチャンネル",
+    "Channel listing posts nobody answered (choose it again to unset)": "誰も返信していない投稿をスタッフに知らせるチャンネル（もう一度選ぶと解除）",
+    "escalation_hours": "スタッフ通知時間",
+    "Hours without a reply before a post goes to staff (0 = never)": "返信がない投稿をスタッフチャンネルに知らせるまでの時間（0 = しない）",
+    "me_too_on_posts": "同じく困っていますボタン",
+    "Add a Me too button to new posts that got no suggestion": "提案のない新しい投稿にも「同じく困っています」ボタンを付ける",
 }
 
 

@@ -18,7 +18,14 @@ from cogs.i18n import t
 from knowledge.cleaning import escape_markdown, gist
 from knowledge.community import CommunityFigures
 from knowledge.learning import MIN_VERDICTS, Calibration
-from knowledge.models import GuildSettings, RemovedContent, Stats, Suggestion
+from knowledge.models import (
+    Entry,
+    EscalationState,
+    GuildSettings,
+    RemovedContent,
+    Stats,
+    Suggestion,
+)
 
 EMBED_COLOUR = discord.Colour.from_rgb(88, 166, 92)
 GIST_CHARS = 160
@@ -146,7 +153,18 @@ def settings_text(
         else t("setup.hours", lang, hours=f"{settings.nudge_hours:g}")
     )
     tag = member_text(settings.solved_tag) if settings.solved_tag else "Solved / 解決済み"
-    return t(
+    community = t(
+        "setup.community",
+        lang,
+        staff=channel_name(settings.staff_channel)
+        if settings.staff_channel
+        else t("setup.none", lang),
+        escalation=t("setup.off", lang)
+        if settings.escalation_hours <= 0
+        else t("setup.hours", lang, hours=f"{settings.escalation_hours:g}"),
+        me_too=t("setup.yes" if settings.me_too_on_posts else "setup.no", lang),
+    )
+    current = t(
         "setup.current",
         lang,
         forums=forums,
@@ -157,6 +175,7 @@ def settings_text(
         nudge=nudge,
         archive=t("setup.yes" if settings.archive_on_solve else "setup.no", lang),
     )
+    return f"{current}\n{community}"
 
 
 def calibration_line(calibration: Calibration, setting: float | None, lang: str) -> str:
@@ -304,3 +323,63 @@ def privacy_choice(opted_out: bool, changed: bool | None, lang: str) -> str:
     if changed is None:
         return text
     return t("privacy.changed" if changed else "privacy.unchanged", lang, text=text)
+
+
+# -- escalation and "me too" ----------------------------------------------------------
+
+STAFF_LEADS = 3
+
+
+def age(hours: float, lang: str) -> str:
+    """How long ago, in plain words: hours under two days, else whole days."""
+    whole = max(1, int(hours))
+    if whole == 1:
+        return t("age.hour", lang)
+    if whole < 48:
+        return t("age.hours", lang, n=whole)
+    return t("age.days", lang, n=whole // 24)
+
+
+def escalation_message(
+    title: str, url: str, hours: float, leads: list[tuple[Entry, float]], lang: str
+) -> tuple[str, discord.Embed]:
+    """The staff's note about a post nobody answered: its title (escaped), its age in
+    plain words, a link, and up to three close solved threads. Mentions nobody."""
+    embed = discord.Embed(title=clip(member_text(title), 256), url=url, colour=EMBED_COLOUR)
+    embed.description = t("escalation.asked", lang, age=age(hours, lang), url=url)
+    lines = [
+        f"[{member_text(entry.title)}]({entry.jump_url}) · {strength(score, lang)}"
+        for entry, score in leads[:STAFF_LEADS]
+    ]
+    embed.add_field(
+        name=t("escalation.closest", lang),
+        value=clip("\n".join(lines), FIELD_VALUE_CHARS) if lines else t("escalation.none", lang),
+        inline=False,
+    )
+    return t("escalation.waiting", lang), embed
+
+
+def escalation_closed(state: EscalationState, lang: str) -> str:
+    """The staff message's new first line once the post left the list."""
+    return t(f"escalation.{state.value}", lang)
+
+
+def me_too_count(count: int, lang: str) -> str:
+    """The count shown on Senpai's own message (edited in place)."""
+    if count == 1:
+        return t("me_too.count_one", lang)
+    return t("me_too.count", lang, count=count)
+
+
+def me_too_message(count: int, lang: str) -> str:
+    """The small "me too" message on a post without suggestions: the prompt, and the
+    count once someone said so."""
+    prompt = t("me_too.prompt", lang)
+    return prompt if count <= 0 else f"{me_too_count(count, lang)}\n{prompt}"
+
+
+def me_too_notice(count: int, lang: str) -> str:
+    """The one line in a solved post for those who had the same problem (names nobody)."""
+    if count == 1:
+        return t("me_too.notice_one", lang)
+    return t("me_too.notice", lang, count=count)

@@ -9,6 +9,7 @@ feedback on a suggestion.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
@@ -24,7 +25,7 @@ from cogs.i18n import choose_language, t
 from cogs.render import NO_PINGS
 from cogs.services import Services, services_of
 from knowledge.engine import IndexNotReady
-from knowledge.models import FeedbackKind, Query
+from knowledge.models import FeedbackKind, MeTooVote, Query
 
 log = logging.getLogger(__name__)
 _ = app_commands.locale_str
@@ -96,11 +97,57 @@ class DismissButton(PersistentButton, template=r"senpai:dismiss"):
             await interaction.message.delete()
 
 
+# One "me too" at a time: the count written on the message is never older than the store's.
+_counting = asyncio.Lock()
+
+
+class MeTooButton(PersistentButton, template=r"senpai:metoo"):
+    """ "Me too": another member has the same problem. One vote per member, never the
+    asker's own; the count is shown by editing Senpai's message in place (no ping)."""
+
+    PREFIX = "senpai:metoo"
+
+    async def pressed(self, interaction: discord.Interaction, ctx: PostContext) -> None:
+        thread = ctx.thread
+        async with _counting:
+            result = await ctx.services.community.add_me_too(
+                thread_id=thread.id,
+                guild_id=thread.guild.id,
+                asker_id=thread.owner_id,
+                user_id=ctx.member.id,
+            )
+            if result.vote is not MeTooVote.COUNTED:
+                await interaction.response.send_message(
+                    t(f"me_too.{result.vote.value}", ctx.lang), ephemeral=True
+                )
+                return
+            # The message's own language: the one its button label was written in.
+            shown = "ja" if self.item.label == t("button.me_too", "ja") else "en"
+            message = interaction.message
+            content = (
+                render.me_too_count(result.count, shown)
+                if message is not None and message.embeds
+                else render.me_too_message(result.count, shown)
+            )
+            await interaction.response.edit_message(content=content, allowed_mentions=NO_PINGS)
+        log.info("me too on post %d: %d members", thread.id, result.count)
+        await interaction.followup.send(t("me_too.counted", ctx.lang), ephemeral=True)
+
+
 def suggestion_view(entry_ids: list[int], lang: str) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for n, entry_id in enumerate(entry_ids, start=1):
         view.add_item(SolvedButton(entry_id, t("button.solved", lang, n=n)))
         view.add_item(IrrelevantButton(entry_id, t("button.irrelevant", lang, n=n)))
+    view.add_item(MeTooButton(label=t("button.me_too", lang)))
+    view.add_item(DismissButton(label=t("button.dismiss", lang)))
+    return view
+
+
+def me_too_view(lang: str) -> discord.ui.View:
+    """The buttons of the small "me too" message on a post without suggestions."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(MeTooButton(label=t("button.me_too", lang)))
     view.add_item(DismissButton(label=t("button.dismiss", lang)))
     return view
 
@@ -149,14 +196,20 @@ class Suggestions(commands.Cog):
             threshold=settings.threshold,
             title=thread.name,
         )
+        lang = choose_language(settings.language, text=text)
         try:
             suggestions = await self.services.kb.suggest(query)
         except IndexNotReady:
             log.info("no suggestion for post %d: the index is being rebuilt", thread.id)
-            return
+            suggestions = []
         if not suggestions:
+            if settings.me_too_on_posts:
+                await thread.send(
+                    render.me_too_message(0, lang),
+                    view=me_too_view(lang),
+                    allowed_mentions=NO_PINGS,
+                )
             return
-        lang = choose_language(settings.language, text=text)
         await thread.send(
             embed=render.suggestion_embed(suggestions, lang),
             view=suggestion_view([s.entry.id for s in suggestions], lang),
@@ -238,5 +291,5 @@ class Suggestions(commands.Cog):
 
 
 async def setup(bot: commands.Bot) -> None:
-    bot.add_dynamic_items(SolvedButton, IrrelevantButton, DismissButton)
+    bot.add_dynamic_items(SolvedButton, IrrelevantButton, MeTooButton, DismissButton)
     await bot.add_cog(Suggestions(bot, services_of(bot)))

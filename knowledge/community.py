@@ -9,16 +9,26 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+
+import aiosqlite
 
 from knowledge.cleaning import clean_for_storage
 from knowledge.db import Database, chunks, iso, marks, parse_time
 from knowledge.models import (
+    DEFAULT_ESCALATION_HOURS,
     AcceptedAnswer,
     BackfillState,
     CommunityFigures,
+    DueEscalation,
     EntryRef,
+    Escalation,
+    EscalationState,
     GuildSettings,
+    MeTooNotice,
+    MeTooResult,
+    MeTooTally,
+    MeTooVote,
     Nudge,
     QuestionHistory,
     QuestionRecord,
@@ -37,6 +47,27 @@ def _nudge(row: Sequence[object]) -> Nudge:
 
 
 _NUDGE_COLUMNS = "thread_id, guild_id, asker_id, due_at, state, candidate_id"
+
+ESCALATION_WINDOW = timedelta(days=7)
+"""A post that became due longer ago than this is never escalated: after a long
+outage (or on the first run over an old history) the staff channel is not flooded."""
+
+_ESCALATION_COLUMNS = (
+    "thread_id, guild_id, asker_id, channel_id, message_id, state, escalated_at, closed_at"
+)
+
+
+def _escalation(row: Sequence[object]) -> Escalation:
+    return Escalation(
+        thread_id=int(row[0]),  # type: ignore[call-overload]
+        guild_id=int(row[1]),  # type: ignore[call-overload]
+        asker_id=int(row[2]),  # type: ignore[call-overload]
+        channel_id=None if row[3] is None else int(row[3]),  # type: ignore[call-overload]
+        message_id=None if row[4] is None else int(row[4]),  # type: ignore[call-overload]
+        state=EscalationState(str(row[5])),
+        escalated_at=datetime.fromisoformat(str(row[6])),
+        closed_at=parse_time(row[7]),
+    )
 
 
 def _ids(text: object) -> tuple[int, ...]:
@@ -106,7 +137,8 @@ class CommunityStore:
     async def settings(self, guild_id: int) -> GuildSettings:
         async with self._db.reader.execute(
             "SELECT watched_forums, helper_roles, solved_tag, threshold, language, "
-            "nudge_hours, archive_on_solve, staff_roles FROM guild_settings WHERE guild_id = ?",
+            "nudge_hours, archive_on_solve, staff_channel, escalation_hours, me_too_on_posts, "
+            "staff_roles FROM guild_settings WHERE guild_id = ?",
             (guild_id,),
         ) as cur:
             row = await cur.fetchone()
@@ -121,7 +153,10 @@ class CommunityStore:
             language=str(row[4]),
             nudge_hours=float(row[5]),
             archive_on_solve=bool(row[6]),
-            staff_roles=_ids(row[7]),
+            staff_channel=None if row[7] is None else int(row[7]),
+            escalation_hours=float(row[8]),
+            me_too_on_posts=bool(row[9]),
+            staff_roles=_ids(row[10]),
         )
 
     async def save_settings(self, settings: GuildSettings) -> None:
@@ -131,11 +166,14 @@ class CommunityStore:
             raise ValueError("threshold must be between 0 and 1")
         if settings.nudge_hours < 0:
             raise ValueError("nudge delay cannot be negative")
+        if settings.escalation_hours < 0:
+            raise ValueError("escalation delay cannot be negative")
         async with self._db.transaction() as db:
             await db.execute(
                 "INSERT OR REPLACE INTO guild_settings (guild_id, watched_forums, helper_roles, "
-                "solved_tag, threshold, language, nudge_hours, archive_on_solve, staff_roles, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "solved_tag, threshold, language, nudge_hours, archive_on_solve, staff_channel, "
+                "escalation_hours, me_too_on_posts, staff_roles, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     settings.guild_id,
                     json.dumps([str(x) for x in settings.watched_forums]),
@@ -145,6 +183,9 @@ class CommunityStore:
                     settings.language,
                     settings.nudge_hours,
                     int(settings.archive_on_solve),
+                    settings.staff_channel,
+                    settings.escalation_hours,
+                    int(settings.me_too_on_posts),
                     _ids_json(settings.staff_roles),
                     self._db.now(),
                 ),
@@ -429,17 +470,24 @@ class CommunityStore:
     # -- removal -------------------------------------------------------------------
 
     async def forget_user(self, user_id: int) -> int:
-        """Drop the member's questions and nudges (the knowledge base forgets the rest)."""
+        """Drop the member's questions and nudges, their "me too" votes, and the votes,
+        notices and escalations of their posts (the knowledge base forgets the rest)."""
         async with self._db.transaction() as db:
+            await self._forget_me_too_of(db, user_id)
             async with db.execute("DELETE FROM questions WHERE asker_id = ?", (user_id,)) as cur:
                 questions = max(cur.rowcount, 0)
             await db.execute("DELETE FROM nudges WHERE asker_id = ?", (user_id,))
         return questions
 
     async def forget_threads(self, thread_ids: Sequence[int]) -> None:
+        """Posts deleted (or forgotten): their nudges and "me too" votes go; a staff
+        message listing one of them is marked for closing."""
+        params = [(t,) for t in thread_ids]
         async with self._db.transaction() as db:
+            await db.executemany("DELETE FROM nudges WHERE thread_id = ?", params)
+            await db.executemany("DELETE FROM me_too WHERE thread_id = ?", params)
             await db.executemany(
-                "DELETE FROM nudges WHERE thread_id = ?", [(t,) for t in thread_ids]
+                "UPDATE escalations SET post_deleted = 1 WHERE thread_id = ?", params
             )
 
     async def forget_guild(self, guild_id: int) -> int:
@@ -448,7 +496,15 @@ class CommunityStore:
         async with self._db.transaction() as db:
             async with db.execute("DELETE FROM questions WHERE guild_id = ?", (guild_id,)) as cur:
                 questions = max(cur.rowcount, 0)
-            for table in ("nudges", "guild_settings", "backfill_state", "guild_departures"):
+            for table in (
+                "nudges",
+                "guild_settings",
+                "backfill_state",
+                "guild_departures",
+                "escalations",
+                "me_too",
+                "me_too_notices",
+            ):
                 await db.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
         return questions
 
@@ -496,3 +552,212 @@ class CommunityStore:
             (iso(cutoff),),
         ) as cur:
             return [int(r[0]) for r in await cur.fetchall()]
+
+    # -- escalation and "me too" ---------------------------------------------------
+
+    async def due_escalations(self, now: datetime, limit: int = 50) -> list[DueEscalation]:
+        """Posts with no reply from anyone but the asker, unsolved, asked at least the
+        guild's escalation delay before ``now`` (and not more than
+        :data:`ESCALATION_WINDOW` past it), never considered before. Oldest first."""
+        window_days = ESCALATION_WINDOW.total_seconds() / 86400
+        async with self._db.reader.execute(
+            "SELECT q.thread_id, q.guild_id, q.forum_id, q.asker_id, q.asked_at, "
+            "s.staff_channel FROM questions q "
+            "LEFT JOIN guild_settings s ON s.guild_id = q.guild_id "
+            "LEFT JOIN escalations e ON e.thread_id = q.thread_id "
+            "WHERE e.thread_id IS NULL AND q.first_reply_at IS NULL AND q.solved_at IS NULL "
+            "AND COALESCE(s.escalation_hours, ?) > 0 "
+            "AND julianday(q.asked_at) + COALESCE(s.escalation_hours, ?) / 24.0 "
+            "BETWEEN julianday(?) - ? AND julianday(?) "
+            "ORDER BY q.asked_at LIMIT ?",
+            (
+                DEFAULT_ESCALATION_HOURS,
+                DEFAULT_ESCALATION_HOURS,
+                iso(now),
+                window_days,
+                iso(now),
+                limit,
+            ),
+        ) as cur:
+            rows = list(await cur.fetchall())
+        return [
+            DueEscalation(
+                thread_id=int(r[0]),
+                guild_id=int(r[1]),
+                forum_id=int(r[2]),
+                asker_id=int(r[3]),
+                asked_at=datetime.fromisoformat(str(r[4])),
+                staff_channel=None if r[5] is None else int(r[5]),
+            )
+            for r in rows
+        ]
+
+    async def claim_escalation(self, due: DueEscalation, *, skipped: bool = False) -> bool:
+        """Take the post off the due list before its staff message is sent, so that it is
+        never listed twice (not even across a restart). True if this call claimed it."""
+        state = EscalationState.SKIPPED if skipped else EscalationState.OPEN
+        async with (
+            self._db.transaction() as db,
+            db.execute(
+                "INSERT OR IGNORE INTO escalations (thread_id, guild_id, asker_id, state, "
+                "escalated_at, closed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    due.thread_id,
+                    due.guild_id,
+                    due.asker_id,
+                    state.value,
+                    self._db.now(),
+                    self._db.now() if skipped else None,
+                ),
+            ) as cur,
+        ):
+            return cur.rowcount > 0
+
+    async def set_escalation_message(
+        self, thread_id: int, channel_id: int, message_id: int
+    ) -> None:
+        """The staff message listing the post was sent."""
+        async with self._db.transaction() as db:
+            await db.execute(
+                "UPDATE escalations SET channel_id = ?, message_id = ? WHERE thread_id = ?",
+                (channel_id, message_id, thread_id),
+            )
+
+    async def escalations_to_close(
+        self, limit: int = 50
+    ) -> list[tuple[Escalation, EscalationState]]:
+        """Listed posts that have left the list since, each with why: solved, answered
+        by someone other than the asker, or deleted."""
+        columns = ", ".join(f"e.{c.strip()}" for c in _ESCALATION_COLUMNS.split(","))
+        async with self._db.reader.execute(
+            f"SELECT {columns}, CASE "
+            "WHEN e.post_deleted OR q.thread_id IS NULL THEN 'deleted' "
+            "WHEN q.solved_at IS NOT NULL THEN 'solved' ELSE 'answered' END "
+            "FROM escalations e LEFT JOIN questions q ON q.thread_id = e.thread_id "
+            "WHERE e.state = 'open' AND (e.post_deleted OR q.thread_id IS NULL "
+            "OR q.solved_at IS NOT NULL OR q.first_reply_at IS NOT NULL) "
+            "ORDER BY e.escalated_at LIMIT ?",
+            (limit,),
+        ) as cur:
+            rows = list(await cur.fetchall())
+        return [(_escalation(r), EscalationState(str(r[8]))) for r in rows]
+
+    async def close_escalation(self, thread_id: int, state: EscalationState) -> None:
+        """The post left the staff's list (its message was updated, or could not be)."""
+        async with self._db.transaction() as db:
+            await db.execute(
+                "UPDATE escalations SET state = ?, closed_at = ? WHERE thread_id = ?",
+                (state.value, self._db.now(), thread_id),
+            )
+
+    async def escalation(self, thread_id: int) -> Escalation | None:
+        async with self._db.reader.execute(
+            f"SELECT {_ESCALATION_COLUMNS} FROM escalations WHERE thread_id = ?", (thread_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else _escalation(row)
+
+    async def escalations(
+        self, guild_id: int, since: datetime, until: datetime
+    ) -> list[Escalation]:
+        """The guild's posts considered for escalation in ``[since, until)``, oldest first
+        (for reports: count those not ``SKIPPED`` for "went unanswered")."""
+        async with self._db.reader.execute(
+            f"SELECT {_ESCALATION_COLUMNS} FROM escalations "
+            "WHERE guild_id = ? AND escalated_at >= ? AND escalated_at < ? "
+            "ORDER BY escalated_at, thread_id",
+            (guild_id, iso(since), iso(until)),
+        ) as cur:
+            return [_escalation(r) for r in await cur.fetchall()]
+
+    async def add_me_too(
+        self, *, thread_id: int, guild_id: int, asker_id: int | None, user_id: int
+    ) -> MeTooResult:
+        """A member says they have the same problem as post ``thread_id``: one vote per
+        member; the asker cannot vote on their own post, nobody on a solved one."""
+        async with self._db.transaction() as db:
+            async with db.execute(
+                "SELECT asker_id, solved_at IS NOT NULL FROM questions WHERE thread_id = ?",
+                (thread_id,),
+            ) as cur:
+                question = await cur.fetchone()
+            if question is not None and asker_id is None:
+                asker_id = int(question[0])
+            if user_id == asker_id:
+                vote = MeTooVote.OWN_POST
+            elif question is not None and question[1]:
+                vote = MeTooVote.SOLVED
+            else:
+                async with db.execute(
+                    "INSERT OR IGNORE INTO me_too (thread_id, user_id, guild_id, at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (thread_id, user_id, guild_id, self._db.now()),
+                ) as cur:
+                    vote = MeTooVote.COUNTED if cur.rowcount > 0 else MeTooVote.ALREADY
+            async with db.execute(
+                "SELECT COUNT(*) FROM me_too WHERE thread_id = ?", (thread_id,)
+            ) as cur:
+                row = await cur.fetchone()
+        return MeTooResult(vote, int(row[0]) if row else 0)
+
+    async def me_too_count(self, thread_id: int) -> int:
+        async with self._db.reader.execute(
+            "SELECT COUNT(*) FROM me_too WHERE thread_id = ?", (thread_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def due_me_too_notices(self, limit: int = 50) -> list[MeTooNotice]:
+        """Solved posts with "me too" votes whose voters were not told yet."""
+        async with self._db.reader.execute(
+            "SELECT q.thread_id, q.guild_id, COUNT(m.user_id) FROM questions q "
+            "JOIN me_too m ON m.thread_id = q.thread_id "
+            "LEFT JOIN me_too_notices n ON n.thread_id = q.thread_id "
+            "WHERE q.solved_at IS NOT NULL AND n.thread_id IS NULL "
+            "GROUP BY q.thread_id, q.guild_id ORDER BY q.solved_at LIMIT ?",
+            (limit,),
+        ) as cur:
+            rows = list(await cur.fetchall())
+        return [MeTooNotice(int(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    async def claim_me_too_notice(self, notice: MeTooNotice) -> bool:
+        """Mark the post's voters as told (before telling them: once, even across a
+        restart). True if this call claimed it."""
+        async with (
+            self._db.transaction() as db,
+            db.execute(
+                "INSERT OR IGNORE INTO me_too_notices (thread_id, guild_id, notified_at) "
+                "VALUES (?, ?, ?)",
+                (notice.thread_id, notice.guild_id, self._db.now()),
+            ) as cur,
+        ):
+            return cur.rowcount > 0
+
+    async def me_too_tallies(
+        self, guild_id: int, since: datetime, until: datetime, limit: int = 10
+    ) -> list[MeTooTally]:
+        """The guild's posts most members said "me too" to, by votes cast in
+        ``[since, until)``: problems that many share (recurring problems in reports)."""
+        async with self._db.reader.execute(
+            "SELECT m.thread_id, COUNT(*), "
+            "EXISTS (SELECT 1 FROM questions q WHERE q.thread_id = m.thread_id "
+            "AND q.solved_at IS NOT NULL) "
+            "FROM me_too m WHERE m.guild_id = ? AND m.at >= ? AND m.at < ? "
+            "GROUP BY m.thread_id ORDER BY COUNT(*) DESC, m.thread_id LIMIT ?",
+            (guild_id, iso(since), iso(until), limit),
+        ) as cur:
+            rows = list(await cur.fetchall())
+        return [MeTooTally(int(r[0]), guild_id, int(r[1]), bool(r[2])) for r in rows]
+
+    @staticmethod
+    async def _forget_me_too_of(db: aiosqlite.Connection, user_id: int) -> None:
+        """Inside a transaction: the member's votes, and the votes, notices and
+        escalations of the posts they asked."""
+        await db.execute("DELETE FROM me_too WHERE user_id = ?", (user_id,))
+        for table in ("me_too", "me_too_notices", "escalations"):
+            await db.execute(
+                f"DELETE FROM {table} WHERE thread_id IN "
+                "(SELECT thread_id FROM questions WHERE asker_id = ?)",
+                (user_id,),
+            )
+        await db.execute("DELETE FROM escalations WHERE asker_id = ?", (user_id,))

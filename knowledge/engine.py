@@ -79,6 +79,10 @@ log = logging.getLogger(__name__)
 DB_FILE = "senpai.db"
 INDEX_DIR = "index"
 
+CLOSEST_FLOOR = 0.35
+"""The lowest fused score :meth:`KnowledgeBase.closest_solved` lists: below the
+suggestion threshold, since helpers judge the leads themselves."""
+
 CaptureItem = tuple[Thread, Sequence[int], datetime | None]
 
 
@@ -503,6 +507,16 @@ class KnowledgeBase:
             return [], QuestionShape("", 0)
         candidates, language, shape = found
         return scored(candidates, query, self.config.dense_weight_for(language)), shape
+
+    async def closest_solved(
+        self, query: Query, *, floor: float = CLOSEST_FLOOR
+    ) -> list[tuple[Entry, float]]:
+        """Up to ``query.limit`` solved threads closest to ``query`` with their scores,
+        best first, with a low floor and no confidence gate: leads for helpers (the
+        staff list of unanswered posts), not suggestions shown to the asker.
+        Raises :class:`~knowledge.errors.IndexNotReady` while the index is rebuilt."""
+        found, _ = await self.candidates(query)
+        return [(s.candidate.entry, s.score) for s in found if s.score >= floor][: query.limit]
 
     # -- stats ---------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 
 PUBLIC_SCOPE = "public"
+DEFAULT_ESCALATION_HOURS = 24.0
+"""Hours without a reply from anyone but the asker before a post goes to the staff."""
 
 
 def private_scope(forum_id: int) -> str:
@@ -246,6 +248,11 @@ class GuildSettings:
     ``language`` is "auto" (the post's language, else the member's locale),
     "ja" or "en". ``nudge_hours`` of 0 turns nudges off. ``staff_roles``: the roles
     whose replies count as the staff's in the community report (member vs staff).
+
+    ``staff_channel`` is where posts nobody answered within ``escalation_hours``
+    are listed (0 hours, or no channel, turns escalation off). ``me_too_on_posts``
+    adds a small "Me too" message to new posts that got no suggestion (the
+    suggestion message always carries the button).
     """
 
     guild_id: int
@@ -257,6 +264,9 @@ class GuildSettings:
     nudge_hours: float = 24.0
     archive_on_solve: bool = False
     staff_roles: tuple[int, ...] = ()
+    staff_channel: int | None = None
+    escalation_hours: float = DEFAULT_ESCALATION_HOURS
+    me_too_on_posts: bool = False
 
     def watches(self, forum_id: int) -> bool:
         return not self.watched_forums or forum_id in self.watched_forums
@@ -358,3 +368,76 @@ class EntryRef:
     title: str
     jump_url: str
     hits: int
+
+
+class EscalationState(StrEnum):
+    """Where an escalated post stands: waiting, or how it left the staff's list."""
+
+    OPEN = "open"
+    SKIPPED = "skipped"
+    """Considered but not posted: no staff channel, or the post could not be read."""
+    ANSWERED = "answered"
+    SOLVED = "solved"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class DueEscalation:
+    """A post nobody but its asker has answered for the guild's escalation delay."""
+
+    thread_id: int
+    guild_id: int
+    forum_id: int
+    asker_id: int
+    asked_at: datetime
+    staff_channel: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """A post that was (or could not be) listed in the staff channel."""
+
+    thread_id: int
+    guild_id: int
+    asker_id: int
+    channel_id: int | None
+    message_id: int | None
+    state: EscalationState
+    escalated_at: datetime
+    closed_at: datetime | None = None
+
+
+class MeTooVote(StrEnum):
+    """The outcome of a member's "me too" on a post."""
+
+    COUNTED = "counted"
+    ALREADY = "already"
+    OWN_POST = "own_post"
+    SOLVED = "solved"
+
+
+@dataclass(frozen=True, slots=True)
+class MeTooResult:
+    """What a "me too" did, and how many members now share the problem."""
+
+    vote: MeTooVote
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class MeTooNotice:
+    """A solved post whose "me too" members have not been told yet."""
+
+    thread_id: int
+    guild_id: int
+    voters: int
+
+
+@dataclass(frozen=True, slots=True)
+class MeTooTally:
+    """How many members said "me too" on a post over a period (recurring problems)."""
+
+    thread_id: int
+    guild_id: int
+    votes: int
+    solved: bool

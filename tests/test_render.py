@@ -170,3 +170,25 @@ def test_the_calibration_line_says_where_the_threshold_comes_from(lang):
     assert "0.60" in pending and "3" in pending
     assert "0.70" in learned and "25" in learned and "50%" in learned
     assert "0.80" in setting and "/senpai-admin" in setting
+
+
+def test_ages_read_as_plain_words_in_both_languages():
+    from cogs.render import age
+
+    assert [age(h, "en") for h in (0.2, 1.5, 25.9, 47.5, 49, 24 * 9)] == [
+        "1 hour",
+        "1 hour",
+        "25 hours",
+        "47 hours",
+        "2 days",
+        "9 days",
+    ]
+    assert age(30, "ja") == "30時間" and age(72, "ja") == "3日"
+
+
+def test_every_escalation_and_me_too_string_exists_in_both_languages():
+    from cogs.i18n import MESSAGES
+
+    keys = [k for k in MESSAGES if k.startswith(("escalation.", "me_too.", "age."))]
+    assert len(keys) >= 15
+    assert all(MESSAGES[k].get("en") and MESSAGES[k].get("ja") for k in keys)
