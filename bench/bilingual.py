@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import quality_metrics as metrics
-from bench.quality_harness import ALL, Scored, unthresholded
+from bench.quality_harness import ALL, Scored, unthresholded, use_config
 from bench.quality_metrics import KbScores
 from index.encoder import Encoder
 from knowledge.engine import KnowledgeBase, SearchConfig
@@ -133,7 +133,7 @@ async def ask(
     kb: KnowledgeBase, data: DataSet, config: SearchConfig, *, limit: int = ALL
 ) -> list[list[Scored]]:
     """Every question's suggestions with ``config``, best first, as the engine gives them."""
-    kb.config = config
+    use_config(kb, config)
     out: list[list[Scored]] = []
     for question in data.questions:
         suggestions = await kb.suggest(

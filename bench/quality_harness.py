@@ -286,7 +286,7 @@ async def ask(
     also when it has the very same subject and body as one (the forum holds
     some threads twice, in several groups, and only one copy can come first).
     """
-    layout.kb.config = config
+    use_config(layout.kb, config)
     out: list[list[Scored]] = []
     for question in questions:
         suggestions = await layout.kb.suggest(
@@ -314,6 +314,16 @@ async def ask(
             ]
         )
     return out
+
+
+def use_config(kb: KnowledgeBase, config: SearchConfig) -> None:
+    """Make ``kb`` retrieve and rank with ``config`` from now on.
+
+    The knowledge base hands its config to its retriever when it is built, so
+    setting ``kb.config`` alone leaves suggestions as they were: both are set.
+    """
+    kb.config = config
+    kb.retriever.config = config
 
 
 def unthresholded(config: SearchConfig) -> SearchConfig:
