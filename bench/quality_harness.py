@@ -327,8 +327,13 @@ def use_config(kb: KnowledgeBase, config: SearchConfig) -> None:
 
 
 def unthresholded(config: SearchConfig) -> SearchConfig:
-    """``config`` with threshold 0: every candidate gets a score and is returned."""
-    return dataclasses.replace(config, threshold=0.0)
+    """``config`` with threshold 0 and no confidence gate: every candidate is returned."""
+    return dataclasses.replace(config, threshold=0.0, confidence=None)
+
+
+def ungated(config: SearchConfig) -> SearchConfig:
+    """``config`` without its confidence gate: the fused-score floor alone decides."""
+    return dataclasses.replace(config, confidence=None)
 
 
 class TempDirs:
