@@ -35,9 +35,10 @@ The result goes to ``knowledge/calibration/<profile key>.json``
 (:meth:`ConfidenceModel.to_json`, ``fitted_on`` naming the splits). With
 ``--tune-fusion`` the script also searches the profile's fusion values (dense
 weight for English and Japanese questions, title weight) for the best top-1
-accuracy on the tuning questions, and prints the best ones: copy them into
-``knowledge/profiles.py`` by hand and refit. Deterministic: fixed folds, sorted
-questions, no randomness elsewhere.
+accuracy on the tuning questions (macro average of the two sources, no gate),
+and recommends the best when it beats the profile's by at least
+:data:`MIN_FUSION_GAIN`: copy it into ``knowledge/profiles.py`` by hand and
+refit. Deterministic: fixed folds, sorted questions, no randomness elsewhere.
 """
 
 from __future__ import annotations
@@ -95,6 +96,9 @@ GRID_STEP = 0.01
 DENSE_WEIGHTS = (0.7, 0.8, 0.9, 1.0)
 JA_DENSE_WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 TITLE_WEIGHTS = (0.3, 0.5, 0.7)
+MIN_FUSION_GAIN = 0.03
+"""Macro top-1 gain over the profile's values needed to recommend other fusion values:
+about two questions of each tuning source; less is within the noise of ~100 questions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,6 +405,17 @@ async def search_fusion(tuning: Tuning, base: SearchConfig) -> list[str]:
         lines.append(f"  {described}: macro {macro:.3f} ({per}){mark}")
     profile_row = next(r for r in rows if r[1] == 0)
     lines.append(f"  profile ({profile_row[2]}): macro {profile_row[0]:.3f}")
+    best = rows[0]
+    if best[0] - profile_row[0] >= MIN_FUSION_GAIN:
+        lines.append(
+            f"recommended: {best[2]} (+{best[0] - profile_row[0]:.3f} >= {MIN_FUSION_GAIN}); "
+            "put it in knowledge/profiles.py and refit"
+        )
+    else:
+        lines.append(
+            f"recommended: keep the profile's values (best gain {best[0] - profile_row[0]:.3f} "
+            f"< {MIN_FUSION_GAIN}, within the noise)"
+        )
     return lines
 
 
