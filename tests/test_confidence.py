@@ -63,6 +63,19 @@ def test_profiles_are_found_by_model_name_and_unknown_models_get_the_generic_one
     assert dict(E5.language_dense_weights)["ja"] > dict(MINILM.language_dense_weights)["ja"]
 
 
+@pytest.mark.parametrize("profile", [MINILM, E5], ids=lambda p: p.key)
+def test_each_real_model_ships_a_calibration_fitted_on_tuning_splits(profile):
+    fitted = profile.confidence()
+    assert fitted is not None, f"knowledge/calibration/{profile.key}.json is missing"
+    assert 0.0 < fitted.threshold < 1.0
+    assert "train part 2" in fitted.fitted_on and "tuning" in fitted.fitted_on
+    assert profile.search_config().confidence == fitted
+
+
+def test_the_generic_profile_has_no_calibration():
+    assert GENERIC.confidence() is None and not GENERIC.calibrated
+
+
 async def test_the_engine_stays_silent_below_the_confidence_threshold(tmp_path: Path):
     strict = dataclasses.replace(SearchConfig(threshold=0.0), confidence=model(0.99, score=1.0))
     lenient = dataclasses.replace(strict, confidence=model(0.01, score=1.0))
