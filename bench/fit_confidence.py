@@ -2,10 +2,10 @@
 
 Run from the repository root::
 
-    python bench/fit_confidence.py --model default                 # all-MiniLM-L6-v2
-    python bench/fit_confidence.py --model multilingual-e5-small
-    python bench/fit_confidence.py --model default --tune-fusion   # also search fusion values
-    python bench/fit_confidence.py --model default --dry-run       # print, write nothing
+    python bench/fit_confidence.py --model multilingual-e5-small   # the default model
+    python bench/fit_confidence.py --model all-MiniLM-L6-v2
+    python bench/fit_confidence.py --model all-MiniLM-L6-v2 --tune-fusion   # fusion values too
+    python bench/fit_confidence.py --model all-MiniLM-L6-v2 --dry-run       # print only
 
 Examples come through Senpai's own code path: the tuning threads are captured
 into a fresh knowledge base and every tuning question goes through
@@ -495,7 +495,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--model",
         default="default",
-        help="'default' (all-MiniLM-L6-v2), 'multilingual-e5-small', 'hashing' or a model dir",
+        help="'default' (the shipped model), 'multilingual-e5-small', 'all-MiniLM-L6-v2', "
+        "'hashing' or a model dir",
     )
     parser.add_argument("--data", default=None, help="the semeval2016 directory")
     parser.add_argument(

@@ -2,7 +2,8 @@
 
 Run from the repository root::
 
-    python bench/quality.py                  # full run, the packaged all-MiniLM-L6-v2
+    python bench/quality.py                  # full run, the shipped multilingual-e5-small
+    python bench/quality.py --model all-MiniLM-L6-v2  # the same for the English-only model
     python bench/quality.py --quick --model hashing   # CI smoke run, no model, seconds
     python bench/quality.py --protocol bilingual      # only the Japanese/English community
 
@@ -551,7 +552,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--model",
         default="default",
-        help="'default' (packaged all-MiniLM-L6-v2), 'hashing' (no model) or a local model dir",
+        help="'default' (the shipped model), 'multilingual-e5-small', 'all-MiniLM-L6-v2', "
+        "'hashing' (no model) or a local model dir",
     )
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="where the PNG goes")
     parser.add_argument("--data", default=None, help="the semeval2016 directory")
