@@ -38,7 +38,13 @@ def test_features_describe_the_first_candidate_against_the_rest():
     assert values["cosine_margin"] == pytest.approx(0.3)
     assert values["dense_first"] == 1.0 and values["same_language"] == 1.0
     alone = features([signals(0.8)], question_language="ja", question_chars=40)
-    assert alone["margin"] == pytest.approx(0.8) and alone["same_language"] == 0.0
+    assert alone["same_language"] == 0.0
+
+
+def test_a_lone_candidate_is_ahead_of_nothing():
+    alone = features([signals(0.8, 0.78)], question_language="en", question_chars=40)
+    assert alone["margin"] == 0.0 and alone["cosine_margin"] == 0.0
+    assert alone["dense_first"] == 1.0
 
 
 def test_the_probability_rises_with_a_positive_weight_and_round_trips_as_json():
