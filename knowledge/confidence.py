@@ -48,11 +48,18 @@ class Signals:
 def features(
     ranked: Sequence[Signals], *, question_language: str, question_chars: int
 ) -> dict[str, float]:
-    """The confidence model's inputs for the first of ``ranked`` (best first, non-empty)."""
+    """The confidence model's inputs for the first of ``ranked`` (best first, non-empty).
+
+    With a single candidate there is nothing to be ahead of: both margins are 0
+    (no evidence), not the whole score. A margin over an empty slot would be far
+    outside anything the model was fitted on (tuning bases hold dozens of
+    threads), and with a model whose unrelated cosines are about 0.8 it would
+    make a tiny base speak about anything.
+    """
     first = ranked[0]
     rest = ranked[1:]
-    second_score = rest[0].score if rest else 0.0
-    best_other_cosine = max((c.cosine for c in rest), default=0.0)
+    second_score = rest[0].score if rest else first.score
+    best_other_cosine = max((c.cosine for c in rest), default=first.cosine)
     best_other_lexical = max((c.lexical for c in rest), default=0.0)
     return {
         "score": first.score,

@@ -12,11 +12,16 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
-from index.encoder import DEFAULT_MODEL, Encoder, HashingEncoder, SentenceTransformerEncoder
+from index.e5 import E5_MODEL, E5_MODEL_ALIASES, E5Encoder
+from index.encoder import Encoder, HashingEncoder, SentenceTransformerEncoder
 
 DATA_DIR_ENV = "SENPAI_DATA_DIR"
 MODEL_ENV = "SENPAI_MODEL"
 HASHING_PREFIX = "hashing"
+DEFAULT_MODEL = E5_MODEL
+"""The shipped model: multilingual-e5-small, so that a Japanese question finds an
+English thread and the other way round (measured in bench/quality.py; the
+README's "Retrieval quality"). all-MiniLM-L6-v2 stays selectable by name."""
 TOKEN_ENV = "SENPAI_DISCORD_TOKEN"
 
 GUILD_GRACE = timedelta(days=30)
@@ -34,12 +39,14 @@ def data_dir(explicit: str | Path | None = None) -> Path:
 
 
 def model_name(explicit: str | None = None) -> str:
-    """``--model``, else ``$SENPAI_MODEL``, else the packaged all-MiniLM-L6-v2."""
+    """``--model``, else ``$SENPAI_MODEL``, else :data:`DEFAULT_MODEL` (multilingual-e5-small)."""
     return explicit or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
 
 
 def make_encoder(name: str) -> Encoder:
-    """An encoder for a sentence-transformers name or path.
+    """An encoder for a model name: multilingual-e5-small (any name of
+    :data:`index.e5.E5_MODEL_ALIASES`, the default), else a sentence-transformers
+    name or path (``all-MiniLM-L6-v2`` is packaged).
 
     ``hashing`` (or ``hashing-<dim>``) selects the model-free hashing encoder,
     for quick trials and tests; it is much weaker than a real model.
@@ -47,6 +54,8 @@ def make_encoder(name: str) -> Encoder:
     if name == HASHING_PREFIX or name.startswith(HASHING_PREFIX + "-"):
         _, _, dim = name.partition("-")
         return HashingEncoder(int(dim)) if dim.isdigit() else HashingEncoder()
+    if name in E5_MODEL_ALIASES:
+        return E5Encoder()
     return SentenceTransformerEncoder(name)
 
 

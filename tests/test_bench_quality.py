@@ -11,9 +11,11 @@ import json
 import runpy
 from collections import Counter
 
+import numpy as np
 import pytest
 
-from bench import bilingual, quality, semeval
+from bench import bilingual, fit_confidence, quality, semeval
+from knowledge.confidence import FEATURES
 from knowledge.discord_chat_exporter import load_export
 from knowledge.solution_inference import infer_solution
 
@@ -119,3 +121,61 @@ def test_bilingual_protocol_alone_ends_with_its_json_fields(tmp_path, capsys) ->
     assert "rerank_map" not in summary
     assert any(line.startswith("Bilingual community") for line in lines)
     assert not any(line.startswith("Re-ranking") for line in lines)
+
+
+# -- fitting the confidence model (bench/fit_confidence.py) ---------------------------------
+
+
+def _example(source: str, i: int, value: float, right: bool) -> fit_confidence.Example:
+    values = tuple(value if name == "score" else 0.5 for name in FEATURES)
+    return fit_confidence.Example(source, f"q{i}", True, values, right)
+
+
+def test_the_logistic_fit_weights_the_feature_that_separates_right_from_wrong() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = (x[:, 1] + 0.3 * rng.normal(size=200) > 0).astype(float)
+    weights, _, means, scales = fit_confidence.fit_logistic(x, y)
+    assert weights[1] > 1.0
+    assert abs(weights[0]) < 0.5 and abs(weights[2]) < 0.5
+    assert np.allclose(means, x.mean(axis=0)) and np.allclose(scales, x.std(axis=0))
+
+
+def test_a_stronger_penalty_shrinks_the_weights() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(100, 2))
+    y = (x[:, 0] > 0).astype(float)
+    loose, _, _, _ = fit_confidence.fit_logistic(x, y, l2=0.1)
+    tight, _, _, _ = fit_confidence.fit_logistic(x, y, l2=50.0)
+    assert abs(tight[0]) < abs(loose[0])
+
+
+def test_folds_are_fixed_and_balanced() -> None:
+    first = fit_confidence.folds(23)
+    assert first.tolist() == fit_confidence.folds(23).tolist()
+    assert sorted(Counter(first.tolist()).values()) == [4, 4, 5, 5, 5]
+
+
+def test_the_threshold_is_the_lowest_where_every_source_is_right_two_times_in_three() -> None:
+    sources = fit_confidence.SOURCES
+    # Source 0: right above 0.6, wrong below; source 1: right above 0.3, wrong below.
+    examples = [_example(sources[0], i, i / 10, i / 10 >= 0.6) for i in range(10)]
+    examples += [_example(sources[1], 10 + i, i / 10, i / 10 >= 0.3) for i in range(10)]
+    probabilities = [e.values[0] for e in examples]
+    threshold = fit_confidence.choose_threshold(examples, probabilities)
+    # At 0.41 source 0 shows 0.5..0.9: 4 right of 5, smoothed 5/7 >= 2/3; at 0.40
+    # it shows 0.4 too: 4 right of 6, smoothed 5/8 < 2/3. Source 1 passes at both.
+    assert threshold == 0.41
+
+
+def test_one_lucky_answer_is_not_enough_to_speak() -> None:
+    source = fit_confidence.SOURCES[0]
+    examples = [_example(source, 0, 0.9, True), _example(source, 1, 0.8, False)]
+    examples += [_example(fit_confidence.SOURCES[1], 2, 0.9, True)] * 4
+    g = fit_confidence.gate(examples[:2], [0.9, 0.8], 0.85)
+    assert (g.shown, g.right) == (1, 1)
+    # 1 right of 1 is 2/3 smoothed, just enough; 1 of 2 (threshold 0.8) is 1/2.
+    assert fit_confidence.choose_threshold(examples, [0.9, 0.8, 0.9, 0.9, 0.9, 0.9]) == 0.81
+    assert (
+        fit_confidence.smoothed_precision(2, 3) < 2 / 3 <= fit_confidence.smoothed_precision(3, 4)
+    )

@@ -38,7 +38,13 @@ def test_features_describe_the_first_candidate_against_the_rest():
     assert values["cosine_margin"] == pytest.approx(0.3)
     assert values["dense_first"] == 1.0 and values["same_language"] == 1.0
     alone = features([signals(0.8)], question_language="ja", question_chars=40)
-    assert alone["margin"] == pytest.approx(0.8) and alone["same_language"] == 0.0
+    assert alone["same_language"] == 0.0
+
+
+def test_a_lone_candidate_is_ahead_of_nothing():
+    alone = features([signals(0.8, 0.78)], question_language="en", question_chars=40)
+    assert alone["margin"] == 0.0 and alone["cosine_margin"] == 0.0
+    assert alone["dense_first"] == 1.0
 
 
 def test_the_probability_rises_with_a_positive_weight_and_round_trips_as_json():
@@ -61,6 +67,19 @@ def test_profiles_are_found_by_model_name_and_unknown_models_get_the_generic_one
     assert profile_for("my-org/some-other-model") is GENERIC
     assert E5.threshold != MINILM.threshold
     assert dict(E5.language_dense_weights)["ja"] > dict(MINILM.language_dense_weights)["ja"]
+
+
+@pytest.mark.parametrize("profile", [MINILM, E5], ids=lambda p: p.key)
+def test_each_real_model_ships_a_calibration_fitted_on_tuning_splits(profile):
+    fitted = profile.confidence()
+    assert fitted is not None, f"knowledge/calibration/{profile.key}.json is missing"
+    assert 0.0 < fitted.threshold < 1.0
+    assert "train part 2" in fitted.fitted_on and "tuning" in fitted.fitted_on
+    assert profile.search_config().confidence == fitted
+
+
+def test_the_generic_profile_has_no_calibration():
+    assert GENERIC.confidence() is None and not GENERIC.calibrated
 
 
 async def test_the_engine_stays_silent_below_the_confidence_threshold(tmp_path: Path):

@@ -1,4 +1,6 @@
-"""The sample community through the real packaged model (slow: loads all-MiniLM-L6-v2)."""
+"""The sample community through the shipped model and its profile (slow: loads
+multilingual-e5-small), as ``senpai`` would answer: the profile's fusion values and
+fitted confidence gate (``knowledge/profiles.py``)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from index.encoder import SentenceTransformerEncoder
+from index.encoder import Encoder
 from knowledge.engine import KnowledgeBase
 from knowledge.importer import import_exports
 from knowledge.models import Query
+from knowledge.profiles import profile_for
+from senpai import config
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +42,16 @@ SAME_LANGUAGE = [
         1475786974422331629,
     ),
 ]
+# Questions 3 and 4 of samples/questions.md: each is answered by a thread in the other language.
+EN_TO_JA = (
+    "Our nightly sync job keeps getting HTTP 429 from the Flowdesk API. What is the limit "
+    "and how should we back off?",
+    1468064921020953220,  # a Japanese thread
+)
+JA_TO_EN = (
+    "Slackの非公開チャンネルにだけFlowdeskの通知が来なくなりました。公開チャンネルには届いています。",
+    1468873897403264431,  # an English thread
+)
 PORTAL = (
     "We pointed our own domain at the customer portal, but its SSL certificate has been "
     '"pending" for three days.'
@@ -45,13 +59,16 @@ PORTAL = (
 
 
 @pytest.fixture(scope="module")
-def encoder() -> SentenceTransformerEncoder:
-    return SentenceTransformerEncoder()
+def encoder() -> Encoder:
+    """The model Senpai ships with (``senpai.config.DEFAULT_MODEL``), loaded once."""
+    return config.make_encoder(config.DEFAULT_MODEL)
 
 
 @pytest.fixture
-async def kb(tmp_path: Path, encoder):
-    base = await KnowledgeBase.open(tmp_path, encoder)
+async def kb(tmp_path: Path, encoder: Encoder):
+    profile = profile_for(encoder.name)
+    assert profile.calibrated and profile.confidence() is not None
+    base = await KnowledgeBase.open(tmp_path, encoder, profile.search_config())
     report = await import_exports(base, [SAMPLES])
     assert report.read == 16 and report.captured == 13
     yield base
@@ -63,6 +80,33 @@ async def test_a_reworded_question_gets_the_thread_that_solved_it(kb, question, 
     suggestions = await kb.suggest(Query(guild_id=GUILD_A, text=question))
     assert suggestions, "expected a suggestion"
     assert suggestions[0].entry.thread_id == thread_id
+
+
+async def test_an_english_question_finds_the_japanese_thread_that_solved_it(kb):
+    question, thread_id = EN_TO_JA
+    suggestions = await kb.suggest(Query(guild_id=GUILD_A, text=question))
+    assert suggestions, "expected a suggestion across languages"
+    assert suggestions[0].entry.thread_id == thread_id
+    assert suggestions[0].confidence is not None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured: multilingual-e5-small ranks a Japanese thread about notification "
+    "e-mails (cosine 0.902) above the English Slack thread (0.884); the confidence gate "
+    "then stays silent (p 0.58 < 0.59) instead of showing the wrong one",
+)
+async def test_a_japanese_question_finds_the_english_thread_that_solved_it(kb):
+    question, thread_id = JA_TO_EN
+    suggestions = await kb.suggest(Query(guild_id=GUILD_A, text=question))
+    assert suggestions, "expected a suggestion across languages"
+    assert suggestions[0].entry.thread_id == thread_id
+
+
+async def test_a_wrong_first_thread_across_languages_is_not_shown(kb):
+    question, thread_id = JA_TO_EN
+    suggestions = await kb.suggest(Query(guild_id=GUILD_A, text=question))
+    assert not suggestions or suggestions[0].entry.thread_id == thread_id
 
 
 async def test_a_question_about_something_new_gets_silence(kb):

@@ -1,0 +1,523 @@
+"""Fit the confidence model (when to speak) for one encoder model, on tuning splits only.
+
+Run from the repository root::
+
+    python bench/fit_confidence.py --model multilingual-e5-small   # the default model
+    python bench/fit_confidence.py --model all-MiniLM-L6-v2
+    python bench/fit_confidence.py --model all-MiniLM-L6-v2 --tune-fusion   # fusion values too
+    python bench/fit_confidence.py --model all-MiniLM-L6-v2 --dry-run       # print only
+
+Examples come through Senpai's own code path: the tuning threads are captured
+into a fresh knowledge base and every tuning question goes through
+:meth:`KnowledgeBase.candidates`, which returns what the engine's confidence
+gate sees (every visible candidate with its fused score, before any gate, and
+the question's shape). One example per question: the features of its first
+candidate (:func:`knowledge.confidence.features`), labelled 1 when that
+candidate is relevant; an unanswerable question is always a negative. Tuning
+splits: SemEval-2016 train part 2 (knowledge-base layout: all its threads in
+one guild, as ``bench/quality.py`` builds it) and the bilingual set's
+``tuning`` split. Train part 1, dev and the bilingual ``held-out`` split are
+never read.
+
+Fit: a logistic model over standardised features, L2-regularised (penalty
+:data:`L2` on the weights, not the bias), by iteratively reweighted least
+squares (Newton's method), in numpy. Threshold: out-of-fold probabilities
+(:data:`FOLDS`-fold cross-validation, folds drawn with a fixed seed) stand for
+unseen questions; the threshold is the lowest on a 0.01 grid at which, in
+*every* tuning source separately, the first suggestion is right at least two
+times in three, counted with one right and one wrong pseudo-answer added
+(``(right + 1) / (shown + 2) >= 2/3``): the safety margin, which matters when
+few questions are answered (2 right of 2 gives 0.75 and passes, 1 of 1 gives
+0.67 and passes only just, 3 of 4 gives 0.67, 2 of 3 gives 0.6 and fails).
+The model shipped is then refitted on every tuning example.
+
+The result goes to ``knowledge/calibration/<profile key>.json``
+(:meth:`ConfidenceModel.to_json`, ``fitted_on`` naming the splits). With
+``--tune-fusion`` the script also searches the profile's fusion values (dense
+weight for English and Japanese questions, title weight) for the best top-1
+accuracy on the tuning questions (macro average of the two sources, no gate),
+and recommends the best when it beats the profile's by at least
+:data:`MIN_FUSION_GAIN`: copy it into ``knowledge/profiles.py`` by hand and
+refit. Deterministic: fixed folds, sorted questions, no randomness elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import itertools
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+
+from bench import bilingual, semeval
+from bench.quality_harness import (
+    CachingEncoder,
+    Layout,
+    TempDirs,
+    make_encoder,
+    open_layout,
+    use_config,
+)
+from knowledge.confidence import FEATURES, ConfidenceModel, features
+from knowledge.engine import KnowledgeBase, SearchConfig
+from knowledge.models import Query
+from knowledge.profiles import profile_for
+
+REPO = Path(__file__).resolve().parent.parent
+CALIBRATION_DIR = REPO / "knowledge" / "calibration"
+CACHE_DIR = Path(__file__).resolve().parent / "out" / "vectors"
+
+SEMEVAL_TUNING = "train2"
+SOURCES = ("semeval train part 2", "bilingual tuning")
+FITTED_ON = "SemEval-2016 train part 2 (knowledge base) + bench/data/bilingual tuning split"
+
+TARGET = 2.0 / 3.0
+"""The first suggestion, when shown, must be right at least this often."""
+L2 = 1.0
+"""Penalty on the squared weights (standardised features); the bias is free."""
+FOLDS = 5
+SEED = 20160
+GRID_STEP = 0.01
+
+DENSE_WEIGHTS = (0.7, 0.8, 0.9, 1.0)
+JA_DENSE_WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+TITLE_WEIGHTS = (0.3, 0.5, 0.7)
+MIN_FUSION_GAIN = 0.03
+"""Macro top-1 gain over the profile's values needed to recommend other fusion values:
+about two questions of each tuning source; less is within the noise of ~100 questions."""
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One tuning question: its first candidate's features and whether it is right."""
+
+    source: str
+    question_id: str
+    answerable: bool
+    values: tuple[float, ...] | None  # None: no candidate at all (the engine is silent)
+    right: bool  # the first candidate is relevant
+
+
+# -- collecting examples ----------------------------------------------------------------
+
+
+async def _example(
+    kb: KnowledgeBase, query: Query, source: str, question_id: str, relevant: frozenset[int]
+) -> Example:
+    ranked, shape = await kb.candidates(query)
+    if not ranked:
+        return Example(source, question_id, bool(relevant), None, False)
+    values = features(
+        [s.signals() for s in ranked],
+        question_language=shape.language,
+        question_chars=shape.chars,
+    )
+    first = ranked[0].candidate.entry.thread_id
+    return Example(
+        source,
+        question_id,
+        bool(relevant),
+        tuple(values[name] for name in FEATURES),
+        first in relevant,
+    )
+
+
+@dataclass
+class Tuning:
+    """The tuning knowledge bases, open, and how to ask them."""
+
+    semeval: Layout
+    semeval_questions: list[semeval.OriginalQuestion]
+    bilingual_kb: KnowledgeBase
+    bilingual_data: bilingual.DataSet
+
+    async def examples(self, config: SearchConfig) -> list[Example]:
+        """One example per tuning question, asked with ``config``, in a fixed order."""
+        out: list[Example] = []
+        use_config(self.semeval.kb, config)
+        threads_of = {rel: t for t, rel in self.semeval.rel_of.items()}
+        for question in self.semeval_questions:
+            relevant = frozenset(threads_of[r] for r in self.semeval.relevant[question.id])
+            query = Query(
+                guild_id=self.semeval.guild_of[question.id],
+                text=question.text,
+                title=question.subject,
+            )
+            out.append(await _example(self.semeval.kb, query, SOURCES[0], question.id, relevant))
+        use_config(self.bilingual_kb, config)
+        data = self.bilingual_data
+        for q in data.questions:
+            if q.split != "tuning":
+                continue
+            query = Query(guild_id=data.guild_id, text=q.post, title=q.title)
+            out.append(await _example(self.bilingual_kb, query, SOURCES[1], q.id, q.relevant))
+        return out
+
+    async def close(self) -> None:
+        """Close both knowledge bases."""
+        await self.semeval.kb.close()
+        await self.bilingual_kb.close()
+
+
+async def open_tuning(
+    encoder: CachingEncoder, config: SearchConfig, dirs: TempDirs, args: argparse.Namespace
+) -> Tuning:
+    """Capture the tuning threads: SemEval train part 2 in one guild, the bilingual export."""
+    data_dir = Path(args.data) if args.data else semeval.default_data_dir()
+    questions = semeval.load(SEMEVAL_TUNING, data_dir)
+    layout = await open_layout(dirs.new(), encoder, questions, config=config, per_group=False)
+    data = bilingual.load(Path(args.bilingual_data))
+    kb = await KnowledgeBase.open(dirs.new(), encoder, config)
+    try:
+        await bilingual.capture(kb, data)
+    except BaseException:
+        await kb.close()
+        await layout.kb.close()
+        raise
+    return Tuning(layout, questions, kb, data)
+
+
+# -- fitting ------------------------------------------------------------------------------
+
+
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, *, l2: float = L2, iterations: int = 50
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """(weights, bias, means, scales): L2-regularised logistic regression by IRLS.
+
+    Features are standardised first (a constant feature gets scale 1 and, being
+    all zeros after centring, weight 0).
+    """
+    means = x.mean(axis=0)
+    scales = x.std(axis=0)
+    scales[scales < 1e-9] = 1.0
+    z = (x - means) / scales
+    design = np.hstack([np.ones((len(z), 1)), z])
+    penalty = np.full(design.shape[1], l2)
+    penalty[0] = 0.0
+    beta = np.zeros(design.shape[1])
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(design @ beta, -60, 60)))
+        w = np.maximum(p * (1.0 - p), 1e-9)
+        gradient = design.T @ (p - y) + penalty * beta
+        hessian = (design.T * w) @ design + np.diag(penalty)
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return beta[1:], float(beta[0]), means, scales
+
+
+def _model(x: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> ConfidenceModel:
+    weights, bias, means, scales = fit_logistic(x, y)
+    return ConfidenceModel(
+        weights=tuple(float(w) for w in weights),
+        bias=bias,
+        means=tuple(float(m) for m in means),
+        scales=tuple(float(s) for s in scales),
+        threshold=threshold,
+        fitted_on=FITTED_ON,
+    )
+
+
+def _probabilities(model: ConfidenceModel, x: np.ndarray) -> np.ndarray:
+    return np.array(
+        [model.probability(dict(zip(FEATURES, row.tolist(), strict=True))) for row in x]
+    )
+
+
+def folds(count: int, k: int = FOLDS, seed: int = SEED) -> np.ndarray:
+    """Fold number of each of ``count`` examples: a fixed-seed shuffle, dealt round robin."""
+    order = np.random.default_rng(seed).permutation(count)
+    out = np.empty(count, dtype=int)
+    out[order] = np.arange(count) % k
+    return out
+
+
+def out_of_fold(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each example's probability from a model fitted without its fold."""
+    fold = folds(len(y))
+    out = np.empty(len(y))
+    for f in range(FOLDS):
+        held = fold == f
+        model = _model(x[~held], y[~held])
+        out[held] = _probabilities(model, x[held])
+    return out
+
+
+def smoothed_precision(right: int, shown: int) -> float:
+    """``(right + 1) / (shown + 2)``: precision with one right and one wrong pseudo-answer."""
+    return (right + 1) / (shown + 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """What a probability threshold does on a set of examples."""
+
+    threshold: float
+    questions: int
+    answerable: int
+    unanswerable: int
+    shown: int
+    right: int  # shown and right (answerable by construction)
+    silent_unanswerable: int
+
+    @property
+    def precision(self) -> float:
+        """Share of shown first suggestions that are right."""
+        return self.right / self.shown if self.shown else 0.0
+
+    @property
+    def p1(self) -> float:
+        """P@1 over answerable questions (silence counts as a miss)."""
+        return self.right / self.answerable if self.answerable else 0.0
+
+    @property
+    def silence(self) -> float:
+        """Share of unanswerable questions left unanswered."""
+        return self.silent_unanswerable / self.unanswerable if self.unanswerable else 0.0
+
+
+def gate(examples: Sequence[Example], probabilities: Sequence[float], threshold: float) -> Gate:
+    """The figures when speaking at ``probabilities >= threshold`` (no candidate: silent)."""
+    shown = right = silent = 0
+    for example, p in zip(examples, probabilities, strict=True):
+        speaks = example.values is not None and p >= threshold
+        shown += speaks
+        right += speaks and example.right
+        silent += not example.answerable and not speaks
+    answerable = sum(e.answerable for e in examples)
+    return Gate(
+        threshold,
+        len(examples),
+        answerable,
+        len(examples) - answerable,
+        shown,
+        right,
+        silent,
+    )
+
+
+def choose_threshold(examples: Sequence[Example], probabilities: Sequence[float]) -> float:
+    """The lowest grid threshold at which every source's smoothed precision reaches
+    :data:`TARGET` (see the module docstring); 1.0 (never speak) when none does."""
+    count = round(1.0 / GRID_STEP)
+    for i in range(count + 1):
+        threshold = round(i * GRID_STEP, 4)
+        ok = True
+        for source in SOURCES:
+            chosen = [j for j, e in enumerate(examples) if e.source == source]
+            g = gate([examples[j] for j in chosen], [probabilities[j] for j in chosen], threshold)
+            if smoothed_precision(g.right, g.shown) < TARGET:
+                ok = False
+                break
+        if ok:
+            return threshold
+    return 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """The shipped model and what it did on the tuning examples."""
+
+    model: ConfidenceModel
+    examples: list[Example]
+    out_of_fold: np.ndarray
+    in_sample: np.ndarray
+
+
+def fit(examples: Sequence[Example]) -> Fitted:
+    """Fit on every example with a candidate; the threshold from out-of-fold probabilities."""
+    usable = [e for e in examples if e.values is not None]
+    x = np.array([e.values for e in usable], dtype=float)
+    y = np.array([float(e.right) for e in usable])
+    oof_usable = out_of_fold(x, y)
+    model = _model(x, y)
+    in_usable = _probabilities(model, x)
+    # Questions without any candidate keep probability 0: the engine is silent on them.
+    oof = np.zeros(len(examples))
+    ins = np.zeros(len(examples))
+    positions = [i for i, e in enumerate(examples) if e.values is not None]
+    oof[positions] = oof_usable
+    ins[positions] = in_usable
+    threshold = choose_threshold(examples, oof.tolist())
+    return Fitted(dataclasses.replace(model, threshold=threshold), list(examples), oof, ins)
+
+
+def top1(examples: Sequence[Example]) -> dict[str, float]:
+    """Top-1 accuracy over answerable questions, per source (no gate)."""
+    out: dict[str, float] = {}
+    for source in SOURCES:
+        answerable = [e for e in examples if e.source == source and e.answerable]
+        out[source] = sum(e.right for e in answerable) / len(answerable) if answerable else 0.0
+    return out
+
+
+# -- fusion search ------------------------------------------------------------------------
+
+
+def fusion_variants(base: SearchConfig) -> list[SearchConfig]:
+    """The grid of fusion values, the profile's own first."""
+    out = [base]
+    for dense, ja, title in itertools.product(DENSE_WEIGHTS, JA_DENSE_WEIGHTS, TITLE_WEIGHTS):
+        variant = dataclasses.replace(
+            base,
+            dense_weight=dense,
+            language_dense_weights=(("ja", ja),),
+            title_weight=title,
+        )
+        if variant != base:
+            out.append(variant)
+    return out
+
+
+def _describe(config: SearchConfig) -> str:
+    ja = dict(config.language_dense_weights).get("ja", config.dense_weight)
+    return f"dense {config.dense_weight:.1f}, ja {ja:.1f}, title {config.title_weight:.1f}"
+
+
+async def search_fusion(tuning: Tuning, base: SearchConfig) -> list[str]:
+    """Macro top-1 accuracy (answerable tuning questions, no gate) over the fusion grid."""
+    rows: list[tuple[float, int, str, dict[str, float]]] = []
+    for order, config in enumerate(fusion_variants(base)):
+        accuracy = top1(await tuning.examples(config))
+        macro = sum(accuracy.values()) / len(accuracy)
+        rows.append((macro, -order, _describe(config), accuracy))
+    rows.sort(reverse=True)
+    lines = ["Fusion grid (top-1 over answerable tuning questions, no gate), best first:"]
+    for macro, order, described, accuracy in rows[:10]:
+        mark = "  <- profile" if order == 0 else ""
+        per = ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items())
+        lines.append(f"  {described}: macro {macro:.3f} ({per}){mark}")
+    profile_row = next(r for r in rows if r[1] == 0)
+    lines.append(f"  profile ({profile_row[2]}): macro {profile_row[0]:.3f}")
+    best = rows[0]
+    if best[0] - profile_row[0] >= MIN_FUSION_GAIN:
+        lines.append(
+            f"recommended: {best[2]} (+{best[0] - profile_row[0]:.3f} >= {MIN_FUSION_GAIN}); "
+            "put it in knowledge/profiles.py and refit"
+        )
+    else:
+        lines.append(
+            f"recommended: keep the profile's values (best gain {best[0] - profile_row[0]:.3f} "
+            f"< {MIN_FUSION_GAIN}, within the noise)"
+        )
+    return lines
+
+
+# -- output --------------------------------------------------------------------------------
+
+
+def report(fitted: Fitted) -> list[str]:
+    """What was fitted and its tuning-split figures."""
+    model = fitted.model
+    lines = [f"Fitted on: {model.fitted_on}", "weights (standardised features):"]
+    for name, weight, mean, scale in zip(
+        FEATURES, model.weights, model.means, model.scales, strict=True
+    ):
+        lines.append(f"  {name:<16} {weight:+7.3f}   (mean {mean:7.3f}, scale {scale:6.3f})")
+    lines.append(f"  {'bias':<16} {model.bias:+7.3f}")
+    lines.append(
+        f"threshold: {model.threshold:.2f} (lowest at which every tuning source's "
+        f"(right + 1) / (shown + 2) >= {TARGET:.3f}, out-of-fold, {FOLDS} folds, seed {SEED})"
+    )
+    lines.append(
+        f"{'source':<22} {'probs':<12} {'n':>3}  {'top-1 no gate':<14} {'P@1':<14} "
+        f"{'silent (unansw.)':<16} {'precision speaking':<18}"
+    )
+    accuracy = top1(fitted.examples)
+    for source in SOURCES:
+        chosen = [i for i, e in enumerate(fitted.examples) if e.source == source]
+        subset = [fitted.examples[i] for i in chosen]
+        for label, probs in (("out-of-fold", fitted.out_of_fold), ("in-sample", fitted.in_sample)):
+            g = gate(subset, [float(probs[i]) for i in chosen], model.threshold)
+            silent = _frac(g.silent_unanswerable, g.unanswerable)
+            lines.append(
+                f"{source:<22} {label:<12} {g.questions:>3}  {accuracy[source]:<14.3f} "
+                f"{_frac(g.right, g.answerable):<14} {silent:<16} {_frac(g.right, g.shown):<18}"
+            )
+    return lines
+
+
+def _frac(hits: int, total: int) -> str:
+    return f"{hits}/{total} {hits / total:.2f}" if total else "-"
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Collect, fit, print, write."""
+    started = time.monotonic()
+    encoder = make_encoder(args.model, cache_dir=None if args.no_cache else CACHE_DIR)
+    profile = profile_for(encoder.name)
+    base = dataclasses.replace(profile.search_config(), confidence=None)
+    print(f"model {encoder.name}; profile {profile.key}; fusion {_describe(base)}")
+    dirs = TempDirs()
+    try:
+        tuning = await open_tuning(encoder, base, dirs, args)
+        try:
+            examples = await tuning.examples(base)
+            fusion = await search_fusion(tuning, base) if args.tune_fusion else []
+        finally:
+            await tuning.close()
+    finally:
+        dirs.cleanup()
+        encoder.save()
+    fitted = fit(examples)
+    for line in [*report(fitted), *fusion]:
+        print(line)
+    path = Path(args.out) / f"{profile.key}.json"
+    if args.dry_run:
+        print(f"dry run: {path} not written")
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(fitted.model.to_json() + "\n", encoding="utf-8")
+        print(f"written: {path}")
+    print(f"{encoder.encoded} texts encoded; {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--model",
+        default="default",
+        help="'default' (the shipped model), 'multilingual-e5-small', 'all-MiniLM-L6-v2', "
+        "'hashing' or a model dir",
+    )
+    parser.add_argument("--data", default=None, help="the semeval2016 directory")
+    parser.add_argument(
+        "--bilingual-data", default=str(bilingual.DATA_DIR), help="the bilingual community"
+    )
+    parser.add_argument("--out", default=str(CALIBRATION_DIR), help="where the JSON goes")
+    parser.add_argument("--dry-run", action="store_true", help="print only, write nothing")
+    parser.add_argument(
+        "--tune-fusion", action="store_true", help="also search the fusion values (slower)"
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help=f"do not keep vectors in {CACHE_DIR}"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Fit and write the calibration of one model."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return asyncio.run(run(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
