@@ -324,13 +324,8 @@ async def ask(
 
 
 def use_config(kb: KnowledgeBase, config: SearchConfig) -> None:
-    """Make ``kb`` retrieve and rank with ``config`` from now on.
-
-    The knowledge base hands its config to its retriever when it is built, so
-    setting ``kb.config`` alone leaves suggestions as they were: both are set.
-    """
-    kb.config = config
-    kb.retriever.config = config
+    """Make ``kb`` retrieve and rank with ``config`` from now on."""
+    kb.configure(config)
 
 
 def unthresholded(config: SearchConfig) -> SearchConfig:

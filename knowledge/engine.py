@@ -119,6 +119,13 @@ class KnowledgeBase:
         self.retriever = Retriever(store, encoder, self.config)
         self._calibrations: dict[int, Calibration] = {}
 
+    def configure(self, config: SearchConfig) -> None:
+        """Retrieve and rank with ``config`` from now on (benchmarks compare settings;
+        what the index holds does not change, so no rebuild)."""
+        self.config = config
+        self.retriever.config = config
+        self._calibrations.clear()
+
     # -- lifecycle -----------------------------------------------------------------
 
     @classmethod
