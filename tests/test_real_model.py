@@ -13,7 +13,6 @@ from knowledge.engine import KnowledgeBase
 from knowledge.importer import import_exports
 from knowledge.models import Query
 from knowledge.profiles import profile_for
-from senpai import config
 
 pytestmark = pytest.mark.slow
 
@@ -56,12 +55,6 @@ PORTAL = (
     "We pointed our own domain at the customer portal, but its SSL certificate has been "
     '"pending" for three days.'
 )
-
-
-@pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    """The model Senpai ships with (``senpai.config.DEFAULT_MODEL``), loaded once."""
-    return config.make_encoder(config.DEFAULT_MODEL)
 
 
 @pytest.fixture

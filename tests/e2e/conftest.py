@@ -18,7 +18,6 @@ import pytest
 
 from cogs.bot import SenpaiBot
 from cogs.services import Services
-from index.encoder import Encoder
 from knowledge.engine import KnowledgeBase
 from localdiscord import (
     Channel,
@@ -29,7 +28,6 @@ from localdiscord import (
     Role,
     point_discord_py_at,
 )
-from senpai import config
 from senpai.app import Settings, close_services, open_services
 
 
@@ -60,14 +58,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture(scope="session")
-def encoder() -> Encoder:
-    """The model Senpai ships with (``senpai.config.DEFAULT_MODEL``), loaded once per session."""
-    model = config.make_encoder(config.DEFAULT_MODEL)
-    model.encode(["load the model once, before the first test's clock starts"])
-    return model
 
 
 @pytest.fixture
