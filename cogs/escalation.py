@@ -20,6 +20,7 @@ from discord.ext import commands
 from cogs import render
 from cogs.checks import scopes_for_forum
 from cogs.i18n import choose_language
+from cogs.polling import poll
 from cogs.render import NO_PINGS
 from cogs.services import Services, services_of
 from knowledge.engine import IndexNotReady
@@ -48,20 +49,13 @@ class Escalations(commands.Cog):
         self._running = asyncio.Lock()
 
     async def cog_load(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="senpai-escalation")
+        self._task = poll(
+            self.bot, self.run_once, lambda: self.services.nudge_poll_seconds, "escalation"
+        )
 
     async def cog_unload(self) -> None:
         if self._task is not None:
             self._task.cancel()
-
-    async def _loop(self) -> None:
-        await self.bot.wait_until_ready()
-        while not self.bot.is_closed():
-            try:
-                await self.run_once()
-            except (discord.HTTPException, OSError):
-                log.exception("escalation pass failed; will retry")
-            await asyncio.sleep(self.services.nudge_poll_seconds)
 
     async def run_once(self) -> None:
         """One pass: list posts that became due, close those answered since, and tell

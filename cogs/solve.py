@@ -32,6 +32,7 @@ from cogs.checks import may_mark_solution
 from cogs.components import PersistentButton
 from cogs.context import PostContext, invocation, post_context
 from cogs.i18n import choose_language, t
+from cogs.polling import poll
 from cogs.privacy import capture_refusal
 from cogs.render import NO_PINGS
 from cogs.services import Services, services_of
@@ -161,7 +162,9 @@ class Solving(commands.Cog):
         self._nudging = asyncio.Lock()
 
     async def cog_load(self) -> None:
-        self._nudger = asyncio.create_task(self._nudge_loop(), name="senpai-nudges")
+        self._nudger = poll(
+            self.bot, self.send_due_nudges, lambda: self.services.nudge_poll_seconds, "nudges"
+        )
 
     async def cog_unload(self) -> None:
         if self._nudger is not None:
@@ -285,15 +288,6 @@ class Solving(commands.Cog):
             if not earlier.author.bot and earlier.author.id != thread.owner_id:
                 return earlier.id
         return None
-
-    async def _nudge_loop(self) -> None:
-        await self.bot.wait_until_ready()
-        while not self.bot.is_closed():
-            try:
-                await self.send_due_nudges()
-            except (discord.HTTPException, OSError):
-                log.exception("sending nudges failed; will retry")
-            await asyncio.sleep(self.services.nudge_poll_seconds)
 
     async def send_due_nudges(self) -> int:
         """Ask the askers of due posts, once each. Returns how many were sent."""
