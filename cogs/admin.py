@@ -30,9 +30,9 @@ from cogs.context import invocation
 from cogs.i18n import choose_language, t
 from cogs.render import NO_PINGS
 from cogs.services import Services, services_of
+from knowledge import report_format
 from knowledge.engine import CaptureError, RebuildInProgress, RebuildProgress
 from knowledge.models import BackfillState
-from knowledge.report_format import ChartUnavailable, chart_png, render_text
 
 log = logging.getLogger(__name__)
 PROGRESS_EDIT_SECONDS = 1.5
@@ -326,12 +326,12 @@ class Admin(commands.Cog):
         report = await self.services.kb.report(interaction.guild.id, since, until, zone=UTC)
         files: list[discord.File] = []
         try:
-            png = await asyncio.to_thread(chart_png, report)
-        except ChartUnavailable:
+            png = await asyncio.to_thread(report_format.chart_png, report)
+        except report_format.ChartUnavailable:
             log.info("report for guild %d: no chart (matplotlib missing)", interaction.guild.id)
         else:
             files.append(discord.File(io.BytesIO(png), CHART_FILE))
-        text = render_text(report, lang)
+        text = report_format.render_text(report, lang)
         reply = render.report_reply(text, bool(files), lang)
         if reply.attach_text:
             files.append(discord.File(io.BytesIO(text.encode()), REPORT_FILE))
