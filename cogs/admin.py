@@ -1,4 +1,4 @@
-"""/senpai-admin: setup, rebuild, backfill, stats, forget.
+"""/senpai-admin: setup, rebuild, backfill, stats, report, forget.
 
 The group is its own top-level command so that Discord can gate it: members
 without Manage Server do not see it (a server may change who does in its
@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import io
 import logging
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, date, timedelta
 from typing import Any, Literal
 
 import discord
@@ -29,6 +30,7 @@ from cogs.context import invocation
 from cogs.i18n import choose_language, t
 from cogs.render import NO_PINGS
 from cogs.services import Services, services_of
+from knowledge import report_format
 from knowledge.engine import CaptureError, RebuildInProgress, RebuildProgress
 from knowledge.models import BackfillState
 
@@ -39,6 +41,7 @@ _ = app_commands.locale_str
 SETUP_OPTIONS = {
     "watch": "A forum to watch (add or remove)",
     "helper_role": "A role whose members may mark solutions (add or remove)",
+    "staff_role": "A role counted as staff in the community report (add or remove)",
     "solved_tag": "Name of the forum tag that means solved",
     "threshold": "How sure Senpai must be before suggesting (0.1–0.95)",
     "language": "Language of Senpai's messages",
@@ -49,6 +52,30 @@ SETUP_OPTIONS = {
     "me_too_on_posts": "Add a Me too button to new posts that got no suggestion",
 }
 """/senpai-admin setup's options and their descriptions (names are localised as-is)."""
+
+REPORT_PERIODS = {
+    "7d": "last 7 days",
+    "30d": "last 30 days",
+    "month": "last calendar month",
+}
+"""/senpai-admin report's periods and their names (localised as-is)."""
+REPORT_FILE = "senpai-report.txt"
+CHART_FILE = "senpai-report.png"
+
+
+def toggled(ids: tuple[int, ...], item: int) -> tuple[int, ...]:
+    """``ids`` without ``item`` if it is there, else with it added at the end."""
+    return tuple(i for i in ids if i != item) if item in ids else (*ids, item)
+
+
+def report_period(period: str, today: date) -> tuple[date, date]:
+    """The calendar days [since, until) a report period names, ``today`` included in the
+    rolling ones; the last calendar month is the one before ``today``'s."""
+    if period == "month":
+        first = today.replace(day=1)
+        return (first - timedelta(days=1)).replace(day=1), first
+    days = 30 if period == "30d" else 7
+    return today - timedelta(days=days - 1), today + timedelta(days=1)
 
 
 class Admin(commands.Cog):
@@ -75,6 +102,7 @@ class Admin(commands.Cog):
         interaction: discord.Interaction,
         watch: discord.ForumChannel | None = None,
         helper_role: discord.Role | None = None,
+        staff_role: discord.Role | None = None,
         solved_tag: app_commands.Range[str, 1, 20] | None = None,
         threshold: float | None = None,
         language: Literal["auto", "ja", "en"] | None = None,
@@ -91,15 +119,11 @@ class Admin(commands.Cog):
             return
         changes: dict[str, object] = {}
         if watch is not None:
-            forums = list(settings.watched_forums)
-            forums.remove(watch.id) if watch.id in forums else forums.append(watch.id)
-            changes["watched_forums"] = tuple(forums)
+            changes["watched_forums"] = toggled(settings.watched_forums, watch.id)
         if helper_role is not None:
-            roles = list(settings.helper_roles)
-            roles.remove(helper_role.id) if helper_role.id in roles else roles.append(
-                helper_role.id
-            )
-            changes["helper_roles"] = tuple(roles)
+            changes["helper_roles"] = toggled(settings.helper_roles, helper_role.id)
+        if staff_role is not None:
+            changes["staff_roles"] = toggled(settings.staff_roles, staff_role.id)
         if solved_tag is not None:
             changes["solved_tag"] = solved_tag
         if threshold is not None:
@@ -272,6 +296,49 @@ class Admin(commands.Cog):
         await interaction.response.send_message(
             embed=render.stats_embed(stats, figures, lang, line),
             ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
+
+    @admin.command(
+        name=_("report"),
+        description=_("The community report: questions, replies, solved, with a chart (admins)"),
+    )
+    @app_commands.rename(period=_("period"))
+    @app_commands.describe(period=_("Which days to report on (default: the last 7 days)"))
+    @app_commands.choices(
+        period=[
+            app_commands.Choice(name=_(name), value=value) for value, name in REPORT_PERIODS.items()
+        ]
+    )
+    @admin_only()
+    async def report(
+        self, interaction: discord.Interaction, period: app_commands.Choice[str] | None = None
+    ) -> None:
+        """The community report for a period beside the one before, with a weekly chart."""
+        where = await invocation(interaction)
+        lang = where.lang
+        if interaction.guild is None:
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        since, until = report_period(
+            period.value if period else "7d", self.services.clock().astimezone(UTC).date()
+        )
+        report = await self.services.kb.report(interaction.guild.id, since, until, zone=UTC)
+        files: list[discord.File] = []
+        try:
+            png = await asyncio.to_thread(report_format.chart_png, report)
+        except report_format.ChartUnavailable:
+            log.info("report for guild %d: no chart (matplotlib missing)", interaction.guild.id)
+        else:
+            files.append(discord.File(io.BytesIO(png), CHART_FILE))
+        text = report_format.render_text(report, lang)
+        reply = render.report_reply(text, bool(files), lang)
+        if reply.attach_text:
+            files.append(discord.File(io.BytesIO(text.encode()), REPORT_FILE))
+        await interaction.edit_original_response(
+            content=reply.content,
+            embed=reply.embed,
+            attachments=files,
             allowed_mentions=NO_PINGS,
         )
 

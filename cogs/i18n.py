@@ -396,9 +396,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "setup.community": {
         "en": "Staff channel: {staff}\nEscalate unanswered posts after: {escalation}\n"
-        "Me too on posts without suggestions: {me_too}",
+        "Me too on posts without suggestions: {me_too}\nStaff roles (report): {staff_roles}",
         "ja": "スタッフチャンネル: {staff}\n未返信の投稿をスタッフに知らせるまで: {escalation}\n"
-        "提案のない投稿に「同じく困っています」: {me_too}",
+        "提案のない投稿に「同じく困っています」: {me_too}\nスタッフロール（レポート）: {staff_roles}",
+    },
+    "report.no_chart": {
+        "en": "The chart is not available: matplotlib is not installed on the bot's host "
+        "(pip install 'senpai[report]').",
+        "ja": "グラフは表示できません：ボットのサーバーに matplotlib がインストールされていません"
+        "（pip install 'senpai[report]'）。",
+    },
+    "report.attached": {
+        "en": "The full report is in the attached text file.",
+        "ja": "レポートの全文は添付のテキストファイルにあります。",
     },
     "setup.not_text": {
         "en": "Senpai cannot post in {channel}: give it Send Messages there, or pick another "
@@ -483,6 +493,15 @@ COMMAND_TRANSLATIONS: dict[str, str] = {
     "escalation_hours": "スタッフ通知時間",
     "Hours without a reply before a post goes to staff (0 = never)": "返信がない投稿をスタッフチャンネルに知らせるまでの時間（0 = しない）",
     "me_too_on_posts": "同じく困っていますボタン",
+    "staff_role": "スタッフロール",
+    "A role counted as staff in the community report (add or remove)": "コミュニティレポートでスタッフとして数えるロール（追加/解除）",
+    "report": "レポート",
+    "The community report: questions, replies, solved, with a chart (admins)": "コミュニティレポート：質問・返信・解決とグラフ（管理者）",
+    "period": "期間",
+    "Which days to report on (default: the last 7 days)": "レポートの対象期間（省略時は直近7日間）",
+    "last 7 days": "直近7日間",
+    "last 30 days": "直近30日間",
+    "last calendar month": "先月",
     "Add a Me too button to new posts that got no suggestion": "提案のない新しい投稿にも「同じく困っています」ボタンを付ける",
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import discord
 
@@ -33,6 +34,8 @@ NO_PINGS = discord.AllowedMentions.none()
 """Senpai never pings: the bot's default, and passed with every message it sends."""
 
 # Discord's limits on the places member text goes.
+CONTENT_CHARS = 2000
+DESCRIPTION_CHARS = 4096
 FIELD_NAME_CHARS = 256
 FIELD_VALUE_CHARS = 1024
 LABEL_CHARS = 80
@@ -141,6 +144,7 @@ def settings_text(
         "setup.all_forums", lang
     )
     roles = ", ".join(role_name(r) for r in settings.helper_roles) or t("setup.none", lang)
+    staff_roles = ", ".join(role_name(r) for r in settings.staff_roles) or t("setup.none", lang)
     threshold = (
         f"{settings.threshold:.2f}"
         if settings.threshold is not None
@@ -163,6 +167,7 @@ def settings_text(
         if settings.escalation_hours <= 0
         else t("setup.hours", lang, hours=f"{settings.escalation_hours:g}"),
         me_too=t("setup.yes" if settings.me_too_on_posts else "setup.no", lang),
+        staff_roles=staff_roles,
     )
     current = t(
         "setup.current",
@@ -242,6 +247,30 @@ def stats_embed(
     _add_ranking(embed, t("stats.leaders", lang), [(n, c) for _, n, c in stats.top_answerers])
     _add_ranking(embed, t("stats.recurring", lang), [(ti, h) for _, ti, h in figures.recurring])
     return embed
+
+
+@dataclass(frozen=True, slots=True)
+class ReportReply:
+    """How the community report is sent: as the message text when it fits, else in an
+    embed, and when even that is too short, also as a text file (``attach_text``)."""
+
+    content: str | None
+    embed: discord.Embed | None
+    attach_text: bool
+
+
+def report_reply(text: str, chart: bool, lang: str) -> ReportReply:
+    """The report's text (already rendered by the core) laid out within Discord's limits,
+    with a line saying the chart is missing when it could not be drawn."""
+    notes = [] if chart else [t("report.no_chart", lang)]
+    text = text.rstrip()
+    if len(text) + sum(len(n) + 1 for n in notes) <= CONTENT_CHARS:
+        return ReportReply("\n".join([text, *notes]), None, False)
+    attach = len(text) > DESCRIPTION_CHARS
+    if attach:
+        notes.append(t("report.attached", lang))
+    embed = discord.Embed(description=clip(text, DESCRIPTION_CHARS), colour=EMBED_COLOUR)
+    return ReportReply("\n".join(notes) or None, embed, attach)
 
 
 def _add_ranking(embed: discord.Embed, name: str, rows: list[tuple[str, int]]) -> None:

@@ -73,6 +73,7 @@ async def test_every_extension_loads_and_registers_its_commands(bot):
         "rebuild",
         "backfill",
         "stats",
+        "report",
         "forget",
     }
     assert commands["Mark as solution"]["type"] == discord.AppCommandType.message.value
@@ -92,6 +93,21 @@ async def test_the_privacy_choices_read_in_japanese(bot):
     assert [c["value"] for c in capture["choices"]] == ["stop", "allow"]
     for choice in capture["choices"]:
         assert choice.get("name_localizations", {}).get("ja"), choice["name"]
+
+
+async def test_the_report_periods_read_in_japanese(bot):
+    members = {o["name"]: o for o in (await payloads(bot))["senpai-admin"]["options"]}
+    (period,) = members["report"]["options"]
+    assert [c["value"] for c in period["choices"]] == ["7d", "30d", "month"]
+    for choice in period["choices"]:
+        assert choice.get("name_localizations", {}).get("ja"), choice["name"]
+
+
+async def test_setup_names_a_staff_role_in_both_languages(bot):
+    members = {o["name"]: o for o in (await payloads(bot))["senpai-admin"]["options"]}
+    options = {o["name"]: o for o in members["setup"]["options"]}
+    assert options["staff_role"]["type"] == discord.AppCommandOptionType.role.value
+    assert options["staff_role"]["name_localizations"]["ja"] == "スタッフロール"
 
 
 async def test_commands_are_guild_only_and_only_admin_commands_are_hidden_by_default(bot):
