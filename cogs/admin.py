@@ -331,7 +331,7 @@ class Admin(commands.Cog):
             log.info("report for guild %d: no chart (matplotlib missing)", interaction.guild.id)
         else:
             files.append(discord.File(io.BytesIO(png), CHART_FILE))
-        text = report_format.render_text(report, lang)
+        text = report_format.render_text(report, lang, member_text=render.member_text)
         reply = render.report_reply(text, bool(files), lang)
         if reply.attach_text:
             files.append(discord.File(io.BytesIO(text.encode()), REPORT_FILE))

@@ -128,8 +128,14 @@ def _value(name: str, value: float | int | None, lang: str) -> str:
     return str(value)
 
 
-def render_text(report: Report, lang: str = "en") -> str:
-    """The report as plain text for people, in ``lang`` ("en" or "ja")."""
+def render_text(
+    report: Report, lang: str = "en", *, member_text: Callable[[str], str] = str
+) -> str:
+    """The report as plain text for people, in ``lang`` ("en" or "ja").
+
+    ``member_text`` is applied to everything members wrote (titles, display names):
+    a chat client passes its escaping so that markdown in a title stays literal.
+    """
     p, q = report.period, report.previous_period
     lines = [
         _label("title", lang).format(
@@ -149,7 +155,7 @@ def render_text(report: Report, lang: str = "en") -> str:
         lines.append(_label("no_staff", lang))
     lines += ["", _label("unanswered_list", lang)]
     for item in report.current.unanswered:
-        title = item.title or _label("untitled", lang)
+        title = member_text(item.title) if item.title else _label("untitled", lang)
         lines.append(f"- {title}  {item.jump_url}")
     if not report.current.unanswered:
         lines.append(f"- {_label('none', lang)}")
@@ -157,14 +163,15 @@ def render_text(report: Report, lang: str = "en") -> str:
     for group in report.recurring:
         trend = _label("grows" if group.grows else "steady", lang)
         lines.append(
-            f"- {group.entry.title}: {group.count} ({previous}: {group.previous}, {trend})  "
+            f"- {member_text(group.entry.title)}: {group.count} "
+            f"({previous}: {group.previous}, {trend})  "
             f"{group.entry.jump_url}"
         )
     if not report.recurring:
         lines.append(f"- {_label('none', lang)}")
     lines += ["", _label("helpers", lang)]
     for helper in report.current.top_helpers:
-        lines.append(f"- {helper.name}: {helper.answers}")
+        lines.append(f"- {member_text(helper.name)}: {helper.answers}")
     if not report.current.top_helpers:
         lines.append(f"- {_label('none', lang)}")
     return "\n".join(lines) + "\n"
