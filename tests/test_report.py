@@ -286,3 +286,15 @@ def test_the_90th_percentile_is_the_nearest_rank():
     assert percentile([5.0], 0.9) == 5.0
     assert percentile([float(n) for n in range(1, 11)], 0.9) == 9.0
     assert percentile([float(n) for n in range(1, 12)], 0.9) == 10.0
+
+
+async def test_the_text_passes_every_member_written_title_and_name_through_the_escaper(
+    kb, fixture
+):
+    from knowledge.report_format import render_text
+
+    report = await kb.report(GUILD, SINCE, UNTIL, zone=TOKYO)
+    text = render_text(report, "en", member_text=lambda s: f"«{s}»")
+    assert f"«Question {fixture['Q4']}»" in text
+    assert "«Ben»: 3" in text
+    assert f"- Question {fixture['Q4']}" in render_text(report, "en")
