@@ -128,11 +128,10 @@ def measure(kind: str, threads: int | None, repeats: int, batch_texts: int) -> d
 PAIR_SHAPES = ("post+title", "post", "title")
 
 
-def query_pair(encoder_kind: str, threads: int | None, rounds: int) -> dict[str, Any]:
+def query_pair(encoder: Any, rounds: int) -> dict[str, Any]:
     """Per-question encode cost of ``[post, title]``, ``[post]`` and ``[title]``."""
     from bench import bilingual
 
-    encoder = build(encoder_kind, threads)
     questions = bilingual.load().questions
     for question in questions[:10]:  # warm-up
         encoder.encode([question.post, question.title])
@@ -262,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Measure each encoder in its own subprocess and print the table."""
     args = parse_args(argv)
     if args.query_pair:
-        pair = query_pair("e5", args.threads or None, args.rounds)
+        pair = query_pair(build("e5", args.threads or None), args.rounds)
         for line in pair_table(pair):
             print(line)
         print("QUERY_PAIR_JSON " + json.dumps(pair))
