@@ -27,6 +27,16 @@ subprocess, so OpenMP and torch thread pools do not meet. ``--threads`` sets
 e5's OpenMP threads (read once, when the engine loads) and torch's intra-op
 threads; ``--wait-policy`` sets ``OMP_WAIT_POLICY`` in the subprocesses (torch's
 OpenMP reads it too). The last line is ``ENCODERS_JSON {...}``.
+
+``--query-pair`` measures what the retriever encodes for one question with a
+title (``Retriever._query_vector``), on the bilingual set's questions (post =
+title, then body): ``encode([post, title])`` (title blended in, two texts),
+``encode([post])`` (one text) and ``encode([title])`` alone, p50 / p90 in
+milliseconds, interleaved per question so load hits all three alike. If the
+engine encoded a batch of two in one pass, ``[post, title]`` would cost less
+than ``[post]`` plus ``[title]``. The last line is ``QUERY_PAIR_JSON {...}``::
+
+    python bench/encoders.py --query-pair                # e5, 5 rounds of 75 questions
 """
 
 from __future__ import annotations
@@ -115,6 +125,67 @@ def measure(kind: str, threads: int | None, repeats: int, batch_texts: int) -> d
     return result
 
 
+PAIR_SHAPES = ("post+title", "post", "title")
+
+
+def query_pair(encoder: Any, rounds: int) -> dict[str, Any]:
+    """Per-question encode cost of ``[post, title]``, ``[post]`` and ``[title]``."""
+    from bench import bilingual
+
+    questions = bilingual.load().questions
+    for question in questions[:10]:  # warm-up
+        encoder.encode([question.post, question.title])
+    samples: dict[str, list[float]] = {shape: [] for shape in PAIR_SHAPES}
+    watch = CpuWatch()
+    for _ in range(rounds):
+        for question in questions:
+            batches = {
+                "post+title": [question.post, question.title],
+                "post": [question.post],
+                "title": [question.title],
+            }
+            for shape in PAIR_SHAPES:
+                started = time.perf_counter()
+                encoder.encode(batches[shape])
+                samples[shape].append(time.perf_counter() - started)
+    rows = {shape: percentiles(values) for shape, values in samples.items()}
+    saving = [two - one for two, one in zip(samples["post+title"], samples["post"], strict=True)]
+    return {
+        "encoder": encoder.name,
+        "questions": len(questions),
+        "rounds": rounds,
+        "others": watch.others_cores(),
+        "load": load_average(),
+        "rows": rows,
+        "saving": percentiles(saving),
+    }
+
+
+def pair_table(result: dict[str, Any]) -> list[str]:
+    """The :func:`query_pair` result as a fixed-width table."""
+    lines = [
+        f"{result['encoder']}: {result['questions']} questions x {result['rounds']} rounds, "
+        f"others {result['others']:.2f} cores",
+        f"{'texts':<22} {'p50 ms':>7} {'p90 ms':>7} {'mean ms':>8}",
+    ]
+    labels = {
+        "post+title": "[post, title] (now)",
+        "post": "[post] (lever)",
+        "title": "[title] alone",
+    }
+    for shape in PAIR_SHAPES:
+        row = result["rows"][shape]
+        lines.append(
+            f"{labels[shape]:<22} {row['p50']:>7.1f} {row['p90']:>7.1f} {row['mean']:>8.1f}"
+        )
+    saving = result["saving"]
+    lines.append(
+        f"{'saving per question':<22} {saving['p50']:>7.1f} {saving['p90']:>7.1f} "
+        f"{saving['mean']:>8.1f}"
+    )
+    return lines
+
+
 def run_child(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     """:func:`measure` in a fresh subprocess; its JSON result."""
     command = [
@@ -173,6 +244,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="OMP_WAIT_POLICY of the subprocesses (default: the environment's)",
     )
     parser.add_argument("--quick", action="store_true", help="20 repeats, 32 batch texts")
+    parser.add_argument(
+        "--query-pair",
+        action="store_true",
+        help="e5: cost of encoding [post, title] vs [post] per question (bilingual set)",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="--query-pair: passes over the set")
     parser.add_argument("--child", choices=ENCODERS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -183,6 +260,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure each encoder in its own subprocess and print the table."""
     args = parse_args(argv)
+    if args.query_pair:
+        pair = query_pair(build("e5", args.threads or None), args.rounds)
+        for line in pair_table(pair):
+            print(line)
+        print("QUERY_PAIR_JSON " + json.dumps(pair))
+        return 0
     if args.child:
         print(json.dumps(measure(args.child, args.threads or None, args.repeats, args.batch_texts)))
         return 0
