@@ -288,9 +288,7 @@ def test_the_90th_percentile_is_the_nearest_rank():
     assert percentile([float(n) for n in range(1, 12)], 0.9) == 10.0
 
 
-async def test_the_text_passes_every_member_written_title_and_name_through_the_escaper(
-    kb, fixture
-):
+async def test_the_text_passes_every_member_written_title_and_name_through_the_escaper(kb, fixture):
     from knowledge.report_format import render_text
 
     report = await kb.report(GUILD, SINCE, UNTIL, zone=TOKYO)
