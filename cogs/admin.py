@@ -238,11 +238,12 @@ class Admin(commands.Cog):
             for thread in threads:
                 seen += 1
                 got = 0
+                post = await fetch_thread(thread, names)
+                # Every post read counts in the report, solved or not.
+                await self.services.kb.record_history([post])
                 if await self.services.kb.entry_for_thread(thread.id) is None:
                     try:
-                        result = await self.services.kb.capture_inferred(
-                            await fetch_thread(thread, names)
-                        )
+                        result = await self.services.kb.capture_inferred(post)
                     except CaptureError as error:
                         # e.g. the marked answer is an image with no text, or its author
                         # opted out: skip the post, or every run would stop here again.

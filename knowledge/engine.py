@@ -277,8 +277,9 @@ class KnowledgeBase:
         """Record the question history of posts read whole (an import, a backfill),
         solved or not: asked, first reply, and solved when the thread's messages show
         an answer (:func:`~knowledge.solution_inference.infer_solution`). Only what is
-        not known yet is filled in; live records are never overwritten. The title of
-        a member who opted out of capture is not kept. Returns the posts recorded."""
+        not known yet is filled in; live records are never overwritten. Nothing of a
+        post whose asker opted out of capture is kept, as on the live path. Returns the
+        posts recorded."""
         histories = []
         for thread in threads:
             solution = infer_solution(thread)
@@ -286,9 +287,7 @@ class KnowledgeBase:
             if history is not None:
                 histories.append(history)
         opted_out = await self.community.opted_out(h.asker_id for h in histories)
-        histories = [
-            dataclasses.replace(h, title="") if h.asker_id in opted_out else h for h in histories
-        ]
+        histories = [h for h in histories if h.asker_id not in opted_out]
         await self.community.record_histories(histories)
         return len(histories)
 

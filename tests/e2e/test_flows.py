@@ -584,6 +584,12 @@ async def test_backfill_captures_solved_history_once(community: Community, senpa
     by_reaction = await senpai.kb.entry_for_thread(reacted.id)
     assert by_reaction is not None and by_reaction.answerer_name == "Chika"
     assert await senpai.kb.entry_for_thread(unsolved.id) is None
+    # The question history of every post read is recorded, solved or not.
+    open_post = await senpai.services.community.question(unsolved.id)
+    assert open_post is not None and open_post.first_reply_at is not None
+    assert open_post.solved_at is None
+    solved = await senpai.services.community.question(thanked.id)
+    assert solved is not None and solved.solved_at is not None
 
     again = await server.run_slash(owner, community.help, "senpai-admin backfill")
     await server.wait_for(lambda: any("Backfill finished" in t for t in texts(again)) or None)
