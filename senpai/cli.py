@@ -322,14 +322,18 @@ async def _cmd_import(args: argparse.Namespace) -> int:
     return await _with_kb(args, run)
 
 
-async def _single_guild(kb: KnowledgeBase, explicit: int | None) -> int:
+def _single_guild(
+    explicit: int | None,
+    guilds: Sequence[int],
+    empty: str = "the knowledge base is empty: import something first (senpai import PATH)",
+) -> int:
+    """``--guild``, else the only guild there is; a clear error otherwise."""
     if explicit is not None:
         return explicit
-    guilds = await kb.guild_ids()
     if len(guilds) == 1:
         return guilds[0]
     if not guilds:
-        raise CliError("the knowledge base is empty: import something first (senpai import PATH)")
+        raise CliError(empty)
     raise CliError(
         "the knowledge base holds several guilds; choose one with --guild: "
         + ", ".join(str(g) for g in guilds)
@@ -365,7 +369,7 @@ async def _cmd_ask(args: argparse.Namespace) -> int:
         raise CliError("--limit must be at least 1")
 
     async def run(kb: KnowledgeBase) -> int:
-        guild = await _single_guild(kb, args.guild)
+        guild = _single_guild(args.guild, await kb.guild_ids())
         scopes = {PUBLIC_SCOPE}
         if args.forum is not None:
             scopes.add(private_scope(args.forum))
@@ -460,18 +464,11 @@ async def _cmd_report(args: argparse.Namespace) -> int:
         require_chart()  # before any work: say now that matplotlib is missing
 
     async def run(kb: KnowledgeBase) -> int:
-        guilds = await kb.report_guild_ids()
-        if args.guild is not None:
-            guild = args.guild
-        elif len(guilds) == 1:
-            guild = guilds[0]
-        elif not guilds:
-            raise CliError("nothing to report: import something first (senpai import PATH)")
-        else:
-            raise CliError(
-                "the knowledge base holds several guilds; choose one with --guild: "
-                + ", ".join(str(g) for g in guilds)
-            )
+        guild = _single_guild(
+            args.guild,
+            await kb.report_guild_ids(),
+            "nothing to report: import something first (senpai import PATH)",
+        )
         report = await kb.report(
             guild, args.since, args.until, zone=args.tz, staff_roles=args.staff_roles
         )
