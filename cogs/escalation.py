@@ -18,6 +18,7 @@ import discord
 from discord.ext import commands
 
 from cogs import render
+from cogs.adapt import post_by_id
 from cogs.checks import scopes_for_forum
 from cogs.i18n import choose_language
 from cogs.polling import poll
@@ -190,13 +191,7 @@ class Escalations(commands.Cog):
 
     async def _thread(self, thread_id: int) -> discord.Thread | None:
         """The post, fetched when discord.py dropped it from its cache (archived)."""
-        channel = self.bot.get_channel(thread_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(thread_id)
-            except (discord.NotFound, discord.Forbidden):
-                return None
-        return channel if isinstance(channel, discord.Thread) else None
+        return await post_by_id(self.bot, thread_id)
 
 
 async def setup(bot: commands.Bot) -> None:
