@@ -9,7 +9,7 @@ a restart, pings nobody, and a deleted channel is skipped with a log line.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ from knowledge.schedule import ReportState
 from localdiscord import Channel, Message, Overwrite, Permissions, ScenarioError
 from tests.e2e.conftest import Community, Senpai
 from tests.e2e.test_flows import UNRELATED
-from tests.e2e.test_report import PNG_MAGIC, shown_text
+from tests.e2e.test_report import PNG_MAGIC, report_message, shown_text
 from tests.e2e.test_scenarios import eventually, wait_quiet
 
 CHART = "senpai-report.png"
@@ -236,4 +236,16 @@ async def test_the_time_zone_option_suggests_common_zones(community: Community, 
 async def test_only_admins_can_schedule_reports(community: Community, senpai: Senpai):
     with pytest.raises(ScenarioError, match="default_member_permissions"):
         await community.server.run_slash(community.dan, community.help, "senpai-admin schedule")
+    community.server.assert_clean()
+
+
+async def test_the_admin_report_counts_days_in_the_servers_time_zone(
+    community: Community, senpai: Senpai
+):
+    await admin(community, "senpai-admin setup", {"time_zone": "Asia/Tokyo"})
+    senpai.clock.now = datetime(2026, 12, 6, 20, 0, tzinfo=UTC)  # Monday 7 Dec, 05:00 in Tokyo
+    shown = await report_message(community, {"period": "7d"}, None)
+    assert "Community report 2026-12-01 – 2026-12-08 (Asia/Tokyo)" in shown_text(shown)
+    shown = await report_message(community, {"period": "month"}, "ja")
+    assert "コミュニティレポート 2026-11-01 – 2026-12-01（Asia/Tokyo）" in shown_text(shown)
     community.server.assert_clean()
