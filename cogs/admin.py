@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import io
 import logging
 import time
 from collections import Counter
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from typing import Any, Literal
 
 import discord
@@ -29,10 +28,17 @@ from cogs.components import Confirm
 from cogs.context import invocation
 from cogs.i18n import choose_language, t
 from cogs.render import NO_PINGS
+from cogs.reporting import build_report_message, schedule_text
 from cogs.services import Services, services_of
-from knowledge import report_format
 from knowledge.engine import CaptureError, RebuildInProgress, RebuildProgress
 from knowledge.models import BackfillState
+from knowledge.schedule import (
+    Rhythm,
+    UnknownTimeZone,
+    canonical_zone,
+    zone_or_utc,
+    zone_suggestions,
+)
 
 log = logging.getLogger(__name__)
 PROGRESS_EDIT_SECONDS = 1.5
@@ -50,6 +56,7 @@ SETUP_OPTIONS = {
     "staff_channel": "Channel listing posts nobody answered (choose it again to unset)",
     "escalation_hours": "Hours without a reply before a post goes to staff (0 = never)",
     "me_too_on_posts": "Add a Me too button to new posts that got no suggestion",
+    "time_zone": "Time zone of reports' days, weeks and months (e.g. Asia/Tokyo)",
 }
 """/senpai-admin setup's options and their descriptions (names are localised as-is)."""
 
@@ -59,8 +66,13 @@ REPORT_PERIODS = {
     "month": "last calendar month",
 }
 """/senpai-admin report's periods and their names (localised as-is)."""
-REPORT_FILE = "senpai-report.txt"
-CHART_FILE = "senpai-report.png"
+
+SCHEDULE_RHYTHMS = {
+    "weekly": "weekly",
+    "monthly": "monthly",
+    "off": "off",
+}
+"""/senpai-admin schedule's rhythms and their names (localised as-is)."""
 
 
 def toggled(ids: tuple[int, ...], item: int) -> tuple[int, ...]:
@@ -111,6 +123,7 @@ class Admin(commands.Cog):
         staff_channel: discord.TextChannel | None = None,
         escalation_hours: app_commands.Range[float, 0, 720] | None = None,
         me_too_on_posts: bool | None = None,
+        time_zone: app_commands.Range[str, 1, 64] | None = None,
     ) -> None:
         """Configure Senpai for this server; without options, show the settings."""
         where = await invocation(interaction)
@@ -155,9 +168,21 @@ class Admin(commands.Cog):
             changes["escalation_hours"] = float(escalation_hours)
         if me_too_on_posts is not None:
             changes["me_too_on_posts"] = me_too_on_posts
+        if time_zone is not None:
+            try:
+                changes["time_zone"] = canonical_zone(time_zone)
+            except UnknownTimeZone:
+                await interaction.response.send_message(
+                    t("setup.bad_time_zone", lang, zone=render.member_text(time_zone)),
+                    ephemeral=True,
+                    allowed_mentions=NO_PINGS,
+                )
+                return
         if changes:
             settings = dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
             await self.services.community.save_settings(settings)
+            if settings.time_zone != where.settings.time_zone:
+                await self.services.kb.reschedule_reports(interaction.guild.id)
             lang = choose_language(settings.language, locale=interaction.locale)
         text = render.settings_text(
             settings, interaction.guild, self.services.kb.config.threshold, lang
@@ -321,25 +346,18 @@ class Admin(commands.Cog):
         if interaction.guild is None:
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
+        # Days, weeks and months are the server's own (its time_zone setting).
+        zone = zone_or_utc(where.settings.time_zone)
         since, until = report_period(
-            period.value if period else "7d", self.services.clock().astimezone(UTC).date()
+            period.value if period else "7d", self.services.clock().astimezone(zone).date()
         )
-        report = await self.services.kb.report(interaction.guild.id, since, until, zone=UTC)
-        files: list[discord.File] = []
-        try:
-            png = await asyncio.to_thread(report_format.chart_png, report)
-        except report_format.ChartUnavailable:
-            log.info("report for guild %d: no chart (matplotlib missing)", interaction.guild.id)
-        else:
-            files.append(discord.File(io.BytesIO(png), CHART_FILE))
-        text = report_format.render_text(report, lang, member_text=render.member_text)
-        reply = render.report_reply(text, bool(files), lang)
-        if reply.attach_text:
-            files.append(discord.File(io.BytesIO(text.encode()), REPORT_FILE))
+        message = await build_report_message(
+            self.services.kb, interaction.guild.id, since, until, zone, lang
+        )
         await interaction.edit_original_response(
-            content=reply.content,
-            embed=reply.embed,
-            attachments=files,
+            content=message.content,
+            embed=message.embed,
+            attachments=message.files,
             allowed_mentions=NO_PINGS,
         )
 
@@ -365,6 +383,84 @@ class Admin(commands.Cog):
             timeout=self.services.confirm_seconds,
         )
         await view.send(interaction, render.forget_confirmation(user.display_name, lang))
+
+    @setup_command.autocomplete("time_zone")
+    async def time_zone_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Common time zones first, then any IANA name containing what was typed."""
+        return [app_commands.Choice(name=z, value=z) for z in zone_suggestions(current)]
+
+    @admin.command(
+        name=_("schedule"),
+        description=_("Post the community report in a staff channel every week or month (admins)"),
+    )
+    @app_commands.rename(rhythm=_("rhythm"), channel=_("channel"))
+    @app_commands.describe(
+        rhythm=_("How often: weekly, monthly, or off (default: show the schedule)"),
+        channel=_("The staff channel the report is posted in"),
+    )
+    @app_commands.choices(
+        rhythm=[
+            app_commands.Choice(name=_(name), value=value)
+            for value, name in SCHEDULE_RHYTHMS.items()
+        ]
+    )
+    @admin_only()
+    async def schedule(
+        self,
+        interaction: discord.Interaction,
+        rhythm: app_commands.Choice[str] | None = None,
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        """Post the community report (the same as /senpai-admin report) in a channel after
+        every week (Monday to Sunday) or calendar month, in the server's time zone; "off"
+        stops it; without options, show the schedule."""
+        where = await invocation(interaction)
+        lang, guild = where.lang, interaction.guild
+        if guild is None:
+            return
+        kb = self.services.kb
+        current = await kb.report_schedule(guild.id)
+        if rhythm is not None and rhythm.value == "off":
+            stopped = await kb.stop_scheduled_reports(guild.id)
+            await interaction.response.send_message(
+                t("schedule.off" if stopped else "schedule.none", lang), ephemeral=True
+            )
+            return
+        if rhythm is None and channel is None:
+            text = (
+                t("schedule.none", lang)
+                if current is None
+                else schedule_text(current, guild, await kb.guild_zone(guild.id), lang)
+            )
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+            return
+        chosen = Rhythm(rhythm.value) if rhythm is not None else None
+        chosen = chosen or (current.rhythm if current else None)
+        if chosen is None:
+            await interaction.response.send_message(t("schedule.need_rhythm", lang), ephemeral=True)
+            return
+        kept = current.channel_id if current else where.settings.staff_channel
+        target = channel or (None if kept is None else guild.get_channel(kept))
+        if not isinstance(target, discord.TextChannel):
+            await interaction.response.send_message(
+                t("schedule.need_channel", lang), ephemeral=True
+            )
+            return
+        allowed = target.permissions_for(guild.me)
+        if not (allowed.send_messages and allowed.attach_files):
+            await interaction.response.send_message(
+                t("setup.not_text", lang, channel=f"#{render.member_text(target.name)}"),
+                ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )
+            return
+        schedule = await kb.schedule_reports(guild.id, chosen, target.id)
+        text = schedule_text(schedule, guild, await kb.guild_zone(guild.id), lang)
+        await interaction.response.send_message(
+            t("schedule.saved", lang) + "\n" + text, ephemeral=True, allowed_mentions=NO_PINGS
+        )
 
 
 async def setup(bot: commands.Bot) -> None:

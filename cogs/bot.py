@@ -29,6 +29,7 @@ EXTENSIONS = (
     "cogs.admin",
     "cogs.escalation",
     "cogs.retraction",
+    "cogs.schedule",
 )
 """What a host bot loads to run Senpai (after attaching :class:`Services` and setting
 :class:`~cogs.i18n.SenpaiTranslator` on its command tree)."""

@@ -419,6 +419,44 @@ MESSAGES: dict[str, dict[str, str]] = {
         "channel.",
         "ja": "{channel} に投稿できません。送信権限を付与するか、別のチャンネルを選んでください。",
     },
+    # -- scheduled reports and time zone ------------------------------------------
+    "setup.bad_time_zone": {
+        "en": "Unknown time zone “{zone}”: use an IANA name such as Asia/Tokyo, Europe/Paris "
+        "or UTC (the list offers the common ones). Nothing was changed.",
+        "ja": "「{zone}」というタイムゾーンはありません。Asia/Tokyo、Europe/Paris、UTC のような"
+        " IANA 名を指定してください（候補から選べます）。設定は変更していません。",
+    },
+    "setup.time_zone": {
+        "en": "Time zone (reports): {zone}",
+        "ja": "タイムゾーン（レポート）: {zone}",
+    },
+    "schedule.rhythm.weekly": {"en": "weekly (Monday–Sunday)", "ja": "毎週（月曜〜日曜）"},
+    "schedule.rhythm.monthly": {"en": "monthly (calendar month)", "ja": "毎月（暦月）"},
+    "schedule.saved": {"en": "Schedule saved.", "ja": "定期レポートを設定しました。"},
+    "schedule.current": {
+        "en": "The community report is posted {rhythm} in {channel}.\n"
+        "Next report: {due} ({zone}), covering {since} – {last}.",
+        "ja": "コミュニティレポートを{rhythm}、{channel} に投稿します。\n"
+        "次回: {due}（{zone}）、対象期間 {since} – {last}。",
+    },
+    "schedule.none": {
+        "en": "No scheduled report. Choose a rhythm (weekly or monthly) and a channel to post "
+        "the community report there after every week or month.",
+        "ja": "定期レポートは設定されていません。頻度（毎週・毎月）とチャンネルを選ぶと、"
+        "毎週または毎月そのチャンネルにコミュニティレポートを投稿します。",
+    },
+    "schedule.off": {
+        "en": "Scheduled reports are off.",
+        "ja": "定期レポートを停止しました。",
+    },
+    "schedule.need_rhythm": {
+        "en": "Choose how often to post the report: weekly or monthly (rhythm).",
+        "ja": "レポートを投稿する頻度（毎週・毎月）を選んでください。",
+    },
+    "schedule.need_channel": {
+        "en": "Choose the text channel the report is posted in (channel).",
+        "ja": "レポートを投稿するテキストチャンネルを選んでください。",
+    },
 }
 
 
@@ -507,6 +545,18 @@ COMMAND_TRANSLATIONS: dict[str, str] = {
     "last 30 days": "直近30日間",
     "last calendar month": "先月",
     "Add a Me too button to new posts that got no suggestion": "提案のない新しい投稿にも「同じく困っています」ボタンを付ける",
+    # -- scheduled reports and time zone ------------------------------------------
+    "time_zone": "タイムゾーン",
+    "Time zone of reports' days, weeks and months (e.g. Asia/Tokyo)": "レポートの日・週・月を数えるタイムゾーン（例: Asia/Tokyo）",
+    "schedule": "定期レポート",
+    "Post the community report in a staff channel every week or month (admins)": "コミュニティレポートを毎週または毎月スタッフチャンネルに投稿（管理者）",
+    "rhythm": "頻度",
+    "How often: weekly, monthly, or off (default: show the schedule)": "頻度：毎週・毎月・停止（省略時は現在の設定を表示）",
+    "channel": "チャンネル",
+    "The staff channel the report is posted in": "レポートを投稿するスタッフチャンネル",
+    "weekly": "毎週",
+    "monthly": "毎月",
+    "off": "停止",
 }
 
 

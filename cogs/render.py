@@ -180,7 +180,7 @@ def settings_text(
         nudge=nudge,
         archive=t("setup.yes" if settings.archive_on_solve else "setup.no", lang),
     )
-    return f"{current}\n{community}"
+    return f"{current}\n{community}\n" + t("setup.time_zone", lang, zone=settings.time_zone)
 
 
 def calibration_line(calibration: Calibration, setting: float | None, lang: str) -> str:

@@ -33,6 +33,7 @@ from knowledge.models import (
     QuestionHistory,
     QuestionRecord,
 )
+from knowledge.schedule import canonical_zone
 
 
 def _nudge(row: Sequence[object]) -> Nudge:
@@ -138,7 +139,7 @@ class CommunityStore:
         async with self._db.reader.execute(
             "SELECT watched_forums, helper_roles, solved_tag, threshold, language, "
             "nudge_hours, archive_on_solve, staff_channel, escalation_hours, me_too_on_posts, "
-            "staff_roles FROM guild_settings WHERE guild_id = ?",
+            "staff_roles, time_zone FROM guild_settings WHERE guild_id = ?",
             (guild_id,),
         ) as cur:
             row = await cur.fetchone()
@@ -157,6 +158,7 @@ class CommunityStore:
             escalation_hours=float(row[8]),
             me_too_on_posts=bool(row[9]),
             staff_roles=_ids(row[10]),
+            time_zone=str(row[11]),
         )
 
     async def save_settings(self, settings: GuildSettings) -> None:
@@ -168,12 +170,13 @@ class CommunityStore:
             raise ValueError("nudge delay cannot be negative")
         if settings.escalation_hours < 0:
             raise ValueError("escalation delay cannot be negative")
+        zone = canonical_zone(settings.time_zone)  # UnknownTimeZone if not IANA
         async with self._db.transaction() as db:
             await db.execute(
                 "INSERT OR REPLACE INTO guild_settings (guild_id, watched_forums, helper_roles, "
                 "solved_tag, threshold, language, nudge_hours, archive_on_solve, staff_channel, "
-                "escalation_hours, me_too_on_posts, staff_roles, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "escalation_hours, me_too_on_posts, staff_roles, time_zone, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     settings.guild_id,
                     json.dumps([str(x) for x in settings.watched_forums]),
@@ -187,6 +190,7 @@ class CommunityStore:
                     settings.escalation_hours,
                     int(settings.me_too_on_posts),
                     _ids_json(settings.staff_roles),
+                    zone,
                     self._db.now(),
                 ),
             )
@@ -491,8 +495,9 @@ class CommunityStore:
             )
 
     async def forget_guild(self, guild_id: int) -> int:
-        """Drop a server's question history, nudges, settings, backfill state and
-        departure record. Returns the question rows removed."""
+        """Drop a server's question history, nudges, settings, backfill state,
+        departure record, and report schedule with its record of reports posted.
+        Returns the question rows removed."""
         async with self._db.transaction() as db:
             async with db.execute("DELETE FROM questions WHERE guild_id = ?", (guild_id,)) as cur:
                 questions = max(cur.rowcount, 0)
@@ -504,6 +509,8 @@ class CommunityStore:
                 "escalations",
                 "me_too",
                 "me_too_notices",
+                "report_schedules",
+                "scheduled_reports",
             ):
                 await db.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
         return questions

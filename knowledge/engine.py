@@ -13,11 +13,13 @@ CPU-heavy work (encoding, FAISS) runs in worker threads, never on the event loop
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from index.encoder import Encoder
 from knowledge.capture import draft_entry, likely_answer
@@ -50,6 +52,16 @@ from knowledge.models import (
 from knowledge.ranking import QuestionShape, Scored, scored
 from knowledge.report import Report, ReportError, build_report, periods_for
 from knowledge.retrieval import Retriever, SearchConfig
+from knowledge.schedule import (
+    ReportRecord,
+    ReportSchedule,
+    Rhythm,
+    ScheduledReport,
+    ScheduleStore,
+    last_complete_period,
+    next_due,
+    zone_or_utc,
+)
 from knowledge.solution_inference import infer_solution
 from knowledge.store import KnowledgeStore
 
@@ -552,6 +564,77 @@ class KnowledgeBase:
             index_entries=entries,
             index_fresh=fresh,
         )
+
+    # -- scheduled reports and time zone -------------------------------------------
+
+    @functools.cached_property
+    def schedules(self) -> ScheduleStore:
+        """Report schedules and the record of reports posted (:mod:`knowledge.schedule`)."""
+        return ScheduleStore(self.store.db)
+
+    async def guild_zone(self, guild_id: int) -> ZoneInfo:
+        """The time zone the server's reports are counted in (its ``time_zone`` setting)."""
+        return zone_or_utc((await self.community.settings(guild_id)).time_zone)
+
+    async def schedule_reports(
+        self, guild_id: int, rhythm: Rhythm, channel_id: int
+    ) -> ReportSchedule:
+        """Post the community report to ``channel_id`` every week or month from now on
+        (replacing any schedule the server had); the first is due when the current
+        week or month ends in the server's time zone."""
+        zone = await self.guild_zone(guild_id)
+        schedule = ReportSchedule(
+            guild_id, channel_id, rhythm, next_due(rhythm, self.store.db.clock(), zone)
+        )
+        await self.schedules.set_schedule(schedule)
+        log.info("guild %d: %s report scheduled in channel %d", guild_id, rhythm.value, channel_id)
+        return schedule
+
+    async def stop_scheduled_reports(self, guild_id: int) -> bool:
+        """No more scheduled reports for the server. True if it had a schedule."""
+        stopped = await self.schedules.clear_schedule(guild_id)
+        if stopped:
+            log.info("guild %d: scheduled reports stopped", guild_id)
+        return stopped
+
+    async def report_schedule(self, guild_id: int) -> ReportSchedule | None:
+        """The server's report schedule, if it has one."""
+        return await self.schedules.schedule(guild_id)
+
+    async def reschedule_reports(self, guild_id: int) -> ReportSchedule | None:
+        """The server's time zone changed: its next report is due when the current
+        period ends in the new zone."""
+        schedule = await self.schedules.schedule(guild_id)
+        if schedule is None:
+            return None
+        return await self.schedule_reports(guild_id, schedule.rhythm, schedule.channel_id)
+
+    async def due_scheduled_reports(self) -> list[ReportSchedule]:
+        """Schedules whose next report is due by the core's clock."""
+        return await self.schedules.due(self.store.db.clock())
+
+    async def claim_scheduled_report(self, schedule: ReportSchedule) -> ScheduledReport | None:
+        """Claim the report of the most recent complete period of a due schedule and move
+        the schedule on to the end of the current period. ``None`` when this process is
+        not to post (another claimed it, or the schedule changed meanwhile). After an
+        outage only the latest period is claimed, once (:mod:`knowledge.schedule`)."""
+        zone = await self.guild_zone(schedule.guild_id)
+        now = self.store.db.clock()
+        period = last_complete_period(schedule.rhythm, now, zone)
+        following = next_due(schedule.rhythm, now, zone)
+        if not await self.schedules.claim(schedule, period, following):
+            return None
+        return ScheduledReport(
+            schedule.guild_id, schedule.channel_id, schedule.rhythm, period, zone
+        )
+
+    async def scheduled_report_done(self, claim: ScheduledReport, message_id: int | None) -> None:
+        """The claimed report was posted as ``message_id``, or skipped (``None``)."""
+        await self.schedules.finish(claim, message_id)
+
+    async def scheduled_report_records(self, guild_id: int) -> list[ReportRecord]:
+        """The periods the server's scheduled reports were claimed for, oldest first."""
+        return await self.schedules.records(guild_id)
 
 
 def _without_opted_out(draft: EntryDraft, opted_out: set[int]) -> EntryDraft:

@@ -279,6 +279,8 @@ class GuildSettings:
     staff_channel: int | None = None
     escalation_hours: float = DEFAULT_ESCALATION_HOURS
     me_too_on_posts: bool = False
+    time_zone: str = "UTC"
+    """The IANA time zone the server's reports count days, weeks and months in."""
 
     def watches(self, forum_id: int) -> bool:
         return not self.watched_forums or forum_id in self.watched_forums

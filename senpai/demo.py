@@ -4,8 +4,9 @@ It starts LocalDiscord (a local stand-in for Discord's API), the real Senpai
 bot through unpatched discord.py, and plays a story: a member asks, a peer
 answers, the asker says thanks and confirms the solution with one tap; later
 another member asks the same thing in other words, and Senpai answers
-"someone already faced this" with the right thread. It prints the conversation
-as it happens and exits 0 only if the story really happened.
+"someone already faced this" with the right thread; at the end the server's
+admin opens the community report of the story. It prints the conversation as it
+happens and exits 0 only if the story really happened.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class Story:
     second_title: str
     second_body: str
     lines: dict[str, str]
+    report_line: str
+    """A line the community report of the story must show (both questions counted)."""
 
 
 STORIES: dict[str, Story] = {
@@ -95,7 +98,9 @@ STORIES: dict[str, Story] = {
             "later": "A week later…",
             "ok": "The story happened: Senpai pointed {who} to the thread {helper} solved "
             "({seconds:.2f} s after the post).",
+            "report": "The admin opens the community report (/senpai-admin report):",
         },
+        report_line="Questions asked: 2",
     ),
     "ja": Story(
         guild="Flowdesk ユーザー会",
@@ -121,7 +126,9 @@ STORIES: dict[str, Story] = {
             "later": "1週間後…",
             "ok": "ストーリー成功：Senpai は{who}さんに、{helper}さんが解決したスレッドを"
             "案内しました（投稿から {seconds:.2f} 秒）。",
+            "report": "管理者がコミュニティレポートを開きます（/senpai-admin report）：",
         },
+        report_line="質問数: 2",
     ),
 }
 
@@ -179,6 +186,7 @@ class _Scene:
     server: LocalDiscord
     out: TextIO
     forum: Any = None
+    guild: Any = None
     members: dict[str, Any] = field(default_factory=dict)
 
     def cast(self) -> None:
@@ -187,6 +195,7 @@ class _Scene:
         guild = server.add_guild(
             story.guild, locale="ja" if story.solved_tag == "解決済み" else "en-US"
         )
+        self.guild = guild
         self.forum = server.add_forum(guild, story.forum, tags=[story.solved_tag])
         self.members = {
             "asker": server.add_member(guild, story.asker.lower(), nick=story.asker),
@@ -264,6 +273,26 @@ class _Scene:
         await _step("the new post to be tagged solved", tagged)
         return seconds
 
+    async def community_report(self) -> None:
+        """The server's owner opens the community report of the story, as an admin sees it
+        (/senpai-admin report: the text and the chart, private to them)."""
+        server = self.server
+        self.say("report")
+        asked = await server.run_slash(
+            server.owner(self.guild), self.forum, "senpai-admin report", {"period": "7d"}
+        )
+        await _step("the community report", asked.wait_for_responses(2, timeout=STEP_TIMEOUT))
+        if asked.original_message_id is None:
+            raise DemoFailed("the community report was not shown")
+        message = server.message(asked.original_message_id)
+        text = "\n".join([message.content, *(e.get("description", "") for e in message.embeds)])
+        if self.story.report_line not in text:
+            raise DemoFailed(f"the community report does not show {self.story.report_line!r}")
+        shown = _ESCAPED.sub(r"\1", text).splitlines()
+        shown += [f"[{a.filename}]" for a in message.attachments]
+        body = "\n".join(f"        {line}" if line else "" for line in shown[1:])
+        print(f"  Senpai: {shown[0]}\n{body}", file=self.out, flush=True)
+
 
 async def play(story: Story, services: Services, out: TextIO) -> None:
     """Run the story against a fresh LocalDiscord; raise DemoFailed if it goes wrong."""
@@ -282,6 +311,7 @@ async def play(story: Story, services: Services, out: TextIO) -> None:
         scene.say("ready", guild=story.guild)
         first, entry = await scene.first_question_solved(services.kb)
         seconds = await scene.second_question_answered(first, entry)
+        await scene.community_report()
         problems = list(server.violations)
         if problems:
             raise DemoFailed(f"Discord would have rejected or flagged: {problems[0]}")

@@ -75,6 +75,7 @@ async def test_every_extension_loads_and_registers_its_commands(bot):
         "stats",
         "report",
         "forget",
+        "schedule",
     }
     assert commands["Mark as solution"]["type"] == discord.AppCommandType.message.value
 

@@ -26,6 +26,9 @@ async def test_the_story_happens_in_each_language(encoder, lang):
     assert story.title in text and story.second_title in text
     headline = "Someone already faced this" if lang == "en" else "同じ問題を解決した先輩がいます"
     assert headline in text
+    report = "Community report" if lang == "en" else "コミュニティレポート"
+    assert report in text and story.report_line in text  # the admin's view of the story
+    assert "[senpai-report.png]" in text
     assert text.rstrip().splitlines()[-1].startswith(story.lines["ok"][:8])
 
 

@@ -11,8 +11,9 @@ from datetime import date
 
 import pytest
 
-from cogs.admin import CHART_FILE, REPORT_FILE, report_period, toggled
+from cogs.admin import report_period, toggled
 from cogs.render import CONTENT_CHARS, DESCRIPTION_CHARS, report_reply
+from cogs.reporting import CHART_FILE, REPORT_FILE
 from knowledge import report_format
 from knowledge.report_format import ChartUnavailable
 from localdiscord import InteractionRecord, Message, ScenarioError
