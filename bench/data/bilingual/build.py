@@ -160,7 +160,8 @@ def load_community(directory: Path) -> Community:
     except tomllib.TOMLDecodeError as error:
         raise SourceError(f"{where}: {error}") from error
     except (KeyError, TypeError, AttributeError) as error:
-        raise SourceError(f"{where}: a field is missing or of the wrong type ({error!r})") from error
+        problem = f"a field is missing or of the wrong type ({error!r})"
+        raise SourceError(f"{where}: {problem}") from error
     if not isinstance(community.exported_at, datetime) or community.exported_at.tzinfo is None:
         raise SourceError(f"{where}: exported_at must be a date and time with its offset")
     ids = [u.id for u in users.values()]
@@ -176,10 +177,6 @@ def community_dirs(root: Path = DATA) -> list[Path]:
 
 _DELAY = re.compile(r"^\+(\d+)([mhd])$")
 _REACTION = re.compile(r"^(\S+?):([\w,]+)$")
-
-
-class SourceError(ValueError):
-    """A source file does not follow the format; names the file and line."""
 
 
 @dataclass(slots=True)
@@ -362,9 +359,7 @@ def export(community: Community, thread: SourceThread) -> dict[str, object]:
             "components": [],
             "embeds": [],
             "stickers": [],
-            "reactions": [
-                _reaction(community, emoji, users) for emoji, users in source.reactions
-            ],
+            "reactions": [_reaction(community, emoji, users) for emoji, users in source.reactions],
             "mentions": [],
         }
         if source.reply_to:
@@ -526,7 +521,8 @@ def _sync(community: Community, files: dict[Path, str], check: bool) -> bool:
     here = community.directory
     stale = [p for p, text in files.items() if not p.is_file() or p.read_text("utf-8") != text]
     threads_dir = community.threads
-    extra = [p for p in threads_dir.glob("*.json") if p not in files] if threads_dir.is_dir() else []
+    existing = sorted(threads_dir.glob("*.json")) if threads_dir.is_dir() else []
+    extra = [p for p in existing if p not in files]
     if check:
         for path in (*stale, *extra):
             print(f"out of date: {here.name}/{path.relative_to(here)}", file=sys.stderr)
