@@ -61,33 +61,80 @@ def test_quick_run_ends_with_json_summary(tmp_path, capsys) -> None:
     assert 0.0 <= summary["bilingual_p1"] <= 1.0
 
 
-# -- the bilingual community (bench/data/bilingual) -----------------------------------------
+# -- the bilingual communities (bench/data/bilingual*/) -------------------------------------
+
+BUILD = bilingual.DATA_DIR / "bilingual" / "build.py"
+
+# What each community's README promises: threads, questions, cross-language and
+# unanswerable questions (at least).
+PROMISED = {
+    "salesloom": (40, 60, 20, 15),
+    "tsumiki": (36, 60, 22, 18),
+}
 
 
-def test_bilingual_data_has_the_promised_shape() -> None:
+def test_every_bilingual_community_is_found_each_in_its_own_guild() -> None:
     data = bilingual.load()
+    assert set(data.names) == set(PROMISED)
+    assert len({c.guild_id for c in data.communities}) == len(data.communities)
+    for community in data.communities:
+        mine = [q for q in data.questions if q.community == community.name]
+        assert mine and all(q.guild_id == community.guild_id for q in mine)
+        assert set().union(*(q.relevant for q in mine)) <= community.thread_ids
+    assert len({q.id for q in data.questions}) == len(data.questions)
+    assert len(data.thread_ids) == sum(len(c.thread_ids) for c in data.communities)
+
+
+@pytest.mark.parametrize("name", sorted(PROMISED))
+def test_bilingual_community_has_the_promised_shape(name: str) -> None:
+    data = bilingual.load(communities=[name])
+    threads, asked, cross, unanswerable = PROMISED[name]
     questions = data.questions
     kinds = Counter(q.kind for q in questions)
-    assert len(data.thread_ids) >= 40 and len(questions) >= 60
-    assert kinds["cross-language"] >= 20
-    assert kinds["unanswerable-near-miss"] + kinds["unanswerable-unrelated"] >= 15
-    assert len({q.id for q in questions}) == len(questions)
+    assert len(data.thread_ids) >= threads and len(questions) >= asked
+    assert kinds["cross-language"] >= cross
+    assert kinds["unanswerable-near-miss"] + kinds["unanswerable-unrelated"] >= unanswerable
     # Every kind is split about half and half between tuning and held-out.
     for kind in bilingual.KINDS:
         splits = Counter(q.split for q in questions if q.kind == kind)
         assert abs(splits["tuning"] - splits["held-out"]) <= 1, kind
-    # Both languages ask, and every thread is the answer to some question.
+    # Both languages ask, across languages too, and every thread answers some question.
     assert {q.language for q in questions} == {"en", "ja"}
+    assert {q.language for q in questions if q.kind == "cross-language"} == {"en", "ja"}
     assert set().union(*(q.relevant for q in questions)) == data.thread_ids
 
 
 def test_bilingual_threads_are_generated_from_their_source() -> None:
-    build = runpy.run_path(str(bilingual.DATA_DIR / "build.py"))
+    build = runpy.run_path(str(BUILD))
     assert build["main"](["--check"]) == 0
+    # Each community alone, by its directory, too.
+    for directory in bilingual.community_dirs(bilingual.DATA_DIR):
+        assert build["main"](["--check", str(directory)]) == 0
 
 
-def test_every_bilingual_thread_is_solved_by_a_reply() -> None:
-    data = bilingual.load()
+def test_bilingual_communities_have_distinct_guilds_and_forums() -> None:
+    build = runpy.run_path(str(BUILD))
+    communities = [build["load_community"](d) for d in build["community_dirs"]()]
+    assert {c.name for c in communities} == set(PROMISED)
+    ids = [c.guild["id"] for c in communities] + [f for c in communities for f in c.forums.values()]
+    assert len(set(ids)) == len(ids)
+    assert all(17 <= len(i) <= 20 and i.isdigit() for i in ids)
+
+
+def test_bilingual_build_names_a_broken_config(tmp_path, capsys) -> None:
+    build = runpy.run_path(str(BUILD))
+    broken = tmp_path / "bilingual-broken"
+    (broken / "source").mkdir(parents=True)
+    (broken / "community.toml").write_text('name = "broken"\n[guild]\nid = "12"\n', "utf-8")
+    assert build["main"]([str(broken)]) == 2
+    error = capsys.readouterr().err
+    assert "bilingual-broken/community.toml" in error
+    assert not (broken / "threads").exists()
+
+
+@pytest.mark.parametrize("name", sorted(PROMISED))
+def test_every_bilingual_thread_is_solved_by_a_reply(name: str) -> None:
+    data = bilingual.load(communities=[name])
     files = sorted(data.threads_dir.glob("*.json"))
     assert len(files) == len(data.thread_ids)
     for path in files:
@@ -100,11 +147,26 @@ def test_every_bilingual_thread_is_solved_by_a_reply() -> None:
 
 
 def test_bilingual_load_rejects_a_question_about_an_unknown_thread(tmp_path) -> None:
-    raw = json.loads((bilingual.DATA_DIR / "questions.json").read_text(encoding="utf-8"))
+    salesloom = bilingual.load(communities=["salesloom"]).threads_dir.parent
+    raw = json.loads((salesloom / "questions.json").read_text(encoding="utf-8"))
     raw["questions"][0]["relevant"] = ["123"]
     (tmp_path / "questions.json").write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(bilingual.BilingualDataError, match="not listed"):
         bilingual.load(tmp_path)
+
+
+def test_bilingual_load_rejects_an_unknown_community() -> None:
+    with pytest.raises(bilingual.BilingualDataError, match="no community nowhere"):
+        bilingual.load(communities=["nowhere"])
+
+
+def test_one_guild_is_only_asked_of_a_one_community_set() -> None:
+    both = bilingual.load()
+    with pytest.raises(bilingual.BilingualDataError, match="its own guild"):
+        _ = both.guild_id
+    tsumiki = bilingual.load(communities=["tsumiki"])
+    assert tsumiki.guild_id == both.community("tsumiki").guild_id
+    assert {q.guild_id for q in tsumiki.questions} == {tsumiki.guild_id}
 
 
 def test_bilingual_protocol_alone_ends_with_its_json_fields(tmp_path, capsys) -> None:
@@ -113,14 +175,33 @@ def test_bilingual_protocol_alone_ends_with_its_json_fields(tmp_path, capsys) ->
     )
     lines = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(lines[-1])
-    for suffix in ("", "_tuning"):
-        for key in ("p1", "cross_p1", "r3", "silence", "precision"):
-            assert 0.0 <= summary[f"bilingual_{key}{suffix}"] <= 1.0, key
-    # The labels reach the imported threads: same-language questions are found.
-    assert summary["bilingual_r3"] > 0 and summary["bilingual_r3_tuning"] > 0
+    for prefix in ("bilingual", *(f"bilingual_{name}" for name in PROMISED)):
+        for suffix in ("", "_tuning"):
+            for key in ("p1", "cross_p1", "r3", "silence", "precision"):
+                assert 0.0 <= summary[f"{prefix}_{key}{suffix}"] <= 1.0, (prefix, key)
+        # The labels reach the imported threads: same-language questions are found.
+        assert summary[f"{prefix}_r3"] > 0 and summary[f"{prefix}_r3_tuning"] > 0, prefix
     assert "rerank_map" not in summary
     assert any(line.startswith("Bilingual community") for line in lines)
+    for name in PROMISED:
+        assert any(line.startswith(f"-- community {name}") for line in lines), name
+    assert any(line.startswith("-- all communities") for line in lines)
     assert not any(line.startswith("Re-ranking") for line in lines)
+
+
+def test_bilingual_script_asks_one_community_when_told(capsys) -> None:
+    assert bilingual.main(["--community", "tsumiki", "--model", "hashing"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert "bilingual_tsumiki_p1" in summary and "bilingual_salesloom_p1" not in summary
+    assert summary["bilingual_p1"] == summary["bilingual_tsumiki_p1"]
+    assert any(line.startswith("-- community tsumiki") for line in lines)
+    assert not any(line.startswith("-- all communities") for line in lines)
+
+
+def test_bilingual_script_names_an_unknown_community(capsys) -> None:
+    assert bilingual.main(["--community", "nowhere", "--model", "hashing"]) == 2
+    assert "no community nowhere" in capsys.readouterr().err
 
 
 # -- fitting the confidence model (bench/fit_confidence.py) ---------------------------------

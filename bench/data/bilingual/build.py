@@ -1,15 +1,27 @@
-"""Build the bilingual evaluation community from its hand-written sources.
+"""Build the bilingual evaluation communities from their hand-written sources.
 
-The threads and questions are written by hand in ``source/`` (a compact text form,
-one block per thread or question); this script only wraps them in the
-DiscordChatExporter JSON shape (``threads/*.json``, one file per forum post, as in
-``samples/community/``) and writes ``questions.json`` with thread ids and the
-tuning/held-out split. It is deterministic: running it again gives the same bytes.
+Each community is a directory ``bench/data/bilingual*/`` with a small config
+(``community.toml``: guild, forums, staff role, members) and its threads and
+questions written by hand in ``source/`` (a compact text form, one block per thread
+or question). This script only wraps them in the DiscordChatExporter JSON shape
+(``threads/*.json``, one file per forum post, as in ``samples/community/``) and
+writes ``questions.json`` with thread ids and the tuning/held-out split. It is
+deterministic: running it again gives the same bytes.
 
 Run from the repository root::
 
-    python bench/data/bilingual/build.py          # rewrite threads/ and questions.json
-    python bench/data/bilingual/build.py --check  # exit 1 if they are out of date
+    python bench/data/bilingual/build.py                 # rebuild every community
+    python bench/data/bilingual/build.py --check         # exit 1 if any is out of date
+    python bench/data/bilingual/build.py bench/data/bilingual-tsumiki   # one community
+
+Config (``community.toml``)::
+
+    name = "salesloom"                       # the community's short name
+    exported_at = 2026-04-20T18:30:00+09:00  # when the export was made (the time is kept)
+    [guild]        id, name, icon
+    [forums]       forum name = channel id (the forums a thread header may name)
+    [staff_role]   id, name, color
+    [users]        key = { id, name, nickname, staff = true | bot = true }
 
 Source format (``source/threads-*.txt``)::
 
@@ -36,23 +48,16 @@ import hashlib
 import json
 import re
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-SOURCE = HERE / "source"
-THREADS = HERE / "threads"
-QUESTIONS = HERE / "questions.json"
+DATA = Path(__file__).resolve().parent.parent
+CONFIG = "community.toml"
 
 JST = timezone(timedelta(hours=9))
 DISCORD_EPOCH_MS = 1_420_070_400_000
-GUILD = {"id": "1187316092771438602", "name": "Salesloom ユーザー会 / Community"}
-FORUMS = {
-    "help": "1187322946028363786",
-    "質問": "1187323518420832316",
-}
-STAFF_ROLE = {"id": "1187318725120806922", "name": "Salesloom Staff", "color": "#E4572E"}
 LANGUAGES = ("en", "ja")
 KINDS = (
     "same-language",
@@ -73,48 +78,105 @@ class User:
     bot: bool = False
 
 
-# Made-up members; ids are snowflakes of accounts created in 2017-2023.
-USERS: dict[str, User] = {
-    "ken": User("402331875116990465", "ken.salesloom", "Ken | Salesloom Support", staff=True),
-    "sasaki": User("598114204671213568", "sasaki_cs", "佐々木 (Salesloom CS)", staff=True),
-    "bot": User("1187330117402918942", "Salesloom Bot", "Salesloom Bot", bot=True),
-    "priya": User("719873420651036713", "priya.n", "Priya N (RevOps)"),
-    "tomasz": User("451208336021528577", "tomasz_w", "Tomasz"),
-    "jen": User("836609245181804564", "jen.ops", "Jen @ Northwind"),
-    "marco": User("512274480312385546", "marco.b", "Marco"),
-    "olu": User("944120675032965151", "olu_dev", "Olu (integrations)"),
-    "hannah": User("689920154002669589", "hannah.k", "Hannah K"),
-    "diego": User("760145983123775509", "diego_ramos", "Diego"),
-    "sam": User("377094410712481793", "samwise.p", "Sam P"),
-    "lin": User("1010224870531829800", "lin.wei", "Lin Wei"),
-    "rafael": User("884566721096302592", "rafael.admin", "Rafael (IT)"),
-    "anna": User("623877710402060310", "anna_sfdc", "Anna"),
-    "mike": User("438712900317282306", "mike.t", "Mike T"),
-    "yuki": User("1069512374811639848", "yuki_en", "Yuki (Osaka office)"),
-    "tanaka": User("507316652990038016", "tanaka.h", "田中 (営業企画)"),
-    "suzuki": User("781200447115468821", "suzuki_m", "鈴木"),
-    "ito": User("655902318845100043", "ito.sales", "伊藤@情シス"),
-    "watanabe": User("913342006752493578", "watanabe_k", "渡辺"),
-    "yamada": User("469117290443964416", "yamada.t", "山田（インサイドセールス）"),
-    "nakamura": User("1120445901227630602", "nakamura_r", "中村"),
-    "kobayashi": User("582300765120528384", "kobayashi.a", "小林 | 株式会社ミナト"),
-    "kato": User("740019327766036530", "kato_y", "加藤"),
-    "yoshida": User("865524110098255872", "yoshida.s", "吉田"),
-    "matsumoto": User("1043388216190832660", "matsumoto_j", "松本 (Salesloom CS)", staff=True),
-    "inoue": User("497781025550483456", "inoue.dev", "井上 (開発)"),
-    "kimura": User("1156700338219417650", "kimura_n", "木村"),
-    "hayashi": User("612355874903048201", "hayashi.m", "林"),
-    "shimizu": User("805560113384292382", "shimizu_t", "清水"),
-    "mori": User("978031266459209748", "mori_k", "森"),
-    "okada": User("556612987430223883", "okada.r", "岡田"),
-}
+class SourceError(ValueError):
+    """A source or config file does not follow the format; names the file and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Community:
+    """One community directory and its config (``community.toml``)."""
+
+    directory: Path
+    name: str
+    guild: dict[str, str]
+    icon: str
+    forums: dict[str, str]
+    staff_role: dict[str, str]
+    users: dict[str, User]
+    exported_at: datetime
+
+    @property
+    def source(self) -> Path:
+        """The hand-written threads and questions."""
+        return self.directory / "source"
+
+    @property
+    def threads(self) -> Path:
+        """The generated DiscordChatExporter files."""
+        return self.directory / "threads"
+
+    @property
+    def questions(self) -> Path:
+        """The generated questions file."""
+        return self.directory / "questions.json"
+
+
+def _snowflake_text(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value.isdigit() or not 17 <= len(value) <= 20:
+        raise SourceError(f"{where}: {value!r} is not a snowflake (17-20 digits, as a string)")
+    return value
+
+
+def load_community(directory: Path) -> Community:
+    """The community of ``directory``, from its ``community.toml``."""
+    path = directory / CONFIG
+    where = f"{directory.name}/{CONFIG}"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        guild = raw["guild"]
+        role = raw["staff_role"]
+        users = {
+            str(key): User(
+                _snowflake_text(u["id"], f"{where}: users.{key}"),
+                str(u["name"]),
+                str(u["nickname"]),
+                staff=bool(u.get("staff", False)),
+                bot=bool(u.get("bot", False)),
+            )
+            for key, u in raw["users"].items()
+        }
+        community = Community(
+            directory=directory,
+            name=str(raw["name"]),
+            guild={
+                "id": _snowflake_text(guild["id"], f"{where}: guild.id"),
+                "name": str(guild["name"]),
+            },
+            icon=str(guild["icon"]),
+            forums={
+                str(name): _snowflake_text(channel, f"{where}: forums.{name}")
+                for name, channel in raw["forums"].items()
+            },
+            staff_role={
+                "id": _snowflake_text(role["id"], f"{where}: staff_role.id"),
+                "name": str(role["name"]),
+                "color": str(role["color"]),
+            },
+            users=users,
+            exported_at=raw["exported_at"],
+        )
+    except OSError as error:
+        raise SourceError(f"{where}: cannot read it ({error})") from error
+    except tomllib.TOMLDecodeError as error:
+        raise SourceError(f"{where}: {error}") from error
+    except (KeyError, TypeError, AttributeError) as error:
+        problem = f"a field is missing or of the wrong type ({error!r})"
+        raise SourceError(f"{where}: {problem}") from error
+    if not isinstance(community.exported_at, datetime) or community.exported_at.tzinfo is None:
+        raise SourceError(f"{where}: exported_at must be a date and time with its offset")
+    ids = [u.id for u in users.values()]
+    if len(set(ids)) != len(ids):
+        raise SourceError(f"{where}: two users share an id")
+    return community
+
+
+def community_dirs(root: Path = DATA) -> list[Path]:
+    """Every community directory under ``root``: ``bilingual*/`` with a config."""
+    return sorted(p.parent for p in root.glob(f"bilingual*/{CONFIG}"))
+
 
 _DELAY = re.compile(r"^\+(\d+)([mhd])$")
 _REACTION = re.compile(r"^(\S+?):([\w,]+)$")
-
-
-class SourceError(ValueError):
-    """A source file does not follow the format; names the file and line."""
 
 
 @dataclass(slots=True)
@@ -142,7 +204,7 @@ def _fail(path: Path, number: int, problem: str) -> SourceError:
     return SourceError(f"{path.name}:{number}: {problem}")
 
 
-def parse_threads(path: Path) -> list[SourceThread]:
+def parse_threads(community: Community, path: Path) -> list[SourceThread]:
     """The threads written in one source file."""
     threads: list[SourceThread] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -151,14 +213,15 @@ def parse_threads(path: Path) -> list[SourceThread]:
             if len(parts) != 5:
                 raise _fail(path, number, "thread header needs 5 fields")
             slug, forum, lang, start, title = parts
-            if forum not in FORUMS or lang not in LANGUAGES:
+            if forum not in community.forums or lang not in LANGUAGES:
                 raise _fail(path, number, f"unknown forum or language in {line!r}")
             moment = datetime.strptime(start, "%Y-%m-%d %H:%M").replace(tzinfo=JST)
             threads.append(SourceThread(slug, forum, lang, moment, title))
         elif line.startswith("--- "):
             if not threads:
                 raise _fail(path, number, "message before any thread header")
-            threads[-1].messages.append(_parse_message_header(path, number, line[4:].split()))
+            header = _parse_message_header(community, path, number, line[4:].split())
+            threads[-1].messages.append(header)
         elif threads and threads[-1].messages:
             threads[-1].messages[-1].lines.append(line)
         elif line.strip() and not line.startswith("#"):
@@ -166,8 +229,10 @@ def parse_threads(path: Path) -> list[SourceThread]:
     return threads
 
 
-def _parse_message_header(path: Path, number: int, tokens: list[str]) -> SourceMessage:
-    if not tokens or tokens[0] not in USERS:
+def _parse_message_header(
+    community: Community, path: Path, number: int, tokens: list[str]
+) -> SourceMessage:
+    if not tokens or tokens[0] not in community.users:
         raise _fail(path, number, f"unknown author in {tokens!r}")
     message = SourceMessage(tokens[0], timedelta(0), None, [], [], False)
     for token in tokens[1:]:
@@ -184,7 +249,7 @@ def _parse_message_header(path: Path, number: int, tokens: list[str]) -> SourceM
             message.edited = True
         elif reaction:
             users = reaction.group(2).split(",")
-            if any(u not in USERS for u in users):
+            if any(u not in community.users for u in users):
                 raise _fail(path, number, f"unknown reacting user in {token!r}")
             message.reactions.append((reaction.group(1), users))
         else:
@@ -203,21 +268,21 @@ def snowflake(moment: datetime, *salt: object) -> str:
     return str((ms << 22) | (_digest(*salt) & 0x3FFFFF))
 
 
-def _author(user: User) -> dict[str, object]:
+def _author(community: Community, user: User) -> dict[str, object]:
     return {
         "id": user.id,
         "name": user.name,
         "discriminator": "0000",
         "nickname": user.nickname,
-        "color": STAFF_ROLE["color"] if user.staff else None,
+        "color": community.staff_role["color"] if user.staff else None,
         "isBot": user.bot,
-        "roles": [{**STAFF_ROLE, "position": 4}] if user.staff else [],
+        "roles": [{**community.staff_role, "position": 4}] if user.staff else [],
         "avatarUrl": f"https://cdn.discordapp.com/embed/avatars/{int(user.id) % 6}.png",
     }
 
 
-def _reactor(user: User) -> dict[str, object]:
-    entry = _author(user)
+def _reactor(community: Community, user: User) -> dict[str, object]:
+    entry = _author(community, user)
     del entry["roles"]
     return entry
 
@@ -233,7 +298,7 @@ _EMOJI_CODES = {
 }
 
 
-def _reaction(emoji: str, users: list[str]) -> dict[str, object]:
+def _reaction(community: Community, emoji: str, users: list[str]) -> dict[str, object]:
     if emoji not in _EMOJI_CODES:
         raise SourceError(f"no code known for emoji {emoji!r}")
     code, hex_code = _EMOJI_CODES[emoji]
@@ -246,7 +311,7 @@ def _reaction(emoji: str, users: list[str]) -> dict[str, object]:
             "imageUrl": f"https://cdn.jsdelivr.net/gh/twitter/twemoji@latest/assets/svg/{hex_code}.svg",
         },
         "count": len(users),
-        "users": [_reactor(USERS[u]) for u in users],
+        "users": [_reactor(community, community.users[u]) for u in users],
     }
 
 
@@ -254,7 +319,7 @@ def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
-def export(thread: SourceThread) -> dict[str, object]:
+def export(community: Community, thread: SourceThread) -> dict[str, object]:
     """The DiscordChatExporter document of one thread."""
     ids: list[str] = []
     messages: list[dict[str, object]] = []
@@ -280,7 +345,7 @@ def export(thread: SourceThread) -> dict[str, object]:
             "callEndedTimestamp": None,
             "isPinned": False,
             "content": content,
-            "author": _author(USERS[source.author]),
+            "author": _author(community, community.users[source.author]),
             "attachments": [
                 {
                     "id": snowflake(moment, thread.slug, index, name),
@@ -294,7 +359,7 @@ def export(thread: SourceThread) -> dict[str, object]:
             "components": [],
             "embeds": [],
             "stickers": [],
-            "reactions": [_reaction(emoji, users) for emoji, users in source.reactions],
+            "reactions": [_reaction(community, emoji, users) for emoji, users in source.reactions],
             "mentions": [],
         }
         if source.reply_to:
@@ -304,17 +369,23 @@ def export(thread: SourceThread) -> dict[str, object]:
                 "type": "Default",
                 "messageId": ids[source.reply_to - 1],
                 "channelId": ids[0],
-                "guildId": GUILD["id"],
+                "guildId": community.guild["id"],
             }
         message["inlineEmojis"] = []
         messages.append(message)
-    exported = thread.start.replace(year=2026, month=4, day=20, hour=18, minute=30)
+    exported = thread.start.replace(
+        year=community.exported_at.year,
+        month=community.exported_at.month,
+        day=community.exported_at.day,
+        hour=community.exported_at.hour,
+        minute=community.exported_at.minute,
+    )
     return {
-        "guild": {**GUILD, "iconUrl": "https://cdn.discordapp.com/embed/avatars/2.png"},
+        "guild": {**community.guild, "iconUrl": community.icon},
         "channel": {
             "id": ids[0],
             "type": "GuildPublicThread",
-            "categoryId": FORUMS[thread.forum],
+            "categoryId": community.forums[thread.forum],
             "category": thread.forum,
             "name": thread.title,
             "topic": None,
@@ -402,59 +473,97 @@ def check_languages(questions: list[dict[str, object]], lang_of: dict[str, str])
             raise SourceError(f"{question['id']}: a same-language question in another language")
 
 
-def build() -> dict[Path, str]:
-    """Every output file and its text."""
-    threads = [t for p in sorted(SOURCE.glob("threads-*.txt")) for t in parse_threads(p)]
+def build(community: Community) -> dict[Path, str]:
+    """Every output file of ``community`` and its text."""
+    sources = sorted(community.source.glob("threads-*.txt"))
+    threads = [t for p in sources for t in parse_threads(community, p)]
     slugs = [t.slug for t in threads]
     if len(set(slugs)) != len(slugs):
         raise SourceError("thread slugs must be unique")
     out: dict[Path, str] = {}
     thread_ids: dict[str, str] = {}
     for thread in threads:
-        document = export(thread)
+        document = export(community, thread)
         thread_ids[thread.slug] = str(document["channel"]["id"])  # type: ignore[index]
-        out[THREADS / f"{thread.slug}.json"] = (
+        out[community.threads / f"{thread.slug}.json"] = (
             json.dumps(document, ensure_ascii=False, indent=2) + "\n"
         )
-    questions = parse_questions(SOURCE / "questions.txt", thread_ids)
+    questions = parse_questions(community.source / "questions.txt", thread_ids)
     check_languages(questions, {t.slug: t.lang for t in threads})
     assign_splits(questions)
     meta = {
-        "guild_id": GUILD["id"],
+        "community": community.name,
+        "guild_id": community.guild["id"],
         "threads": {
             t.slug: {"id": thread_ids[t.slug], "language": t.lang, "forum": t.forum}
             for t in threads
         },
         "questions": questions,
     }
-    out[QUESTIONS] = json.dumps(meta, ensure_ascii=False, indent=2) + "\n"
+    out[community.questions] = json.dumps(meta, ensure_ascii=False, indent=2) + "\n"
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Write (or with ``--check``, compare) the generated files."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="only check they are up to date")
-    args = parser.parse_args(argv)
-    try:
-        files = build()
-    except SourceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+def check_distinct(communities: list[Community]) -> None:
+    """No two communities share a name, a guild or a forum id."""
+    names = [c.name for c in communities]
+    if len(set(names)) != len(names):
+        raise SourceError(f"two communities share a name: {names}")
+    channels = [c.guild["id"] for c in communities] + [
+        f for c in communities for f in c.forums.values()
+    ]
+    if len(set(channels)) != len(channels):
+        raise SourceError("two communities share a guild or forum id")
+
+
+def _sync(community: Community, files: dict[Path, str], check: bool) -> bool:
+    """Write (or with ``check``, report) the stale files; whether all were up to date."""
+    here = community.directory
     stale = [p for p, text in files.items() if not p.is_file() or p.read_text("utf-8") != text]
-    extra = [p for p in THREADS.glob("*.json") if p not in files] if THREADS.is_dir() else []
-    if args.check:
+    threads_dir = community.threads
+    existing = sorted(threads_dir.glob("*.json")) if threads_dir.is_dir() else []
+    extra = [p for p in existing if p not in files]
+    if check:
         for path in (*stale, *extra):
-            print(f"out of date: {path.relative_to(HERE)}", file=sys.stderr)
-        return 1 if stale or extra else 0
-    THREADS.mkdir(exist_ok=True)
+            print(f"out of date: {here.name}/{path.relative_to(here)}", file=sys.stderr)
+        return not (stale or extra)
+    threads_dir.mkdir(exist_ok=True)
     for path in extra:
         path.unlink()
     for path in stale:
         path.write_text(files[path], encoding="utf-8")
-    threads = sum(1 for p in files if p.parent == THREADS)
-    print(f"{threads} threads, {len(stale)} files written, {len(extra)} removed")
-    return 0
+    threads = sum(1 for p in files if p.parent == threads_dir)
+    print(
+        f"{community.name} ({here.name}): {threads} threads, "
+        f"{len(stale)} files written, {len(extra)} removed"
+    )
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write (or with ``--check``, compare) the generated files of every community."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "communities",
+        nargs="*",
+        type=Path,
+        help="community directories (default: every bench/data/bilingual*/ with a config)",
+    )
+    parser.add_argument("--check", action="store_true", help="only check they are up to date")
+    args = parser.parse_args(argv)
+    directories = args.communities or community_dirs()
+    if not directories:
+        print(f"error: no community directory (bilingual*/{CONFIG}) in {DATA}", file=sys.stderr)
+        return 2
+    try:
+        communities = [load_community(d.resolve()) for d in directories]
+        check_distinct(communities)
+        built = [(c, build(c)) for c in communities]
+    except SourceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    fresh = [_sync(community, files, args.check) for community, files in built]
+    return 0 if all(fresh) else 1
 
 
 if __name__ == "__main__":
