@@ -49,6 +49,7 @@ from knowledge.models import (
 from knowledge.ranking import QuestionShape, Scored, scored
 from knowledge.report import Report, ReportError, build_report, periods_for
 from knowledge.retrieval import Retriever, SearchConfig
+from knowledge.shards import Shards
 from knowledge.solution_inference import infer_solution
 from knowledge.store import KnowledgeStore
 
@@ -421,10 +422,13 @@ class KnowledgeBase:
         """The bot is (back) in a server: nothing of it is scheduled for deletion."""
         await self.community.cancel_departure(guild_id)
 
-    async def purge_departed_guilds(self, grace: timedelta) -> list[int]:
-        """Forget every server the bot left more than ``grace`` ago. Returns their ids."""
+    async def purge_departed_guilds(
+        self, grace: timedelta, *, shards: Shards | None = None
+    ) -> list[int]:
+        """Forget every server the bot left more than ``grace`` ago (only those a process
+        running ``shards`` serves; all if None). Returns their ids."""
         cutoff = self.store.db.clock() - grace
-        due = await self.community.departures_before(cutoff)
+        due = await self.community.departures_before(cutoff, shards=shards)
         for guild_id in due:
             await self.forget_guild(guild_id)
         return due
