@@ -193,3 +193,34 @@ async def test_a_valid_raw_shard_gets_ready(server: LocalDiscord) -> None:
     assert await _identify(server, [1, 2]) is None
     await asyncio.sleep(0)
     assert server.identify_payloads[0]["shard"] == [1, 2]
+
+
+async def test_member_requests_are_answered_for_the_sessions_own_guilds_only(
+    server: LocalDiscord,
+) -> None:
+    mine = server.add_guild("Mine", shard=(0, 2))
+    theirs = server.add_guild("Theirs", shard=(1, 2))
+    identify = {
+        "token": server.bot_user.token,
+        "intents": default_intents().value,
+        "properties": {"os": "linux", "browser": "test", "device": "test"},
+        "shard": [0, 2],
+    }
+    request = {"guild_id": [str(theirs.id), str(mine.id)], "query": "", "limit": 0}
+    chunks: list[str] = []
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"{server.gateway_url}?v=10&encoding=json") as ws,
+    ):
+        await ws.receive(timeout=5)  # HELLO
+        await ws.send_str(json.dumps({"op": 2, "d": identify}))
+        await ws.send_str(json.dumps({"op": 8, "d": request}))
+        while not chunks:
+            frame = json.loads((await ws.receive(timeout=5)).data)
+            if frame.get("t") == "GUILD_MEMBERS_CHUNK":
+                chunks.append(frame["d"]["guild_id"])
+
+    assert chunks == [str(mine.id)]
+    assert [
+        d["guild_id"] for t, d in server.dispatched_to_shard(0) if t == "GUILD_MEMBERS_CHUNK"
+    ] == [str(mine.id)]
