@@ -19,6 +19,8 @@ from cogs.checks import NotAdmin
 from cogs.context import invocation
 from cogs.i18n import choose_language, t
 from cogs.services import Services, services_of
+from cogs.shards import shards_of
+from knowledge.shards import serving
 
 log = logging.getLogger(__name__)
 
@@ -87,23 +89,25 @@ class Background(commands.Cog):
 
     async def _reconcile_guilds(self) -> None:
         """Servers Senpai is in are not scheduled for deletion; a server it holds entries
-        for but is no longer in (removed while it was offline) is, from now. A client
-        that runs only some shards cannot tell and leaves the latter alone."""
+        for but is no longer in (removed while it was offline) is, from now. A process
+        that runs only some shards judges only the servers of its shards: the others'
+        are in the guild lists of other processes."""
         present = {guild.id for guild in self.bot.guilds}
         for guild_id in present:
             if self.bot.get_guild(guild_id) is not None:  # not removed meanwhile
                 await self.services.kb.guild_joined(guild_id)
-        if self.bot.shard_id is not None and (self.bot.shard_count or 1) > 1:
-            return
+        shards = shards_of(self.bot)
         for guild_id in await self.services.kb.guild_ids():
-            if guild_id not in present:
+            if guild_id not in present and serving(shards, guild_id):
                 await self.services.kb.guild_left(guild_id)
                 grace = self.services.guild_grace
                 log.info("guild %d is gone; its data goes in %s", guild_id, grace)
 
     async def _purge(self) -> None:
         try:
-            purged = await self.services.kb.purge_departed_guilds(self.services.guild_grace)
+            purged = await self.services.kb.purge_departed_guilds(
+                self.services.guild_grace, shards=shards_of(self.bot)
+            )
         except (OSError, sqlite3.Error):
             log.exception("forgetting departed guilds failed; will retry")
             return

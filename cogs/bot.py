@@ -18,6 +18,8 @@ from discord.ext import commands
 from cogs.i18n import SenpaiTranslator
 from cogs.render import NO_PINGS
 from cogs.services import Services, attach
+from cogs.shards import shards_of
+from knowledge.shards import Shards
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +73,41 @@ class SenpaiBot(commands.Bot):
     async def on_ready(self) -> None:
         assert self.user is not None
         log.info("logged in as %s (%d) in %d guilds", self.user, self.user.id, len(self.guilds))
+        shards = shards_of(self)
+        if shards is not None:
+            log.info("serving the guilds of %s", shards.describe())
 
 
-async def run_bot(services: Services, token: str) -> None:
-    """Run until SIGINT/SIGTERM, then close the gateway (the caller closes the services)."""
-    bot = SenpaiBot(services)
+class ShardedSenpaiBot(SenpaiBot, commands.AutoShardedBot):
+    """:class:`SenpaiBot` over several gateway connections, one per shard, each
+    receiving the events of its share of the servers. Several processes may each run
+    some of the shards over one shared store; each does the work of its own servers."""
+
+    def __init__(
+        self, services: Services, shards: Shards, *, sync_commands: bool = True, **options: Any
+    ) -> None:
+        """``shards``: the shard count and the shards this process runs. Application
+        commands are global: only the process that runs shard 0 syncs them."""
+        super().__init__(
+            services,
+            sync_commands=sync_commands and 0 in shards.ids,
+            shard_count=shards.count,
+            shard_ids=sorted(shards.ids),
+            **options,
+        )
+
+
+def make_bot(services: Services, shards: Shards | None = None, **options: Any) -> SenpaiBot:
+    """The runner's bot: a plain one, or an auto-sharded one running ``shards``."""
+    if shards is None:
+        return SenpaiBot(services, **options)
+    return ShardedSenpaiBot(services, shards, **options)
+
+
+async def run_bot(services: Services, token: str, shards: Shards | None = None) -> None:
+    """Run until SIGINT/SIGTERM, then close the gateway (the caller closes the services).
+    ``shards``: run only these shards (``senpai run --shard-count N --shard-ids a,b``)."""
+    bot = make_bot(services, shards)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

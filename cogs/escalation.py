@@ -24,6 +24,7 @@ from cogs.i18n import choose_language
 from cogs.polling import poll
 from cogs.render import NO_PINGS
 from cogs.services import Services, services_of
+from cogs.shards import shards_of
 from knowledge.engine import IndexNotReady
 from knowledge.models import (
     DueEscalation,
@@ -60,14 +61,17 @@ class Escalations(commands.Cog):
 
     async def run_once(self) -> None:
         """One pass: list posts that became due, close those answered since, and tell
-        the "me too" members of posts solved since."""
+        the "me too" members of posts solved since. Only the servers of this process's
+        shards: another process's are not in its cache (its staff channel would look
+        missing), and that process does their work."""
         community = self.services.community
+        shards = shards_of(self.bot)
         async with self._running:
-            for due in await community.due_escalations(self.services.clock()):
+            for due in await community.due_escalations(self.services.clock(), shards=shards):
                 await self._escalate(due)
-            for escalation, why in await community.escalations_to_close():
+            for escalation, why in await community.escalations_to_close(shards=shards):
                 await self._close(escalation, why)
-            for notice in await community.due_me_too_notices():
+            for notice in await community.due_me_too_notices(shards=shards):
                 await self._tell_voters(notice)
 
     # -- escalation ----------------------------------------------------------------

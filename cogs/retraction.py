@@ -33,6 +33,7 @@ from cogs.i18n import choose_language, t
 from cogs.polling import poll
 from cogs.render import NO_PINGS
 from cogs.services import Services, services_of
+from cogs.shards import shards_of
 from cogs.suggest import SolvedButton, suggestion_view
 from knowledge.models import Retraction
 
@@ -125,10 +126,10 @@ class Retractions(commands.Cog):
         """One pass over the queued retractions of the servers this bot is in."""
         kb = self.services.kb
         async with self._running:
-            for retraction in await kb.due_retractions():
+            for retraction in await kb.due_retractions(shards=shards_of(self.bot)):
                 guild = self.bot.get_guild(retraction.guild_id)
                 if guild is None:
-                    # Another shard's server, or one the bot left (purged with it later).
+                    # A server the bot left (its rows go when it is forgotten).
                     continue
                 await self._retract(guild, retraction)
                 await kb.finish_retraction(retraction)

@@ -37,6 +37,7 @@ from cogs.polling import poll
 from cogs.privacy import capture_refusal
 from cogs.render import NO_PINGS
 from cogs.services import Services, services_of
+from cogs.shards import shards_of
 from knowledge.engine import CaptureError, likely_answer
 from knowledge.models import Nudge
 from knowledge.solution_inference import is_thanks
@@ -291,10 +292,13 @@ class Solving(commands.Cog):
         return None
 
     async def send_due_nudges(self) -> int:
-        """Ask the askers of due posts, once each. Returns how many were sent."""
+        """Ask the askers of due posts of this process's shards, once each. Returns how
+        many were sent."""
         sent = 0
+        community = self.services.community
         async with self._nudging:
-            for nudge in await self.services.community.due_nudges(self.services.clock()):
+            due = await community.due_nudges(self.services.clock(), shards=shards_of(self.bot))
+            for nudge in due:
                 sent += await self._send_nudge(nudge)
         return sent
 
@@ -321,7 +325,8 @@ class Solving(commands.Cog):
             await self.services.community.set_nudge_state(nudge.thread_id, "done")
             return False
         settings = await self.services.community.settings(nudge.guild_id)
-        await self.services.community.set_nudge_state(nudge.thread_id, "sent")
+        if not await self.services.community.claim_nudge(nudge.thread_id):
+            return False  # another process sent it meanwhile
         await _ask_asker(thread, "nudge.ask", settings.language, nudge.asker_id, nudge.candidate_id)
         return True
 
@@ -358,7 +363,8 @@ class Solving(commands.Cog):
                 due_at=self.services.clock(),
                 candidate_id=candidate,
             )
-            await self.services.community.set_nudge_state(after.id, "sent")
+            if not await self.services.community.claim_nudge(after.id):
+                return  # another process asked meanwhile
         await _ask_asker(after, "nudge.tag", settings.language, after.owner_id or 0, candidate)
 
 

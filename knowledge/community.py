@@ -34,6 +34,7 @@ from knowledge.models import (
     QuestionRecord,
 )
 from knowledge.schedule import canonical_zone
+from knowledge.shards import Shards, and_served
 
 
 def _nudge(row: Sequence[object]) -> Nudge:
@@ -417,11 +418,15 @@ class CommunityStore:
                 )
         return inserted
 
-    async def due_nudges(self, now: datetime | None = None, limit: int = 50) -> list[Nudge]:
+    async def due_nudges(
+        self, now: datetime | None = None, limit: int = 50, *, shards: Shards | None = None
+    ) -> list[Nudge]:
+        """Pending nudges due by ``now``, of the servers ``shards`` serves (all if None)."""
+        served, served_params = and_served(shards, "guild_id")
         async with self._db.reader.execute(
             f"SELECT {_NUDGE_COLUMNS} FROM nudges "
-            "WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?",
-            (iso(now or self._db.clock()), limit),
+            f"WHERE state = 'pending' AND due_at <= ?{served} ORDER BY due_at LIMIT ?",
+            (iso(now or self._db.clock()), *served_params, limit),
         ) as cur:
             rows = list(await cur.fetchall())
         return [_nudge(r) for r in rows]
@@ -552,21 +557,28 @@ class CommunityStore:
         async with self._db.transaction() as db:
             await db.execute("DELETE FROM guild_departures WHERE guild_id = ?", (guild_id,))
 
-    async def departures_before(self, cutoff: datetime) -> list[int]:
-        """Servers the bot left before ``cutoff``."""
+    async def departures_before(
+        self, cutoff: datetime, *, shards: Shards | None = None
+    ) -> list[int]:
+        """Servers the bot left before ``cutoff`` (of those ``shards`` serves; all if None)."""
+        served, served_params = and_served(shards, "guild_id")
         async with self._db.reader.execute(
-            "SELECT guild_id FROM guild_departures WHERE left_at <= ? ORDER BY guild_id",
-            (iso(cutoff),),
+            f"SELECT guild_id FROM guild_departures WHERE left_at <= ?{served} ORDER BY guild_id",
+            (iso(cutoff), *served_params),
         ) as cur:
             return [int(r[0]) for r in await cur.fetchall()]
 
     # -- escalation and "me too" ---------------------------------------------------
 
-    async def due_escalations(self, now: datetime, limit: int = 50) -> list[DueEscalation]:
+    async def due_escalations(
+        self, now: datetime, limit: int = 50, *, shards: Shards | None = None
+    ) -> list[DueEscalation]:
         """Posts with no reply from anyone but the asker, unsolved, asked at least the
         guild's escalation delay before ``now`` (and not more than
-        :data:`ESCALATION_WINDOW` past it), never considered before. Oldest first."""
+        :data:`ESCALATION_WINDOW` past it), never considered before. Oldest first.
+        Only servers ``shards`` serves (all if None)."""
         window_days = ESCALATION_WINDOW.total_seconds() / 86400
+        served, served_params = and_served(shards, "q.guild_id")
         async with self._db.reader.execute(
             "SELECT q.thread_id, q.guild_id, q.forum_id, q.asker_id, q.asked_at, "
             "s.staff_channel FROM questions q "
@@ -575,14 +587,15 @@ class CommunityStore:
             "WHERE e.thread_id IS NULL AND q.first_reply_at IS NULL AND q.solved_at IS NULL "
             "AND COALESCE(s.escalation_hours, ?) > 0 "
             "AND julianday(q.asked_at) + COALESCE(s.escalation_hours, ?) / 24.0 "
-            "BETWEEN julianday(?) - ? AND julianday(?) "
-            "ORDER BY q.asked_at LIMIT ?",
+            "BETWEEN julianday(?) - ? AND julianday(?)"
+            f"{served} ORDER BY q.asked_at LIMIT ?",
             (
                 DEFAULT_ESCALATION_HOURS,
                 DEFAULT_ESCALATION_HOURS,
                 iso(now),
                 window_days,
                 iso(now),
+                *served_params,
                 limit,
             ),
         ) as cur:
@@ -631,20 +644,21 @@ class CommunityStore:
             )
 
     async def escalations_to_close(
-        self, limit: int = 50
+        self, limit: int = 50, *, shards: Shards | None = None
     ) -> list[tuple[Escalation, EscalationState]]:
         """Listed posts that have left the list since, each with why: solved, answered
-        by someone other than the asker, or deleted."""
+        by someone other than the asker, or deleted. Only servers ``shards`` serves."""
         columns = ", ".join(f"e.{c.strip()}" for c in _ESCALATION_COLUMNS.split(","))
+        served, served_params = and_served(shards, "e.guild_id")
         async with self._db.reader.execute(
             f"SELECT {columns}, CASE "
             "WHEN e.post_deleted OR q.thread_id IS NULL THEN 'deleted' "
             "WHEN q.solved_at IS NOT NULL THEN 'solved' ELSE 'answered' END "
             "FROM escalations e LEFT JOIN questions q ON q.thread_id = e.thread_id "
             "WHERE e.state = 'open' AND (e.post_deleted OR q.thread_id IS NULL "
-            "OR q.solved_at IS NOT NULL OR q.first_reply_at IS NOT NULL) "
-            "ORDER BY e.escalated_at LIMIT ?",
-            (limit,),
+            "OR q.solved_at IS NOT NULL OR q.first_reply_at IS NOT NULL)"
+            f"{served} ORDER BY e.escalated_at LIMIT ?",
+            (*served_params, limit),
         ) as cur:
             rows = list(await cur.fetchall())
         return [(_escalation(r), EscalationState(str(r[8]))) for r in rows]
@@ -714,15 +728,19 @@ class CommunityStore:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
-    async def due_me_too_notices(self, limit: int = 50) -> list[MeTooNotice]:
-        """Solved posts with "me too" votes whose voters were not told yet."""
+    async def due_me_too_notices(
+        self, limit: int = 50, *, shards: Shards | None = None
+    ) -> list[MeTooNotice]:
+        """Solved posts with "me too" votes whose voters were not told yet (of the
+        servers ``shards`` serves; all if None)."""
+        served, served_params = and_served(shards, "q.guild_id")
         async with self._db.reader.execute(
             "SELECT q.thread_id, q.guild_id, COUNT(m.user_id) FROM questions q "
             "JOIN me_too m ON m.thread_id = q.thread_id "
             "LEFT JOIN me_too_notices n ON n.thread_id = q.thread_id "
-            "WHERE q.solved_at IS NOT NULL AND n.thread_id IS NULL "
+            f"WHERE q.solved_at IS NOT NULL AND n.thread_id IS NULL{served} "
             "GROUP BY q.thread_id, q.guild_id ORDER BY q.solved_at LIMIT ?",
-            (limit,),
+            (*served_params, limit),
         ) as cur:
             rows = list(await cur.fetchall())
         return [MeTooNotice(int(r[0]), int(r[1]), int(r[2])) for r in rows]
@@ -768,3 +786,18 @@ class CommunityStore:
                 (user_id,),
             )
         await db.execute("DELETE FROM escalations WHERE asker_id = ?", (user_id,))
+
+    # -- several processes ---------------------------------------------------------
+
+    async def claim_nudge(self, thread_id: int) -> bool:
+        """Take the post's pending nudge before sending it, so that it is sent once even
+        when two processes (or a poll and a thank-you) reach it together. True if this
+        call claimed it."""
+        async with (
+            self._db.transaction() as db,
+            db.execute(
+                "UPDATE nudges SET state = 'sent' WHERE thread_id = ? AND state = 'pending'",
+                (thread_id,),
+            ) as cur,
+        ):
+            return cur.rowcount > 0

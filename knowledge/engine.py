@@ -62,6 +62,7 @@ from knowledge.schedule import (
     next_due,
     zone_or_utc,
 )
+from knowledge.shards import Shards
 from knowledge.solution_inference import infer_solution
 from knowledge.store import KnowledgeStore
 
@@ -434,18 +435,24 @@ class KnowledgeBase:
         """The bot is (back) in a server: nothing of it is scheduled for deletion."""
         await self.community.cancel_departure(guild_id)
 
-    async def purge_departed_guilds(self, grace: timedelta) -> list[int]:
-        """Forget every server the bot left more than ``grace`` ago. Returns their ids."""
+    async def purge_departed_guilds(
+        self, grace: timedelta, *, shards: Shards | None = None
+    ) -> list[int]:
+        """Forget every server the bot left more than ``grace`` ago (only those a process
+        running ``shards`` serves; all if None). Returns their ids."""
         cutoff = self.store.db.clock() - grace
-        due = await self.community.departures_before(cutoff)
+        due = await self.community.departures_before(cutoff, shards=shards)
         for guild_id in due:
             await self.forget_guild(guild_id)
         return due
 
-    async def due_retractions(self, limit: int = 20) -> list[Retraction]:
+    async def due_retractions(
+        self, limit: int = 20, *, shards: Shards | None = None
+    ) -> list[Retraction]:
         """Removed entries still shown in posts (suggestions, "solved by" notes): what
-        the bot must take out of its messages there, oldest first."""
-        return await self.store.due_retractions(limit)
+        the bot must take out of its messages there, oldest first; only the servers
+        ``shards`` serves when given."""
+        return await self.store.due_retractions(limit, shards=shards)
 
     async def finish_retraction(self, retraction: Retraction) -> None:
         """The post no longer shows the removed entry (or can no longer be changed)."""

@@ -39,6 +39,7 @@ from knowledge.models import (
     Retraction,
     Stats,
 )
+from knowledge.shards import Shards, and_served
 
 log = logging.getLogger(__name__)
 
@@ -458,12 +459,16 @@ class KnowledgeStore:
             feedback_count=lost,
         )
 
-    async def due_retractions(self, limit: int = 20) -> list[Retraction]:
-        """Removed entries still to be taken out of the posts that showed them, oldest first."""
+    async def due_retractions(
+        self, limit: int = 20, *, shards: Shards | None = None
+    ) -> list[Retraction]:
+        """Removed entries still to be taken out of the posts that showed them, oldest
+        first (of the servers ``shards`` serves; all if None)."""
+        served, served_params = and_served(shards, "guild_id")
         async with self._reader.execute(
             "SELECT id, guild_id, channel_id, entry_id, entry_thread_id FROM retractions "
-            "ORDER BY id LIMIT ?",
-            (limit,),
+            f"WHERE 1 = 1{served} ORDER BY id LIMIT ?",
+            (*served_params, limit),
         ) as cur:
             rows = await cur.fetchall()
         return [Retraction(*(int(v) for v in row)) for row in rows]

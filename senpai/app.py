@@ -16,6 +16,7 @@ from index.encoder import Encoder
 from knowledge.db import Clock, utcnow
 from knowledge.engine import KnowledgeBase, ProgressCallback, SearchConfig
 from knowledge.profiles import profile_for
+from knowledge.shards import Shards
 from senpai import config
 
 
@@ -30,11 +31,34 @@ class Settings:
     nudge_poll_seconds: float = 60.0
     flush_every_seconds: float = 300.0
     guild_grace: timedelta = config.GUILD_GRACE
+    shard_count: int | None = None
+    """``--shard-count``: the total number of shards (``None``: one unsharded connection)."""
+    shard_ids: tuple[int, ...] | None = None
+    """``--shard-ids``: the shards this process runs (``None``: all of them)."""
 
     @classmethod
-    def resolve(cls, *, data_dir: str | Path | None = None, model: str | None = None) -> Settings:
-        """Explicit values first, then the environment, then the defaults."""
-        return cls(data_dir=config.data_dir(data_dir), model=config.model_name(model))
+    def resolve(
+        cls,
+        *,
+        data_dir: str | Path | None = None,
+        model: str | None = None,
+        shard_count: int | None = None,
+        shard_ids: tuple[int, ...] | None = None,
+    ) -> Settings:
+        """Explicit values first, then the environment, then the defaults. Shard options
+        that cannot be right raise :class:`~knowledge.shards.ShardError`."""
+        settings = cls(
+            data_dir=config.data_dir(data_dir),
+            model=config.model_name(model),
+            shard_count=shard_count,
+            shard_ids=shard_ids,
+        )
+        settings.shards()
+        return settings
+
+    def shards(self) -> Shards | None:
+        """The shards this process runs; ``None`` when it is not sharded."""
+        return Shards.of(self.shard_count, self.shard_ids)
 
 
 async def open_knowledge_base(

@@ -29,6 +29,7 @@ from knowledge.engine import (
 )
 from knowledge.migrator import SchemaOutdated, SchemaTooNew
 from knowledge.models import PUBLIC_SCOPE, Query, Suggestion, private_scope
+from knowledge.shards import ShardError, parse_shard_ids
 from senpai import config
 from senpai.app import Settings, open_knowledge_base, services_for
 
@@ -200,10 +201,25 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--lang", choices=["ja", "en"], default="en", help="the story's language")
 
-    sub.add_parser(
+    p = sub.add_parser(
         "run",
         parents=[common],
         help=f"run the Discord bot (token from ${config.TOKEN_ENV} or a .env file)",
+        description="Run the Discord bot. A bot in many servers runs as several shards, "
+        "in one process or spread over several processes that share one data directory "
+        "(or database): give each process the same --shard-count and its own --shard-ids.",
+    )
+    p.add_argument(
+        "--shard-count",
+        type=_shard_count,
+        metavar="N",
+        help="the total number of shards (default: no sharding)",
+    )
+    p.add_argument(
+        "--shard-ids",
+        type=_shard_ids,
+        metavar="A,B",
+        help="the shards this process runs, numbered from 0 (default: all N); needs --shard-count",
     )
     return parser
 
@@ -217,6 +233,25 @@ def _int_id(text: str) -> int:
     if not 0 < value < 2**63:
         raise argparse.ArgumentTypeError(f"not a Discord id (out of range): {text}")
     return value
+
+
+def _shard_count(text: str) -> int:
+    """``--shard-count``: a whole number of shards, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of shards: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"the shard count must be at least 1, not {value}")
+    return value
+
+
+def _shard_ids(text: str) -> tuple[int, ...]:
+    """``--shard-ids``: comma-separated shard numbers."""
+    try:
+        return parse_shard_ids(text)
+    except ShardError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _day(text: str) -> date:
@@ -531,6 +566,15 @@ async def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 async def _cmd_run(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.resolve(
+            data_dir=args.data_dir,
+            model=args.model,
+            shard_count=args.shard_count,
+            shard_ids=args.shard_ids,
+        )
+    except ShardError as error:
+        raise CliError(str(error)) from error
     token = config.discord_token()
     if not token:
         raise CliError(
@@ -540,8 +584,7 @@ async def _cmd_run(args: argparse.Namespace) -> int:
     from cogs.bot import run_bot
 
     async def run(kb: KnowledgeBase) -> int:
-        settings = Settings.resolve(data_dir=args.data_dir, model=args.model)
-        await run_bot(services_for(kb, settings), token)
+        await run_bot(services_for(kb, settings), token, settings.shards())
         return 0
 
     return await _with_kb(args, run)

@@ -4,7 +4,7 @@ The real, unpatched discord.py connects to it over loopback HTTP and WebSocket.
 See ``README.md`` next to this file for the scenario API and what is validated.
 """
 
-from localdiscord._gateway import GatewayClose
+from localdiscord._gateway import GatewayClose, shard_for
 from localdiscord._ratelimit import RateLimitInjection
 from localdiscord.discordpy import discord_py_pointed_at, point_discord_py_at
 from localdiscord.errors import ApiError, ScenarioError
@@ -71,4 +71,5 @@ __all__ = [
     "Violation",
     "discord_py_pointed_at",
     "point_discord_py_at",
+    "shard_for",
 ]

@@ -131,11 +131,33 @@ class Session:
     invalidated: bool = False
 
     def wants(self, guild_id: int | None) -> bool:
-        """Whether this session's shard receives events of ``guild_id``."""
-        if self.shard is None or guild_id is None:
+        """Whether this session's shard receives events of ``guild_id``: Discord's
+        ``(guild_id >> 22) % num_shards``; events without a guild (DMs) go to shard 0."""
+        if self.shard is None:
             return True
         shard_id, count = self.shard
-        return (guild_id >> 22) % count == shard_id
+        if guild_id is None:
+            return shard_id == 0
+        return shard_for(guild_id, count) == shard_id
+
+
+def shard_for(guild_id: int, num_shards: int) -> int:
+    """The shard Discord sends ``guild_id``'s events to (its sharding formula)."""
+    return (guild_id >> 22) % num_shards
+
+
+def parse_shard(raw: object) -> tuple[int, int] | str:
+    """IDENTIFY's ``shard``, ``[shard_id, num_shards]``, or why it is invalid."""
+    if not isinstance(raw, list) or len(raw) != 2:
+        return f"shard must be an array of two integers [shard_id, num_shards], not {raw!r}"
+    shard_id, count = raw
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+        return f"shard must hold two integers, not {raw!r}"
+    if count < 1:
+        return f"num_shards must be at least 1, not {count}"
+    if not 0 <= shard_id < count:
+        return f"shard_id {shard_id} is not in 0..{count - 1}"
+    return shard_id, count
 
 
 @dataclass(frozen=True)
@@ -473,13 +495,16 @@ class GatewayHub:
             )
             await connection.close(4014, "Disallowed intent(s)")
             return
-        shard_raw = data.get("shard")
         shard: tuple[int, int] | None = None
-        if shard_raw is not None:
-            shard = (int(shard_raw[0]), int(shard_raw[1]))
-            if shard[1] < 1 or not 0 <= shard[0] < shard[1]:
+        if data.get("shard") is not None:
+            parsed = parse_shard(data["shard"])
+            if isinstance(parsed, str):
+                self._record(
+                    Violation("gateway_shard", f"IDENTIFY with an invalid shard: {parsed}")
+                )
                 await connection.close(4010, "Invalid shard")
                 return
+            shard = parsed
         self.identifies.append(data)
         session = Session(id=secrets.token_hex(16), intents=intents, identify=data, shard=shard)
         self.sessions[session.id] = session
@@ -559,7 +584,7 @@ class GatewayHub:
         ids = guild_ids if isinstance(guild_ids, list) else [guild_ids]
         for raw in ids:
             guild = self.world.guilds.get(int(raw)) if raw is not None else None
-            if guild is None:
+            if guild is None or not session.wants(guild.id):
                 continue
             members = list(guild.members.values())
             query = data.get("query")

@@ -7,6 +7,7 @@ import time
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 _INCREMENT_BITS = 12
+_TIMESTAMP_SHIFT = 22
 _INCREMENT_MASK = (1 << _INCREMENT_BITS) - 1
 _WORKER_BITS = 0b00001 << 17 | 0b00001 << 12
 
@@ -51,6 +52,19 @@ class SnowflakeFactory:
                 value += 1
         self._used.add(value)
         return value
+
+    def next_on_shard(self, shard_id: int, num_shards: int) -> int:
+        """Return a new snowflake made "now" (or a few ms later) that Discord's sharding
+        formula, ``(id >> 22) % num_shards``, sends to ``shard_id``."""
+        if not 0 <= shard_id < num_shards:
+            raise ValueError(f"shard {shard_id} is not one of {num_shards} shard(s)")
+        while True:
+            value = self.next()
+            if (value >> _TIMESTAMP_SHIFT) % num_shards == shard_id:
+                return value
+            # Move to the next millisecond: every id of this one lands on the same shard.
+            self._last_ms += 1
+            self._increment = 0
 
     @staticmethod
     def _compose(ms: int, increment: int) -> int:

@@ -91,6 +91,7 @@ class LocalDiscord:
         rest_rate_limit: tuple[int, float] = (50, 1.0),
         ping_safety: bool = True,
         host: str = "127.0.0.1",
+        recommended_shards: int = 1,
     ) -> None:
         """Configure the server.
 
@@ -98,7 +99,8 @@ class LocalDiscord:
         ``interaction_timeout`` is Discord's 3 s deadline for the initial response;
         ``privileged_intents`` are the ones "enabled in the developer portal";
         ``rest_rate_limit`` is ``(requests, seconds)`` per bucket; ``ping_safety``
-        turns the allowed-mentions rule on.
+        turns the allowed-mentions rule on; ``recommended_shards`` is the shard count
+        ``GET /gateway/bot`` recommends (what an auto-sharded client runs by default).
         """
         self.ids = SnowflakeFactory()
         application_id = self.ids.next()
@@ -123,6 +125,9 @@ class LocalDiscord:
         self.rest_rate_limit = rest_rate_limit
         self.ping_safety = ping_safety
         self.host = host
+        if recommended_shards < 1:
+            raise ValueError(f"recommended_shards must be at least 1, not {recommended_shards}")
+        self.recommended_shards = recommended_shards
         self.port = 0
         self.requests: list[RecordedRequest] = []
         self.violations: list[Violation] = []
@@ -377,6 +382,16 @@ class LocalDiscord:
         """Every IDENTIFY ``d`` received (intents, properties, shard...)."""
         return list(self.hub.identifies)
 
+    def dispatched_to_shard(self, shard_id: int) -> list[tuple[str, dict[str, Any]]]:
+        """``(event name, data)`` of the dispatches sent to sessions identified as
+        ``shard_id`` (of any shard count), oldest first; the latest 2000 per session."""
+        return [
+            (frame["t"], frame["d"])
+            for session in self.hub.sessions.values()
+            if session.shard is not None and session.shard[0] == shard_id
+            for frame in session.buffer
+        ]
+
     def messages_in(self, channel: Channel, *, include_deleted: bool = False) -> list[Message]:
         """Messages of a channel or thread, oldest first (ephemeral ones excluded)."""
         return [
@@ -429,11 +444,15 @@ class LocalDiscord:
         bot_permissions: int = perm.DEFAULT_BOT_PERMISSIONS,
         everyone_permissions: int = perm.DEFAULT_EVERYONE_PERMISSIONS,
         description: str | None = None,
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
-        """Create a guild with an owner, @everyone, and the bot (with a managed role)."""
+        """Create a guild with an owner, @everyone, and the bot (with a managed role).
+
+        ``shard=(shard_id, num_shards)`` gives it an id that Discord's sharding formula
+        sends to that shard (for tests of sharded bots)."""
         owner = self._new_user(owner_name, locale=locale)
         guild = Guild(
-            id=self.ids.next(),
+            id=self.ids.next() if shard is None else self.ids.next_on_shard(*shard),
             name=name,
             owner_id=owner.id,
             locale=locale,

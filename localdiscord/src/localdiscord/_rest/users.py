@@ -58,7 +58,7 @@ class UsersResource(Resource):
         return ok(
             {
                 "url": self.server.gateway_url,
-                "shards": 1,
+                "shards": self.server.recommended_shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 999,
