@@ -48,6 +48,7 @@ BOARD_PERIODS = ("7d", "30d", "month", "all")
 ``all``: since the beginning."""
 
 BEGINNING = datetime(2015, 1, 1, tzinfo=UTC)  # before Discord had forums or Senpai
+FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 class CreditError(KnowledgeError):
@@ -218,9 +219,10 @@ def tally(
 
 
 def board_period(period: str, now: datetime) -> tuple[datetime, datetime]:
-    """[start, end) of a board period (:data:`BOARD_PERIODS`) ending at ``now``."""
+    """[start, end) of a board period (:data:`BOARD_PERIODS`) ending now: ``end`` is
+    open (Discord's timestamps may run a little ahead of ``now``)."""
     now = now.astimezone(UTC)
-    end = now + timedelta(microseconds=1)
+    end = FOREVER  # "up to now" includes whatever is recorded, whatever the clocks' skew
     if period == "7d":
         return now - timedelta(days=7), end
     if period == "30d":

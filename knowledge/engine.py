@@ -26,6 +26,7 @@ from knowledge.community import CommunityStore
 from knowledge.credit import (
     BEGINNING,
     BOARD_SIZE,
+    FOREVER,
     CreditDigest,
     CreditEvent,
     CreditKind,
@@ -653,9 +654,7 @@ class KnowledgeBase:
     ) -> CreditDigest:
         refs = await self.community.entry_refs(e.entry_id for e in events)
         reused = [e.entry_id for e in events if e.kind is CreditKind.REUSED]
-        month = await self._credit.reuse_counts(
-            reused, month_start(now), now + timedelta(seconds=1)
-        )
+        month = await self._credit.reuse_counts(reused, month_start(now), FOREVER)
         lines: dict[tuple[CreditKind, int], CreditLine] = {}
         for event in events:
             ref = refs.get(event.entry_id)
@@ -706,13 +705,12 @@ class KnowledgeBase:
     async def due_role_grants(self) -> list[RoleGrant]:
         """Members who reached their server's number of accepted answers (all time) for
         its automatic role and were never given it, nor found holding it."""
-        end = self.store.db.clock() + timedelta(seconds=1)
         grants: list[RoleGrant] = []
         for settings in await self._credit.all_settings():
             if not settings.grants_role:
                 continue
             assert settings.role_id is not None
-            accepted = await self.community.accepted_answers(settings.guild_id, BEGINNING, end)
+            accepted = await self.community.accepted_answers(settings.guild_id, BEGINNING, FOREVER)
             decided = await self._credit.role_decided(settings.guild_id, settings.role_id)
             hidden = await self._credit.unlisted(u for a in accepted for u, _ in a.authors)
             grants += role_grants(settings, accepted, decided, hidden)
