@@ -35,6 +35,19 @@ def message_of(message: discord.Message) -> Message:
     )
 
 
+async def post_by_id(client: discord.Client, thread_id: int) -> discord.Thread | None:
+    """A post (thread) by id, fetched when discord.py dropped it from its cache:
+    Discord auto-archives idle posts and discord.py forgets archived ones. ``None``
+    when it is gone, hidden from the bot, or not a thread."""
+    channel = client.get_channel(thread_id)
+    if channel is None:
+        try:
+            channel = await client.fetch_channel(thread_id)
+        except (discord.NotFound, discord.Forbidden):
+            return None
+    return channel if isinstance(channel, discord.Thread) else None
+
+
 def is_forum_post(channel: object) -> bool:
     return isinstance(channel, discord.Thread) and isinstance(channel.parent, discord.ForumChannel)
 

@@ -28,6 +28,7 @@ EXTENSIONS = (
     "cogs.sync",
     "cogs.admin",
     "cogs.escalation",
+    "cogs.retraction",
     "cogs.credit",
 )
 """What a host bot loads to run Senpai (after attaching :class:`Services` and setting

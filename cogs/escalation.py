@@ -18,6 +18,7 @@ import discord
 from discord.ext import commands
 
 from cogs import render
+from cogs.adapt import post_by_id
 from cogs.checks import scopes_for_forum
 from cogs.i18n import choose_language
 from cogs.polling import poll
@@ -136,8 +137,12 @@ class Escalations(commands.Cog):
             settings = await self.services.community.settings(escalation.guild_id)
             lang = choose_language(settings.language, locale=staff.guild.preferred_locale)
             try:
+                # A deleted (or forgotten) post's title and leads go with it.
+                gone = why is EscalationState.DELETED
                 await staff.get_partial_message(escalation.message_id).edit(
-                    content=render.escalation_closed(why, lang), allowed_mentions=NO_PINGS
+                    content=render.escalation_closed(why, lang),
+                    allowed_mentions=NO_PINGS,
+                    **({"embeds": []} if gone else {}),
                 )
             except (discord.Forbidden, discord.NotFound) as error:
                 log.info(
@@ -186,13 +191,7 @@ class Escalations(commands.Cog):
 
     async def _thread(self, thread_id: int) -> discord.Thread | None:
         """The post, fetched when discord.py dropped it from its cache (archived)."""
-        channel = self.bot.get_channel(thread_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(thread_id)
-            except (discord.NotFound, discord.Forbidden):
-                return None
-        return channel if isinstance(channel, discord.Thread) else None
+        return await post_by_id(self.bot, thread_id)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -353,6 +353,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "✅ Solved — off the list",
         "ja": "✅ 解決しました — 一覧から外れました",
     },
+    "retraction.note": {
+        "en": "✅ Solved by an earlier thread (since removed from the knowledge base).",
+        "ja": "✅ 以前のスレッドで解決しました（そのスレッドはナレッジベースから削除されました）。",
+    },
     "escalation.deleted": {
         "en": "🗑️ The post was deleted — off the list",
         "ja": "🗑️ 投稿が削除されました — 一覧から外れました",

@@ -25,6 +25,7 @@ from cogs.adapt import (
     is_forum_post,
     mark_thread_solved,
     parse_message_link,
+    post_by_id,
     solved_tag,
     unmark_thread_solved,
 )
@@ -310,15 +311,8 @@ class Solving(commands.Cog):
         """The post to nudge in. Discord auto-archives idle posts (often after a day,
         the default nudge delay too) and discord.py drops them from its cache, so an
         archived post is fetched; sending into it reopens it. Locked posts are left be."""
-        channel = self.bot.get_channel(thread_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(thread_id)
-            except (discord.NotFound, discord.Forbidden):
-                return None
-        if not isinstance(channel, discord.Thread) or channel.locked:
-            return None
-        return channel
+        post = await post_by_id(self.bot, thread_id)
+        return None if post is None or post.locked else post
 
     async def _send_nudge(self, nudge: Nudge) -> bool:
         solved = await self.services.kb.entry_for_thread(nudge.thread_id) is not None

@@ -65,6 +65,7 @@ from knowledge.models import (
     FeedbackKind,
     Query,
     RemovedContent,
+    Retraction,
     Stats,
     Suggestion,
     Thread,
@@ -453,6 +454,15 @@ class KnowledgeBase:
         for guild_id in due:
             await self.forget_guild(guild_id)
         return due
+
+    async def due_retractions(self, limit: int = 20) -> list[Retraction]:
+        """Removed entries still shown in posts (suggestions, "solved by" notes): what
+        the bot must take out of its messages there, oldest first."""
+        return await self.store.due_retractions(limit)
+
+    async def finish_retraction(self, retraction: Retraction) -> None:
+        """The post no longer shows the removed entry (or can no longer be changed)."""
+        await self.store.finish_retraction(retraction.id)
 
     # -- lookups -------------------------------------------------------------------
 

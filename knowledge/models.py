@@ -225,6 +225,18 @@ class RemovedContent:
 
 
 @dataclass(frozen=True, slots=True)
+class Retraction:
+    """A removed entry to take out of what Senpai showed in one post (``channel_id``):
+    the suggestion that listed it, or the note that an earlier thread solved it."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    entry_id: int
+    entry_thread_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Stats:
     """What the knowledge base holds, for admins and for the CLI."""
 

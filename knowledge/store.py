@@ -36,6 +36,7 @@ from knowledge.models import (
     Feedback,
     FeedbackKind,
     RemovedContent,
+    Retraction,
     Stats,
 )
 
@@ -282,14 +283,33 @@ class KnowledgeStore:
             (entry_id, lexical.document(fts_title), lexical.document(fts_body)),
         )
 
-    async def _delete_entries(self, db: aiosqlite.Connection, entry_ids: Sequence[int]) -> int:
-        """Delete entries inside an open transaction, leaving tombstones. Returns feedback lost."""
+    async def _delete_entries(
+        self, db: aiosqlite.Connection, entry_ids: Sequence[int], *, retract: bool = True
+    ) -> int:
+        """Delete entries inside an open transaction, leaving tombstones. Returns feedback lost.
+
+        With ``retract``, every post where Senpai showed one of them (a suggestion, or
+        the note that it solved the post) is queued so the bot takes it out there too.
+        """
         if not entry_ids:
             return 0
         revision = await self._bump(db)
         feedback = 0
+        now = self.db.now()
         for chunk in chunks(entry_ids):
             placeholders = marks(len(chunk))
+            if retract:
+                await db.execute(
+                    "INSERT INTO retractions "
+                    "(guild_id, channel_id, entry_id, entry_thread_id, created_at) "
+                    "SELECT s.guild_id, s.thread_id, e.id, e.thread_id, ? FROM shown s "
+                    f"JOIN entries e ON e.id = s.entry_id WHERE s.entry_id IN ({placeholders}) "
+                    "UNION SELECT f.guild_id, f.thread_id, e.id, e.thread_id, ? FROM feedback f "
+                    "JOIN entries e ON e.id = f.entry_id "
+                    f"WHERE f.kind = 'solved_by_suggestion' AND f.entry_id IN ({placeholders}) "
+                    "ON CONFLICT (channel_id, entry_id) DO NOTHING",
+                    (now, *chunk, now, *chunk),
+                )
             async with db.execute(
                 f"SELECT COUNT(*) FROM feedback WHERE entry_id IN ({placeholders})", chunk
             ) as cur:
@@ -428,13 +448,30 @@ class KnowledgeStore:
         ) as cur:
             rows = [(int(r[0]), int(r[1])) for r in await cur.fetchall()]
         async with self.transaction() as db:
-            lost = await self._delete_entries(db, [r[0] for r in rows])
+            # Nothing to retract: the bot is leaving the server, or everything of it goes.
+            lost = await self._delete_entries(db, [r[0] for r in rows], retract=False)
             await db.execute("DELETE FROM shown WHERE guild_id = ?", (guild_id,))
+            await db.execute("DELETE FROM retractions WHERE guild_id = ?", (guild_id,))
         return RemovedContent(
             entry_ids=tuple(r[0] for r in rows),
             thread_ids=tuple(r[1] for r in rows),
             feedback_count=lost,
         )
+
+    async def due_retractions(self, limit: int = 20) -> list[Retraction]:
+        """Removed entries still to be taken out of the posts that showed them, oldest first."""
+        async with self._reader.execute(
+            "SELECT id, guild_id, channel_id, entry_id, entry_thread_id FROM retractions "
+            "ORDER BY id LIMIT ?",
+            (limit,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [Retraction(*(int(v) for v in row)) for row in rows]
+
+    async def finish_retraction(self, retraction_id: int) -> None:
+        """The post no longer shows the entry (or cannot be changed any more)."""
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM retractions WHERE id = ?", (retraction_id,))
 
     # -- feedback ------------------------------------------------------------------
 

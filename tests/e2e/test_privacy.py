@@ -30,6 +30,7 @@ from tests.e2e.test_flows import (
     texts,
 )
 from tests.e2e.test_scenarios import (
+    SSO_AGAIN,
     SSO_ANSWER,
     SSO_BODY,
     SSO_TITLE,
@@ -338,3 +339,38 @@ async def _equals(value, expected) -> bool:
 
 async def _absent(value) -> bool:
     return (await value) is None
+
+
+# -- what Senpai showed of forgotten content --------------------------------------------
+
+
+async def test_a_forgotten_answer_is_taken_out_of_the_posts_where_senpai_showed_it(
+    community: Community, senpai: Senpai
+):
+    server = community.server
+    solved, _, _ = await solved_post(community, SSO_TITLE, SSO_BODY, SSO_ANSWER)
+    post = await server.open_post(community.chika, community.help, *SSO_AGAIN)
+    suggestion = await server.wait_for_bot_message(post, lambda m: bool(m.embeds))
+    entry = await senpai.kb.entry_for_thread(solved.id)
+    assert entry is not None
+    pressed = await server.press_button(community.chika, suggestion, f"senpai:solved:{entry.id}")
+    await pressed.wait_for_response()
+    note = await server.wait_for_bot_message(post, lambda m: f"/{solved.id})" in m.content)
+    await server.wait_for(lambda: "Solved" in server.thread_tags(post) or None)
+    await server.archive_thread(community.chika, post)  # Discord archives idle posts
+
+    await senpai.kb.forget_member(community.ben.id)  # Ben wrote the answer it quotes
+
+    await server.wait_for(lambda: server.message(suggestion.id).deleted or None)
+    changed = await content_becomes(community, note, "✅ Solved by an earlier thread (since")
+    assert str(solved.id) not in changed and SSO_TITLE not in changed
+    assert all(
+        SSO_TITLE not in (m.content or "") and not m.embeds for m in server.bot_messages(post)
+    )
+    assert await eventually(lambda: _none_due(senpai))
+    assert server.channel(post.id).archived  # archived again after the edit
+    server.assert_clean()
+
+
+async def _none_due(senpai: Senpai) -> bool:
+    return await senpai.kb.due_retractions() == []
