@@ -429,12 +429,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "• [{title}]({url}) であなたの回答が解決策に選ばれました。",
     },
     "credit.dm.reused_one": {
-        "en": "• Your answer to [{title}]({url}) helped 1 more member this month.",
-        "ja": "• [{title}]({url}) でのあなたの回答が、今月さらに1人の役に立ちました。",
+        "en": "• Your answer to [{title}]({url}) helped 1 more member in the last 30 days.",
+        "ja": "• [{title}]({url}) でのあなたの回答が、この30日間でさらに1人の役に立ちました。",
     },
     "credit.dm.reused": {
-        "en": "• Your answer to [{title}]({url}) helped {count} more members this month.",
-        "ja": "• [{title}]({url}) でのあなたの回答が、今月さらに{count}人の役に立ちました。",
+        "en": "• Your answer to [{title}]({url}) helped {count} more members in the last 30 days.",
+        "ja": "• [{title}]({url}) でのあなたの回答が、この30日間でさらに{count}人の役に立ちました。",
     },
     "credit.dm.more": {"en": "…and {count} more.", "ja": "…ほか{count}件。"},
     "credit.dm.footer": {

@@ -38,6 +38,9 @@ NOTICE_WINDOW = timedelta(days=7)
 """A credit older than this is never announced (imports and backfills of old posts,
 or a long outage, send nothing)."""
 
+REUSE_WINDOW = timedelta(days=30)
+"""A credit message counts the later posts an answer solved in this time."""
+
 BOARD_SIZE = 10
 """Members listed on a board or in a thanks post."""
 
@@ -152,7 +155,7 @@ class CreditLine:
     jump_url: str
     count: int
     """ACCEPTED: posts where this answer was chosen; REUSED: later posts this entry
-    solved this calendar month."""
+    solved in the last :data:`REUSE_WINDOW`."""
 
 
 @dataclass(frozen=True, slots=True)

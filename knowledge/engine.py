@@ -27,6 +27,7 @@ from knowledge.credit import (
     BEGINNING,
     BOARD_SIZE,
     FOREVER,
+    REUSE_WINDOW,
     CreditDigest,
     CreditEvent,
     CreditKind,
@@ -41,7 +42,6 @@ from knowledge.credit import (
     ThanksDue,
     ThanksState,
     board_period,
-    month_start,
     role_grants,
     tally,
     thanks_due,
@@ -664,7 +664,7 @@ class KnowledgeBase:
     ) -> CreditDigest:
         refs = await self.community.entry_refs(e.entry_id for e in events)
         reused = [e.entry_id for e in events if e.kind is CreditKind.REUSED]
-        month = await self._credit.reuse_counts(reused, month_start(now), FOREVER)
+        recent = await self._credit.reuse_counts(reused, now - REUSE_WINDOW, FOREVER)
         lines: dict[tuple[CreditKind, int], CreditLine] = {}
         for event in events:
             ref = refs.get(event.entry_id)
@@ -672,7 +672,7 @@ class KnowledgeBase:
                 continue
             key = (event.kind, event.entry_id)
             if event.kind is CreditKind.REUSED:
-                count = max(month.get(event.entry_id, 0), 1)
+                count = max(recent.get(event.entry_id, 0), 1)
             else:
                 count = lines[key].count + 1 if key in lines else 1
             lines[key] = CreditLine(
@@ -680,6 +680,11 @@ class KnowledgeBase:
             )
         ordered = sorted(lines.values(), key=lambda line: (line.kind.value, line.entry_id))
         return CreditDigest(user_id, events[0].guild_id, tuple(ordered), tuple(events))
+
+    async def credit_notices(self, user_id: int) -> list[tuple[CreditKind, int, NoticeState]]:
+        """(kind, post id, state) of every credit recorded for a member, oldest first:
+        what they were told, or why not."""
+        return await self._credit.notices(user_id)
 
     async def credit_digest_done(self, digest: CreditDigest, *, sent: bool) -> None:
         """A credit message was delivered, or could not be (closed direct messages): it

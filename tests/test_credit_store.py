@@ -149,7 +149,7 @@ async def test_an_author_is_told_at_once_then_at_most_once_a_day_with_reuses_gat
     ]
     assert len(later.events) == 3
     await kb.credit_digest_done(later, sent=True)
-    states = await kb._credit.notices(BEN.id)
+    states = await kb.credit_notices(BEN.id)
     assert [s for _, _, s in states] == [NoticeState.SENT] * 4
     assert states[0][:2] == (CreditKind.ACCEPTED, thread)
 
@@ -165,7 +165,7 @@ async def test_a_restart_neither_repeats_nor_loses_a_notice(tmp_path, clock):
     second = await KnowledgeBase.open(tmp_path / "data", HashingEncoder(), clock=clock)
     try:
         assert await digests(second) == []  # never twice, not even Chika's
-        states = dict(((k, t), s) for k, t, s in await second._credit.notices(CHIKA.id))
+        states = dict(((k, t), s) for k, t, s in await second.credit_notices(CHIKA.id))
         assert list(states.values()) == [NoticeState.SENDING]
     finally:
         await second.close()
@@ -175,7 +175,7 @@ async def test_notices_off_records_credits_unsent_and_never_sends_them_later(kb,
     await kb.set_credit_prefs(BEN.id, notices=False)
     entry, _ = await solved(kb, "SSO loop", BEN)
     assert await digests(kb) == []
-    assert [s for _, _, s in await kb._credit.notices(BEN.id)] == [NoticeState.OFF]
+    assert [s for _, _, s in await kb.credit_notices(BEN.id)] == [NoticeState.OFF]
     prefs = await kb.set_credit_prefs(BEN.id, notices=True)
     assert prefs.notices and prefs.listed
     assert await digests(kb) == []  # the old credit stays untold
@@ -188,14 +188,14 @@ async def test_closed_direct_messages_are_recorded_and_not_retried(kb):
     await solved(kb, "SSO loop", BEN)
     (digest,) = await digests(kb)
     await kb.credit_digest_done(digest, sent=False)
-    assert [s for _, _, s in await kb._credit.notices(BEN.id)] == [NoticeState.FAILED]
+    assert [s for _, _, s in await kb.credit_notices(BEN.id)] == [NoticeState.FAILED]
     assert await digests(kb) == []
 
 
 async def test_old_posts_captured_by_an_import_are_never_announced(kb):
     await solved(kb, "Ancient", BEN, at=T0 - timedelta(days=300))
     assert await digests(kb) == []
-    assert await kb._credit.notices(BEN.id) == []
+    assert await kb.credit_notices(BEN.id) == []
 
 
 async def test_the_monthly_thanks_is_claimed_once_for_the_month_that_ended(tmp_path, clock):
@@ -258,13 +258,13 @@ async def test_forgetting_a_member_removes_their_credit_and_credits_for_their_po
     await kb.record_role(grant, RoleState.GRANTED)
 
     await kb.forget_member(BEN.id)
-    assert await kb._credit.notices(BEN.id) == []
+    assert await kb.credit_notices(BEN.id) == []
     assert (await kb.credit_prefs(BEN.id)).listed  # the choice row is gone too
     assert [h.name for h in await kb.helpers_board(GUILD, "all")] == ["Chika"]
 
     await kb.forget_member(BUNTA.id)  # asked Chika's post and the later post
-    assert await kb._credit.notices(CHIKA.id) == []
-    assert later not in {t for _, t, _ in await kb._credit.notices(BEN.id)}
+    assert await kb.credit_notices(CHIKA.id) == []
+    assert later not in {t for _, t, _ in await kb.credit_notices(BEN.id)}
     await kb.forget_member(CHIKA.id)
     assert await kb.role_state(GUILD, CHIKA.id, 77) is None
 
@@ -285,5 +285,5 @@ async def test_forgetting_a_server_removes_its_credit_settings_thanks_and_notice
     await kb.forget_guild(GUILD)
     assert await kb.credit_settings(GUILD) == CreditSettings(GUILD)
     assert await kb.thanks_state(GUILD, "2026-05") is None
-    assert await kb._credit.notices(BEN.id) == []
+    assert await kb.credit_notices(BEN.id) == []
     assert await kb.role_state(GUILD, BEN.id, 77) is None
