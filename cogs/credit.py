@@ -96,8 +96,11 @@ class Credit(commands.Cog):
         )
 
     async def cog_unload(self) -> None:
+        """Stop polling (``bot.close()`` unloads the cogs) once a pass in progress has
+        finished: a task cancelled inside a write could leave its transaction open."""
         if self._task is not None:
-            self._task.cancel()
+            async with self._running:
+                self._task.cancel()
 
     def settings_changed(self, guild_id: int) -> None:
         """An admin saved the credit settings: try a refused role again."""
