@@ -99,11 +99,14 @@ def settings_text(settings: CreditSettings, lang: str, *, saved: bool = False) -
     """/senpai-admin credit: the thanks channel and the automatic role."""
     unset = t("credit.admin.unset", lang)
     channel = unset if settings.thanks_channel is None else f"<#{settings.thanks_channel}>"
-    role = (
-        t("credit.admin.role", lang, role=f"<@&{settings.role_id}>", count=settings.role_after)
-        if settings.grants_role
-        else unset
-    )
+    if settings.role_id is None:
+        role = unset
+    elif settings.grants_role:
+        role = t(
+            "credit.admin.role", lang, role=f"<@&{settings.role_id}>", count=settings.role_after
+        )
+    else:
+        role = t("credit.admin.role_off", lang, role=f"<@&{settings.role_id}>")
     text = t("credit.admin.settings", lang, channel=channel, role=role)
     return f"{t('credit.saved', lang)}\n{text}" if saved else text
 

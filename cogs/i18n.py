@@ -487,6 +487,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "解決策に選ばれた回答が{count}件で {role}",
     },
     "credit.admin.unset": {"en": "not set", "ja": "未設定"},
+    "credit.admin.role_off": {
+        "en": "{role}, off until `role_after` is more than 0",
+        "ja": "{role}（ロール付与件数が0のため停止中）",
+    },
     "credit.admin.role_forbidden": {
         "en": "⚠️ Senpai cannot give {role} yet: it needs the Manage Roles permission and a "
         "role higher than {role}. Nothing is granted until then.",

@@ -67,6 +67,8 @@ def test_settings_and_choices_read_plainly():
         "Saved.\nMonthly thanks channel: <#5>\nAutomatic role: <@&7> after 3 accepted answers"
     )
     assert "未設定" in credit_render.settings_text(CreditSettings(1), "ja")
+    waiting = credit_render.settings_text(CreditSettings(1, role_id=7), "en")
+    assert waiting.endswith("Automatic role: <@&7>, off until `role_after` is more than 0")
     text = credit_render.prefs_text(CreditPrefs(9, notices=False), "ja")
     assert "通知：**オフ**" in text and "掲載：**オン**" in text
 
