@@ -21,6 +21,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs import credit as helper_credit
 from cogs import render
 from cogs.adapt import fetch_thread
 from cogs.checks import admin_only
@@ -461,6 +462,30 @@ class Admin(commands.Cog):
         await interaction.response.send_message(
             t("schedule.saved", lang) + "\n" + text, ephemeral=True, allowed_mentions=NO_PINGS
         )
+
+    @admin.command(
+        name=_("credit"),
+        description=_("Monthly thanks post and automatic helper role (admins)"),
+    )
+    @app_commands.rename(
+        thanks_channel=_("thanks_channel"), role=_("role"), role_after=_("role_after")
+    )
+    @app_commands.describe(
+        thanks_channel=_("Channel for the monthly thanks post (choose it again to unset)"),
+        role=_("Role given after enough accepted answers (choose it again to unset)"),
+        role_after=_("Accepted answers before the role is given (0 = never)"),
+    )
+    @admin_only()
+    async def credit(
+        self,
+        interaction: discord.Interaction,
+        thanks_channel: discord.TextChannel | None = None,
+        role: discord.Role | None = None,
+        role_after: app_commands.Range[int, 0, 1000] | None = None,
+    ) -> None:
+        """The monthly thanks channel and the automatic helper role; without options,
+        show them."""
+        await helper_credit.configure(interaction, thanks_channel, role, role_after)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -32,6 +32,7 @@ EXTENSIONS = (
     "cogs.escalation",
     "cogs.retraction",
     "cogs.schedule",
+    "cogs.credit",
 )
 """What a host bot loads to run Senpai (after attaching :class:`Services` and setting
 :class:`~cogs.i18n.SenpaiTranslator` on its command tree)."""

@@ -457,6 +457,88 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Choose the text channel the report is posted in (channel).",
         "ja": "レポートを投稿するテキストチャンネルを選んでください。",
     },
+    # -- credit for helpers ---------------------------------------------------------
+    "credit.dm.intro": {
+        "en": "🎉 Your answers in **{guild}** helped:",
+        "ja": "🎉 **{guild}** でのあなたの回答が役に立ちました：",
+    },
+    "credit.dm.accepted": {
+        "en": "• Your answer to [{title}]({url}) was chosen as the solution.",
+        "ja": "• [{title}]({url}) であなたの回答が解決策に選ばれました。",
+    },
+    "credit.dm.reused_one": {
+        "en": "• Your answer to [{title}]({url}) helped 1 more member in the last 30 days.",
+        "ja": "• [{title}]({url}) でのあなたの回答が、この30日間でさらに1人の役に立ちました。",
+    },
+    "credit.dm.reused": {
+        "en": "• Your answer to [{title}]({url}) helped {count} more members in the last 30 days.",
+        "ja": "• [{title}]({url}) でのあなたの回答が、この30日間でさらに{count}人の役に立ちました。",
+    },
+    "credit.dm.more": {"en": "…and {count} more.", "ja": "…ほか{count}件。"},
+    "credit.dm.footer": {
+        "en": "Thank you! Stop these messages with the button or `/senpai credit`.",
+        "ja": "ありがとうございます！ボタンか `/senpai credit` でこの通知を止められます。",
+    },
+    "button.credit_off": {"en": "Stop these messages", "ja": "通知を止める"},
+    "credit.off_done": {
+        "en": "Done: no more of these messages. `/senpai credit` turns them back on.",
+        "ja": "通知を止めました。`/senpai credit` でまたオンにできます。",
+    },
+    "credit.prefs": {
+        "en": "Messages when your answers help: **{notices}**\nListed on helper boards and "
+        "thanks posts: **{listed}**",
+        "ja": "回答が役に立ったときの通知：**{notices}**\nヘルパー一覧と感謝の投稿への掲載：**{listed}**",
+    },
+    "credit.on": {"en": "on", "ja": "オン"},
+    "credit.off": {"en": "off", "ja": "オフ"},
+    "credit.saved": {"en": "Saved.", "ja": "保存しました。"},
+    "credit.board.title": {
+        "en": "**Members whose answers helped most ({period})**",
+        "ja": "**回答が最も役に立ったメンバー（{period}）**",
+    },
+    "credit.board.line": {
+        "en": "{rank}. {name}: {accepted} chosen as the solution, {reused} later posts solved",
+        "ja": "{rank}. {name}：解決策に選ばれた回答 {accepted}件、後の投稿の解決 {reused}件",
+    },
+    "credit.board.empty": {
+        "en": "No answer was chosen or solved a later post in this period.",
+        "ja": "この期間に解決策に選ばれた回答や、後の投稿を解決した回答はありません。",
+    },
+    "credit.board.footer": {
+        "en": "-# Members can leave these lists with `/senpai credit listed:off`.",
+        "ja": "-# `/senpai credit` の掲載をオフにすると一覧に載りません。",
+    },
+    "credit.period.7d": {"en": "last 7 days", "ja": "直近7日間"},
+    "credit.period.30d": {"en": "last 30 days", "ja": "直近30日間"},
+    "credit.period.month": {"en": "this month", "ja": "今月"},
+    "credit.period.all": {"en": "all time", "ja": "全期間"},
+    "credit.thanks.title": {
+        "en": "🙏 **Thank you, helpers of {month}!** These members' answers helped most:",
+        "ja": "🙏 **{month}に回答してくれた皆さん、ありがとうございます！** 特に役に立った回答をしてくれたメンバー：",
+    },
+    "credit.admin.settings": {
+        "en": "Monthly thanks channel: {channel}\nAutomatic role: {role}",
+        "ja": "毎月の感謝の投稿先：{channel}\n自動ロール：{role}",
+    },
+    "credit.admin.role": {
+        "en": "{role} after {count} accepted answers",
+        "ja": "解決策に選ばれた回答が{count}件で {role}",
+    },
+    "credit.admin.unset": {"en": "not set", "ja": "未設定"},
+    "credit.admin.role_off": {
+        "en": "{role}, off until `role_after` is more than 0",
+        "ja": "{role}（ロール付与件数が0のため停止中）",
+    },
+    "credit.admin.role_forbidden": {
+        "en": "⚠️ Senpai cannot give {role} yet: it needs the Manage Roles permission and a "
+        "role higher than {role}. Nothing is granted until then.",
+        "ja": "⚠️ Senpai はまだ {role} を付与できません。ロールの管理権限と、{role} より上位の"
+        "ロールが必要です。それまでは付与されません。",
+    },
+    "credit.admin.bad_role": {
+        "en": "{role} cannot be granted by a bot (it is managed or @everyone). Choose another role.",
+        "ja": "{role} はボットが付与できないロールです（管理ロールまたは @everyone）。別のロールを選んでください。",
+    },
 }
 
 
@@ -556,7 +638,27 @@ COMMAND_TRANSLATIONS: dict[str, str] = {
     "The staff channel the report is posted in": "レポートを投稿するスタッフチャンネル",
     "weekly": "毎週",
     "monthly": "毎月",
-    "off": "停止",
+    # -- credit for helpers ---------------------------------------------------------
+    "helpers": "ヘルパー",
+    "The members whose answers helped most (only you see it)": "回答が最も役に立ったメンバー（あなたにだけ表示）",
+    "Which days to count (default: the last 30 days)": "数える期間（省略時は直近30日間）",
+    "this month": "今月",
+    "all time": "全期間",
+    "credit": "クレジット",
+    "Messages when your answers help, and being listed on helper boards": "回答が役に立ったときの通知と、ヘルパー一覧への掲載",
+    "notices": "通知",
+    "Direct messages when your answer is chosen or solves a later post": "回答が解決策に選ばれたり後の投稿を解決したときのダイレクトメッセージ",
+    "listed": "掲載",
+    "Your name on /senpai helpers and the monthly thanks post": "/senpai helpers と毎月の感謝の投稿にあなたの名前を載せる",
+    "on": "オン",
+    "off": "オフ",
+    "Monthly thanks post and automatic helper role (admins)": "毎月の感謝の投稿とヘルパーの自動ロール（管理者）",
+    "thanks_channel": "感謝チャンネル",
+    "Channel for the monthly thanks post (choose it again to unset)": "毎月の感謝の投稿先チャンネル（もう一度選ぶと解除）",
+    "role": "ロール",
+    "Role given after enough accepted answers (choose it again to unset)": "解決策に選ばれた回答が一定数に達したら付与するロール（もう一度選ぶと解除）",
+    "role_after": "ロール付与件数",
+    "Accepted answers before the role is given (0 = never)": "ロールを付与するまでの解決策に選ばれた回答数（0 = しない）",
 }
 
 

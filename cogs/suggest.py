@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs import privacy, render
+from cogs import credit, privacy, render
 from cogs.adapt import is_forum_post, mark_thread_solved
 from cogs.checks import may_dismiss, scopes_for_forum, scopes_for_member
 from cogs.components import PersistentButton
@@ -288,6 +288,49 @@ class Suggestions(commands.Cog):
         """Stop (or allow again) capturing the member's future questions and answers;
         without a choice, say what their choice is and what it means."""
         await privacy.set_privacy(interaction, None if capture is None else capture == "stop")
+
+    @senpai.command(
+        name=_("helpers"),
+        description=_("The members whose answers helped most (only you see it)"),
+    )
+    @app_commands.rename(period=_("period"))
+    @app_commands.describe(period=_("Which days to count (default: the last 30 days)"))
+    @app_commands.choices(
+        period=[
+            app_commands.Choice(name=_(name), value=value)
+            for value, name in credit.HELPER_PERIODS.items()
+        ]
+    )
+    async def helpers(
+        self, interaction: discord.Interaction, period: app_commands.Choice[str] | None = None
+    ) -> None:
+        """The members whose answers were chosen or solved later posts most, over a
+        period; members who asked not to be listed are left out."""
+        await credit.show_helpers(interaction, period.value if period else "30d")
+
+    @senpai.command(
+        name=_("credit"),
+        description=_("Messages when your answers help, and being listed on helper boards"),
+    )
+    @app_commands.rename(notices=_("notices"), listed=_("listed"))
+    @app_commands.describe(
+        notices=_("Direct messages when your answer is chosen or solves a later post"),
+        listed=_("Your name on /senpai helpers and the monthly thanks post"),
+    )
+    @app_commands.choices(
+        notices=[app_commands.Choice(name=_(v), value=v) for v in ("on", "off")],
+        listed=[app_commands.Choice(name=_(v), value=v) for v in ("on", "off")],
+    )
+    async def credit_choices(
+        self,
+        interaction: discord.Interaction,
+        notices: app_commands.Choice[str] | None = None,
+        listed: app_commands.Choice[str] | None = None,
+    ) -> None:
+        """Turn credit messages and being listed on or off; without options, show them."""
+        await credit.set_choices(
+            interaction, notices.value if notices else None, listed.value if listed else None
+        )
 
 
 async def setup(bot: commands.Bot) -> None:

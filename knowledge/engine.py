@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -25,6 +25,29 @@ from index.encoder import Encoder
 from knowledge.capture import draft_entry, likely_answer
 from knowledge.cleaning import clean_for_storage
 from knowledge.community import CommunityStore
+from knowledge.credit import (
+    BEGINNING,
+    BOARD_SIZE,
+    FOREVER,
+    REUSE_WINDOW,
+    CreditDigest,
+    CreditEvent,
+    CreditKind,
+    CreditLine,
+    CreditPrefs,
+    CreditSettings,
+    CreditStore,
+    HelperScore,
+    NoticeState,
+    RoleGrant,
+    RoleState,
+    ThanksDue,
+    ThanksState,
+    board_period,
+    role_grants,
+    tally,
+    thanks_due,
+)
 from knowledge.db import Clock, utcnow
 from knowledge.errors import CaptureError, IndexNotReady, KnowledgeError, RebuildInProgress
 from knowledge.history import question_history
@@ -388,6 +411,7 @@ class KnowledgeBase:
 
         async def history(removed: RemovedContent) -> int:
             await self.community.forget_threads(removed.thread_ids)
+            await self._credit.forget_user(user_id, removed.thread_ids)  # before its questions
             return await self.community.forget_user(user_id)
 
         removed = await self._forget(self.store.forget_user(user_id), history)
@@ -399,6 +423,7 @@ class KnowledgeBase:
         history, nudges, settings and backfill state; purged from the files."""
 
         async def history(_: RemovedContent) -> int:
+            await self._credit.forget_guild(guild_id)
             return await self.community.forget_guild(guild_id)
 
         removed = await self._forget(self.store.delete_guild(guild_id), history)
@@ -643,6 +668,175 @@ class KnowledgeBase:
         """The periods the server's scheduled reports were claimed for, oldest first."""
         return await self.schedules.records(guild_id)
 
+    # -- credit for helpers ----------------------------------------------------------
+
+    @property
+    def _credit(self) -> CreditStore:
+        return CreditStore(self.store.db)
+
+    async def helpers_board(
+        self, guild_id: int, period: str, *, limit: int = BOARD_SIZE
+    ) -> list[HelperScore]:
+        """The members whose answers helped most over a board period ending now
+        (:data:`~knowledge.credit.BOARD_PERIODS`), members who are not ``listed`` left
+        out (:mod:`knowledge.credit` says how it is counted). Raises
+        :class:`~knowledge.credit.CreditError` for an unknown period."""
+        start, end = board_period(period, self.store.db.clock())
+        return await self.helpers_between(guild_id, start, end, limit=limit)
+
+    async def helpers_between(
+        self, guild_id: int, start: datetime, end: datetime, *, limit: int = BOARD_SIZE
+    ) -> list[HelperScore]:
+        """The board for [start, end) (the monthly thanks post's)."""
+        accepted = await self.community.accepted_answers(guild_id, start, end)
+        reuses = await self._credit.reuses(guild_id, start, end)
+        authors = {u for a in accepted for u, _ in a.authors} | {
+            u for r in reuses for u, _ in r.authors
+        }
+        hidden = await self._credit.unlisted(authors)
+        return tally(accepted, reuses, hidden, limit)
+
+    async def credit_prefs(self, user_id: int) -> CreditPrefs:
+        """A member's credit choices: direct-message notices, being listed."""
+        return await self._credit.prefs(user_id)
+
+    async def set_credit_prefs(
+        self, user_id: int, *, notices: bool | None = None, listed: bool | None = None
+    ) -> CreditPrefs:
+        """Change what was given of a member's credit choices; returns them all."""
+        prefs = await self._credit.prefs(user_id)
+        if notices is not None:
+            prefs = dataclasses.replace(prefs, notices=notices)
+        if listed is not None:
+            prefs = dataclasses.replace(prefs, listed=listed)
+        await self._credit.save_prefs(prefs)
+        log.info("credit choices of user %d: notices=%s listed=%s", user_id, *_flags(prefs))
+        return prefs
+
+    async def credit_settings(self, guild_id: int) -> CreditSettings:
+        """A server's thanks channel and automatic role."""
+        return await self._credit.settings(guild_id)
+
+    async def save_credit_settings(self, settings: CreditSettings) -> CreditSettings:
+        """Save a server's credit settings. A newly chosen thanks channel dates from now
+        (no month that ended before is thanked). Raises
+        :class:`~knowledge.credit.CreditError` for a bad number of answers."""
+        before = await self._credit.settings(settings.guild_id)
+        if settings.thanks_channel is None:
+            settings = dataclasses.replace(settings, thanks_since=None)
+        elif settings.thanks_channel != before.thanks_channel or before.thanks_since is None:
+            settings = dataclasses.replace(settings, thanks_since=self.store.db.clock())
+        else:
+            settings = dataclasses.replace(settings, thanks_since=before.thanks_since)
+        await self._credit.save_settings(settings)
+        return settings
+
+    async def credit_digests(self) -> AsyncIterator[CreditDigest]:
+        """The credit messages to send now, one per member, each claimed just before it
+        is yielded (see :mod:`knowledge.credit`): send it before asking for the next, so
+        a crash loses at most the message being sent. Members with notices off have
+        their credits recorded as not sent; members told less than a day ago wait.
+        Report each with :meth:`credit_digest_done`."""
+        now = self.store.db.clock()
+        by_user: dict[int, list[CreditEvent]] = {}
+        for event in await self._credit.pending_events(now):
+            by_user.setdefault(event.user_id, []).append(event)
+        for user_id, events in by_user.items():
+            if not (await self._credit.prefs(user_id)).notices:
+                await self._credit.claim(user_id, events, NoticeState.OFF)
+                continue
+            claimed = await self._credit.claim(user_id, events, NoticeState.SENDING)
+            if claimed:
+                yield await self._digest(user_id, claimed, now)
+
+    async def _digest(
+        self, user_id: int, events: Sequence[CreditEvent], now: datetime
+    ) -> CreditDigest:
+        refs = await self.community.entry_refs(e.entry_id for e in events)
+        reused = [e.entry_id for e in events if e.kind is CreditKind.REUSED]
+        recent = await self._credit.reuse_counts(reused, now - REUSE_WINDOW, FOREVER)
+        lines: dict[tuple[CreditKind, int], CreditLine] = {}
+        for event in events:
+            ref = refs.get(event.entry_id)
+            if ref is None:
+                continue
+            key = (event.kind, event.entry_id)
+            if event.kind is CreditKind.REUSED:
+                count = max(recent.get(event.entry_id, 0), 1)
+            else:
+                count = lines[key].count + 1 if key in lines else 1
+            lines[key] = CreditLine(
+                event.kind, event.guild_id, ref.id, ref.title, ref.jump_url, count
+            )
+        ordered = sorted(lines.values(), key=lambda line: (line.kind.value, line.entry_id))
+        return CreditDigest(user_id, events[0].guild_id, tuple(ordered), tuple(events))
+
+    async def credit_notices(self, user_id: int) -> list[tuple[CreditKind, int, NoticeState]]:
+        """(kind, post id, state) of every credit recorded for a member, oldest first:
+        what they were told, or why not."""
+        return await self._credit.notices(user_id)
+
+    async def credit_digest_done(self, digest: CreditDigest, *, sent: bool) -> None:
+        """A credit message was delivered, or could not be (closed direct messages): it
+        is not tried again either way."""
+        state = NoticeState.SENT if sent else NoticeState.FAILED
+        await self._credit.mark(digest.user_id, digest.events, state)
+
+    async def due_thanks(self) -> list[ThanksDue]:
+        """The monthly thanks posts due now and not claimed yet."""
+        now = self.store.db.clock()
+        due: list[ThanksDue] = []
+        for settings in await self._credit.all_settings():
+            wanted = thanks_due(settings, now)
+            if wanted and await self._credit.thanks_state(wanted.guild_id, wanted.month) is None:
+                due.append(wanted)
+        return due
+
+    async def claim_thanks(self, due: ThanksDue, state: ThanksState) -> bool:
+        """Take a month's thanks post before posting it (``POSTING``), or close it as
+        ``EMPTY`` / ``SKIPPED``: once per server and month. True if this call did."""
+        return await self._credit.claim_thanks(due, state)
+
+    async def thanks_done(
+        self, due: ThanksDue, state: ThanksState, message_id: int | None = None
+    ) -> None:
+        """How a claimed thanks post went."""
+        await self._credit.thanks_done(due, state, message_id)
+
+    async def thanks_state(self, guild_id: int, month: str) -> ThanksState | None:
+        """Whether a month's thanks post was claimed, and how it went."""
+        return await self._credit.thanks_state(guild_id, month)
+
+    async def due_role_grants(self) -> list[RoleGrant]:
+        """Members who reached their server's number of accepted answers (all time) for
+        its automatic role and were never given it, nor found holding it."""
+        grants: list[RoleGrant] = []
+        for settings in await self._credit.all_settings():
+            if not settings.grants_role:
+                continue
+            assert settings.role_id is not None
+            accepted = await self.community.accepted_answers(settings.guild_id, BEGINNING, FOREVER)
+            decided = await self._credit.role_decided(settings.guild_id, settings.role_id)
+            hidden = await self._credit.unlisted(u for a in accepted for u, _ in a.authors)
+            grants += role_grants(settings, accepted, decided, hidden)
+        return grants
+
+    async def record_role(self, grant: RoleGrant, state: RoleState) -> bool:
+        """Record that Senpai granted the role (or found the member holding it)."""
+        recorded = await self._credit.record_role(grant, state)
+        log.info(
+            "role %d of guild %d %s for user %d",
+            grant.role_id,
+            grant.guild_id,
+            state.value,
+            grant.user_id,
+        )
+        return recorded
+
+    async def role_state(self, guild_id: int, user_id: int, role_id: int) -> RoleState | None:
+        """Whether Senpai granted (or found) a member's role."""
+        return await self._credit.role_state(guild_id, user_id, role_id)
+
 
 def _without_opted_out(draft: EntryDraft, opted_out: set[int]) -> EntryDraft:
     """The draft without answer parts of members who opted out; refused if nothing is left."""
@@ -656,3 +850,7 @@ def _without_opted_out(draft: EntryDraft, opted_out: set[int]) -> EntryDraft:
     if len(parts) == len(draft.answer_parts):
         return draft
     return dataclasses.replace(draft, answer_parts=parts)
+
+
+def _flags(prefs: CreditPrefs) -> tuple[str, str]:
+    return ("on" if prefs.notices else "off"), ("on" if prefs.listed else "off")

@@ -67,7 +67,13 @@ async def payloads(bot) -> dict[str, dict]:
 async def test_every_extension_loads_and_registers_its_commands(bot):
     commands = await payloads(bot)
     assert set(commands) == {"senpai", "senpai-admin", "solved", "unsolved", "Mark as solution"}
-    assert {o["name"] for o in commands["senpai"]["options"]} == {"search", "forget-me", "privacy"}
+    assert {o["name"] for o in commands["senpai"]["options"]} == {
+        "search",
+        "forget-me",
+        "privacy",
+        "helpers",
+        "credit",
+    }
     assert {o["name"] for o in commands["senpai-admin"]["options"]} == {
         "setup",
         "rebuild",
@@ -76,6 +82,7 @@ async def test_every_extension_loads_and_registers_its_commands(bot):
         "report",
         "forget",
         "schedule",
+        "credit",
     }
     assert commands["Mark as solution"]["type"] == discord.AppCommandType.message.value
 
@@ -191,3 +198,18 @@ def test_the_bot_asks_only_for_the_intents_it_needs(tmp_path):
     wanted = intents()
     assert wanted.guilds and wanted.guild_messages and wanted.message_content
     assert not wanted.members and not wanted.presences and not wanted.dm_messages
+
+
+async def test_the_credit_choices_and_helper_periods_read_in_japanese(bot):
+    members = {o["name"]: o for o in (await payloads(bot))["senpai"]["options"]}
+    (period,) = members["helpers"]["options"]
+    assert [c["value"] for c in period["choices"]] == ["7d", "30d", "month", "all"]
+    notices, listed = members["credit"]["options"]
+    assert (notices["name"], listed["name"]) == ("notices", "listed")
+    for option in (period, notices, listed):
+        for choice in option["choices"]:
+            assert choice.get("name_localizations", {}).get("ja"), choice["name"]
+    admin = {o["name"]: o for o in (await payloads(bot))["senpai-admin"]["options"]}
+    options = {o["name"]: o for o in admin["credit"]["options"]}
+    assert options["role"]["type"] == discord.AppCommandOptionType.role.value
+    assert options["role_after"]["max_value"] == 1000

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from localdiscord import errors
-from localdiscord._rest.base import Call, Endpoint, Reply, Resource, ok
+from localdiscord._rest.base import NO_CONTENT, Call, Endpoint, Reply, Resource, ok
 from localdiscord.errors import ApiError, unknown
+from localdiscord.permissions import Permissions, has
 
 
 class GuildsResource(Resource):
@@ -19,6 +20,9 @@ class GuildsResource(Resource):
             Endpoint("GET", "/guilds/{guild_id}/members", self.list_members),
             Endpoint("GET", "/guilds/{guild_id}/members/{user_id}", self.get_member),
             Endpoint("GET", "/guilds/{guild_id}/threads/active", self.get_active_threads),
+            Endpoint(
+                "PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}", self.add_member_role
+            ),
         ]
 
     async def get_guild(self, call: Call) -> Reply:
@@ -88,3 +92,34 @@ class GuildsResource(Resource):
                 ],
             }
         )
+
+    async def add_member_role(self, call: Call) -> Reply:
+        """PUT /guilds/{guild_id}/members/{user_id}/roles/{role_id}: as Discord, the bot
+        needs MANAGE_ROLES and a highest role above the one it gives; managed roles and
+        @everyone cannot be given. Emits GUILD_MEMBER_UPDATE."""
+        guild = self._guild(call)
+        member = guild.members.get(int(call.params["user_id"]))
+        if member is None:
+            raise unknown("Member", 10007)
+        role = guild.roles.get(int(call.params["role_id"]))
+        if role is None:
+            raise unknown("Role", 10011)
+        bot_id = self.world.bot.id
+        bot = guild.members[bot_id]
+        top = max((guild.roles[r].position for r in bot.role_ids if r in guild.roles), default=0)
+        if (
+            not has(self.world.guild_permissions(guild, bot_id), Permissions.MANAGE_ROLES)
+            or role.position >= top
+            or role.bot_id is not None
+            or role.id == guild.id
+        ):
+            raise ApiError(403, errors.MISSING_PERMISSIONS, "Missing Permissions")
+        if role.id not in member.role_ids:
+            member.role_ids = [*member.role_ids, role.id]
+            self.world.emit(
+                "GUILD_MEMBER_UPDATE",
+                {**self.world.member_payload(member), "guild_id": str(guild.id)},
+                guild.id,
+                None,
+            )
+        return NO_CONTENT
