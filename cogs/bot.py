@@ -28,6 +28,7 @@ EXTENSIONS = (
     "cogs.sync",
     "cogs.admin",
     "cogs.escalation",
+    "cogs.invitations",
 )
 """What a host bot loads to run Senpai (after attaching :class:`Services` and setting
 :class:`~cogs.i18n.SenpaiTranslator` on its command tree)."""

@@ -15,6 +15,7 @@ from cogs.services import Services
 from index.encoder import Encoder
 from knowledge.db import Clock, utcnow
 from knowledge.engine import KnowledgeBase, ProgressCallback, SearchConfig
+from knowledge.invitations import DEFAULT_PER_MEMBER_PER_DAY, InvitePolicy
 from knowledge.profiles import profile_for
 from senpai import config
 
@@ -30,6 +31,8 @@ class Settings:
     nudge_poll_seconds: float = 60.0
     flush_every_seconds: float = 300.0
     guild_grace: timedelta = config.GUILD_GRACE
+    invites_per_day: int = DEFAULT_PER_MEMBER_PER_DAY
+    """The most invitations to new posts a member receives in any 24 hours."""
 
     @classmethod
     def resolve(cls, *, data_dir: str | Path | None = None, model: str | None = None) -> Settings:
@@ -82,6 +85,7 @@ def services_for(kb: KnowledgeBase, settings: Settings, *, clock: Clock = utcnow
         nudge_poll_seconds=settings.nudge_poll_seconds,
         flush_every_seconds=settings.flush_every_seconds,
         guild_grace=settings.guild_grace,
+        invite_policy=InvitePolicy(per_member_per_day=settings.invites_per_day),
     )
 
 

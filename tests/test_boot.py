@@ -67,7 +67,12 @@ async def payloads(bot) -> dict[str, dict]:
 async def test_every_extension_loads_and_registers_its_commands(bot):
     commands = await payloads(bot)
     assert set(commands) == {"senpai", "senpai-admin", "solved", "unsolved", "Mark as solution"}
-    assert {o["name"] for o in commands["senpai"]["options"]} == {"search", "forget-me", "privacy"}
+    assert {o["name"] for o in commands["senpai"]["options"]} == {
+        "search",
+        "forget-me",
+        "privacy",
+        "invites",
+    }
     assert {o["name"] for o in commands["senpai-admin"]["options"]} == {
         "setup",
         "rebuild",
@@ -190,3 +195,11 @@ def test_the_bot_asks_only_for_the_intents_it_needs(tmp_path):
     wanted = intents()
     assert wanted.guilds and wanted.guild_messages and wanted.message_content
     assert not wanted.members and not wanted.presences and not wanted.dm_messages
+
+
+async def test_the_invites_choices_read_in_japanese(bot):
+    members = {o["name"]: o for o in (await payloads(bot))["senpai"]["options"]}
+    (choice,) = members["invites"]["options"]
+    assert not choice.get("required", False)
+    assert [c["value"] for c in choice["choices"]] == ["on", "off"]
+    assert [c["name_localizations"]["ja"] for c in choice["choices"]] == ["オン", "オフ"]
