@@ -136,8 +136,12 @@ class Escalations(commands.Cog):
             settings = await self.services.community.settings(escalation.guild_id)
             lang = choose_language(settings.language, locale=staff.guild.preferred_locale)
             try:
+                # A deleted (or forgotten) post's title and leads go with it.
+                gone = why is EscalationState.DELETED
                 await staff.get_partial_message(escalation.message_id).edit(
-                    content=render.escalation_closed(why, lang), allowed_mentions=NO_PINGS
+                    content=render.escalation_closed(why, lang),
+                    allowed_mentions=NO_PINGS,
+                    **({"embeds": []} if gone else {}),
                 )
             except (discord.Forbidden, discord.NotFound) as error:
                 log.info(

@@ -134,6 +134,8 @@ async def test_a_listed_post_solved_or_deleted_leaves_the_list_and_a_restart_doe
         )
     )
     assert server.message(solved_listing.id).content == "✅ Solved — off the list"
+    assert server.message(solved_listing.id).embeds  # still says which post
+    assert server.message(deleted_listing.id).embeds == []  # nothing of a deleted post stays
     server.assert_clean()
 
 

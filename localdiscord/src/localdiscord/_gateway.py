@@ -47,6 +47,8 @@ GUILD_MEMBERS = 1 << 1
 GUILD_PRESENCES = 1 << 8
 GUILD_MESSAGES = 1 << 9
 GUILD_MESSAGE_REACTIONS = 1 << 10
+DIRECT_MESSAGES = 1 << 12
+DIRECT_MESSAGE_REACTIONS = 1 << 13
 MESSAGE_CONTENT = 1 << 15
 PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 ALL_INTENTS = (1 << 26) - 1
@@ -258,6 +260,11 @@ class GatewayHub:
     ) -> None:
         """Send an event to every live session that would receive it on Discord."""
         needed = _EVENT_INTENTS.get(event, 0)
+        if channel is not None and channel.is_dm:
+            needed = {
+                GUILD_MESSAGES: DIRECT_MESSAGES,
+                GUILD_MESSAGE_REACTIONS: DIRECT_MESSAGE_REACTIONS,
+            }.get(needed, needed)
         if channel is not None and not self._bot_sees(channel):
             return
         for session in list(self.sessions.values()):

@@ -22,6 +22,7 @@ from localdiscord.models import (
     Channel,
     ChannelFlag,
     ChannelType,
+    DMChannel,
     Guild,
     Member,
     Message,
@@ -37,6 +38,17 @@ EmitFn = Callable[[str, dict[str, Any], "int | None", "Channel | None"], None]
 
 APPLICATION_FLAGS = (1 << 13) | (1 << 15) | (1 << 19)
 """GATEWAY_GUILD_MEMBERS_LIMITED, GATEWAY_MESSAGE_CONTENT_LIMITED, APPLICATION_COMMAND_BADGE."""
+
+DM_PERMISSIONS = int(
+    perm.Permissions.VIEW_CHANNEL
+    | perm.Permissions.SEND_MESSAGES
+    | perm.Permissions.EMBED_LINKS
+    | perm.Permissions.ATTACH_FILES
+    | perm.Permissions.READ_MESSAGE_HISTORY
+    | perm.Permissions.ADD_REACTIONS
+    | perm.Permissions.USE_EXTERNAL_EMOJIS
+)
+"""What the bot and the recipient may do in their direct-message channel."""
 
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
@@ -100,6 +112,8 @@ class World:
 
     def permissions(self, user_id: int, channel: Channel) -> int:
         """Permissions of a user in a channel (0 when not a member)."""
+        if isinstance(channel, DMChannel):
+            return DM_PERMISSIONS if user_id in (self.bot.id, channel.recipient_id) else 0
         guild = self.guild_of(channel)
         member = guild.members.get(user_id)
         if member is None:
@@ -203,9 +217,19 @@ class World:
         ]
 
     def channel_payload(self, channel: Channel) -> dict[str, Any]:
-        """A channel object (thread-aware)."""
+        """A channel object (thread- and DM-aware)."""
         if isinstance(channel, Thread):
             return self.thread_payload(channel)
+        if isinstance(channel, DMChannel):
+            return {
+                "id": str(channel.id),
+                "type": int(ChannelType.DM),
+                "last_message_id": None
+                if channel.last_message_id is None
+                else str(channel.last_message_id),
+                "recipients": [self.user_payload(self.users[channel.recipient_id])],
+                "flags": 0,
+            }
         data: dict[str, Any] = {
             "id": str(channel.id),
             "type": channel.type,
@@ -555,7 +579,7 @@ class World:
         message = Message(
             id=message_id if message_id is not None else self.ids.next(at),
             channel_id=channel.id,
-            guild_id=channel.guild_id,
+            guild_id=None if channel.is_dm else channel.guild_id,
             author=author,
             content=content,
             embeds=[_with_rich_type(e) for e in embeds],
@@ -585,8 +609,26 @@ class World:
             channel.total_message_sent += 1
             channel.member_ids.add(author.id)
         if emit:
-            self.emit("MESSAGE_CREATE", self.message_payload(message), channel.guild_id, channel)
+            self.emit("MESSAGE_CREATE", self.message_payload(message), message.guild_id, channel)
         return message
+
+    def dm_channel(self, user: User) -> DMChannel:
+        """The bot's direct-message channel with ``user``, opened on first use."""
+        for channel in self.channels.values():
+            if isinstance(channel, DMChannel) and channel.recipient_id == user.id:
+                return channel
+        channel = DMChannel(
+            id=self.ids.next(), guild_id=0, type=ChannelType.DM, name="", recipient_id=user.id
+        )
+        self.channels[channel.id] = channel
+        return channel
+
+    def shares_guild_with_bot(self, user_id: int) -> bool:
+        """Whether ``user_id`` is a member of a guild the bot is in (Discord's DM rule)."""
+        return any(
+            user_id in guild.members and self.bot.id in guild.members
+            for guild in self.guilds.values()
+        )
 
     def edit_message(self, message: Message, changes: dict[str, Any]) -> Message:
         """Apply an edit and dispatch MESSAGE_UPDATE (full message, as Discord does)."""

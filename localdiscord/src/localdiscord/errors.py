@@ -65,3 +65,4 @@ def unknown(kind: str, code: int) -> ApiError:
 
 MISSING_ACCESS = 50001
 MISSING_PERMISSIONS = 50013
+CANNOT_MESSAGE_USER = 50007

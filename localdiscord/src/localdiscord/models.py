@@ -24,6 +24,7 @@ class ChannelType(enum.IntEnum):
     """Channel types LocalDiscord knows."""
 
     GUILD_TEXT = 0
+    DM = 1
     GUILD_CATEGORY = 4
     GUILD_ANNOUNCEMENT = 5
     PUBLIC_THREAD = 11
@@ -90,6 +91,8 @@ class User:
     global_name: str | None = None
     bot: bool = False
     locale: str = "en-US"
+    accepts_dms: bool = True
+    """Whether the user lets servers' members (and bots) message them directly."""
 
     @property
     def mention(self) -> str:
@@ -210,6 +213,11 @@ class Channel:
         return False
 
     @property
+    def is_dm(self) -> bool:
+        """Whether this is a direct-message channel between the bot and one user."""
+        return self.type == ChannelType.DM
+
+    @property
     def is_forum(self) -> bool:
         """Whether this is a forum channel (only threads may be created in it)."""
         return self.type == ChannelType.GUILD_FORUM
@@ -225,6 +233,13 @@ class Channel:
             if tag.name == name:
                 return tag
         raise KeyError(f"forum {self.name!r} has no tag {name!r}")
+
+
+@dataclass(eq=False)
+class DMChannel(Channel):
+    """The direct-message channel between the bot and ``recipient_id`` (no guild: id 0)."""
+
+    recipient_id: int = 0
 
 
 @dataclass(eq=False)

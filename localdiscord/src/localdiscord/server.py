@@ -35,6 +35,7 @@ from localdiscord.models import (
     Channel,
     ChannelFlag,
     ChannelType,
+    DMChannel,
     ForumTag,
     Guild,
     InteractionType,
@@ -280,6 +281,35 @@ class LocalDiscord:
             return None
 
         return await self.wait_for(find, timeout=timeout)
+
+    def direct_messages(self, user: User | Member) -> list[Message]:
+        """Visible messages the bot sent to ``user`` by direct message, oldest first."""
+        target = user.user if isinstance(user, Member) else user
+        for channel in self.world.channels.values():
+            if isinstance(channel, DMChannel) and channel.recipient_id == target.id:
+                return self.bot_messages(channel)
+        return []
+
+    async def wait_for_direct_message(
+        self,
+        user: User | Member,
+        predicate: Callable[[Message], bool] | None = None,
+        *,
+        timeout: float = 10.0,
+    ) -> Message:
+        """Wait for a direct message from the bot to ``user`` matching ``predicate``."""
+
+        def find() -> Message | None:
+            for message in self.direct_messages(user):
+                if predicate is None or predicate(message):
+                    return message
+            return None
+
+        return await self.wait_for(find, timeout=timeout)
+
+    def set_accepts_dms(self, user: User | Member, accepts: bool) -> None:
+        """Let ``user`` accept direct messages or refuse them (the bot then gets 50007)."""
+        (user.user if isinstance(user, Member) else user).accepts_dms = accepts
 
     async def wait_until_ready(self, timeout: float = 10.0) -> None:
         """Wait until a bot identified and was sent READY and every GUILD_CREATE."""
@@ -1303,36 +1333,48 @@ class LocalDiscord:
         message: Message | None = None,
         locale: str | None = None,
     ) -> InteractionRecord:
-        guild = self.world.guild_of(channel)
         interaction_id = self.ids.next()
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
         member_perms = self.world.permissions(member.id, channel)
         channel_payload = self.world.channel_payload(channel)
-        channel_payload["permissions"] = str(member_perms)
         payload: dict[str, Any] = {
             "id": str(interaction_id),
             "application_id": str(self.application_id),
             "type": kind,
             "data": data,
-            "guild_id": str(guild.id),
-            "guild": {
-                "id": str(guild.id),
-                "locale": guild.locale,
-                "features": list(guild.features),
-            },
             "channel_id": str(channel.id),
             "channel": channel_payload,
-            "member": self.world.member_payload(member, permissions=member_perms),
             "token": token,
             "version": 1,
             "locale": locale or member.user.locale,
-            "guild_locale": guild.locale,
-            "app_permissions": str(self.world.permissions(self.bot_user.id, channel)),
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(guild.id)},
-            "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
+        guild_id: int | None = None
+        if isinstance(channel, DMChannel):
+            # A bot DM: ``user`` instead of ``member``, no guild, context BOT_DM (1), and
+            # "0" as the guild-install owner (Discord's value for a DM with the bot).
+            if member.id != channel.recipient_id:
+                raise ScenarioError("only the DM's recipient can interact in it")
+            payload["user"] = self.world.user_payload(member.user)
+            payload["app_permissions"] = str(member_perms)
+            payload["authorizing_integration_owners"] = {"0": "0"}
+            payload["context"] = 1
+        else:
+            guild = self.world.guild_of(channel)
+            guild_id = guild.id
+            channel_payload["permissions"] = str(member_perms)
+            payload["guild_id"] = str(guild.id)
+            payload["guild"] = {
+                "id": str(guild.id),
+                "locale": guild.locale,
+                "features": list(guild.features),
+            }
+            payload["member"] = self.world.member_payload(member, permissions=member_perms)
+            payload["guild_locale"] = guild.locale
+            payload["app_permissions"] = str(self.world.permissions(self.bot_user.id, channel))
+            payload["authorizing_integration_owners"] = {"0": str(guild.id)}
+            payload["context"] = 0
         if message is not None:
             payload["message"] = self.world.message_payload(message, with_member=False)
         record = InteractionRecord(
@@ -1340,7 +1382,7 @@ class LocalDiscord:
             token=token,
             type=kind,
             payload=payload,
-            guild_id=guild.id,
+            guild_id=guild_id,
             channel_id=channel.id,
             user_id=member.id,
             created_at=time.monotonic(),
@@ -1349,7 +1391,7 @@ class LocalDiscord:
         )
         self.interactions.append(record)
         self.interactions_by_token[token] = record
-        self.hub.dispatch("INTERACTION_CREATE", payload, guild.id, None)
+        self.hub.dispatch("INTERACTION_CREATE", payload, guild_id, None)
         loop = asyncio.get_running_loop()
         self._timers.append(loop.call_later(self.interaction_timeout, self._deadline, record))
         await self.hub.flush()

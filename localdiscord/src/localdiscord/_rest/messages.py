@@ -8,7 +8,7 @@ from localdiscord import errors
 from localdiscord._rest.base import NO_CONTENT, Call, Endpoint, Reply, Resource, ok
 from localdiscord._world import iso
 from localdiscord.errors import ApiError, invalid_form_body
-from localdiscord.models import Channel, ChannelType, MessageFlag, Thread
+from localdiscord.models import Channel, ChannelType, DMChannel, MessageFlag, Thread
 from localdiscord.permissions import Permissions, has
 from localdiscord.validation import check_message
 
@@ -80,6 +80,10 @@ class MessagesResource(Resource):
             if channel.is_thread
             else Permissions.SEND_MESSAGES,
         )
+        if isinstance(channel, DMChannel):
+            recipient = self.world.users[channel.recipient_id]
+            if not recipient.accepts_dms or not self.world.shares_guild_with_bot(recipient.id):
+                raise ApiError(403, errors.CANNOT_MESSAGE_USER, "Cannot send messages to this user")
         payload = call.json if isinstance(call.json, dict) else {}
         is_reply = bool(payload.get("message_reference"))
         self._reject(
@@ -204,9 +208,11 @@ class MessagesResource(Resource):
                     [("message_reference", "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message")]
                 )
             return None
-        return {
+        reference = {
             "type": 0,
             "message_id": str(target.id),
             "channel_id": str(target.channel_id),
-            "guild_id": str(channel.guild_id),
         }
+        if not channel.is_dm:
+            reference["guild_id"] = str(channel.guild_id)
+        return reference

@@ -1,9 +1,9 @@
-"""REST: the bot user, users, the gateway URL and the application."""
+"""REST: the bot user, users, direct-message channels, the gateway URL and the application."""
 
 from __future__ import annotations
 
 from localdiscord._rest.base import Call, Endpoint, Reply, Resource, ok
-from localdiscord.errors import unknown
+from localdiscord.errors import invalid_form_body, unknown
 
 
 class UsersResource(Resource):
@@ -14,6 +14,7 @@ class UsersResource(Resource):
         return [
             Endpoint("GET", "/users/@me", self.get_me),
             Endpoint("GET", "/users/{user_id}", self.get_user),
+            Endpoint("POST", "/users/@me/channels", self.create_dm),
             Endpoint("GET", "/gateway", self.get_gateway, auth=False),
             Endpoint("GET", "/gateway/bot", self.get_gateway_bot),
             Endpoint("GET", "/oauth2/applications/@me", self.get_application),
@@ -32,6 +33,21 @@ class UsersResource(Resource):
         if user is None:
             raise unknown("User", 10013)
         return ok(self.world.user_payload(user))
+
+    async def create_dm(self, call: Call) -> Reply:
+        """POST /users/@me/channels: open (or return) the DM channel with ``recipient_id``."""
+        body = call.json if isinstance(call.json, dict) else {}
+        raw = body.get("recipient_id")
+        try:
+            recipient_id = int(raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise invalid_form_body(
+                [("recipient_id", "NUMBER_TYPE_COERCE", f'Value "{raw}" is not snowflake.')]
+            ) from None
+        user = self.world.users.get(recipient_id)
+        if user is None:
+            raise unknown("User", 10013)
+        return ok(self.world.channel_payload(self.world.dm_channel(user)))
 
     async def get_gateway(self, call: Call) -> Reply:
         """GET /gateway."""
