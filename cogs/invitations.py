@@ -140,7 +140,7 @@ class Invitations(commands.Cog):
         )
         try:
             await member.send(text, allowed_mentions=NO_PINGS, suppress_embeds=True)
-        except (discord.Forbidden, discord.HTTPException) as error:
+        except discord.HTTPException as error:  # 50007: DMs closed, or no shared server
             log.info(
                 "invitation of member %d to post %d not delivered (%s)",
                 member.id,
