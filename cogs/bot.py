@@ -33,6 +33,7 @@ EXTENSIONS = (
     "cogs.retraction",
     "cogs.schedule",
     "cogs.credit",
+    "cogs.invitations",
 )
 """What a host bot loads to run Senpai (after attaching :class:`Services` and setting
 :class:`~cogs.i18n.SenpaiTranslator` on its command tree)."""

@@ -539,6 +539,54 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{role} cannot be granted by a bot (it is managed or @everyone). Choose another role.",
         "ja": "{role} はボットが付与できないロールです（管理ロールまたは @everyone）。別のロールを選んでください。",
     },
+    # -- invitations: someone who solved it before ---------------------------------
+    "invite.message": {
+        "en": "👋 A new post in **{guild}** looks like a problem you solved before, and "
+        "nobody has answered it yet: [{title}]({url})\n"
+        "It resembles your earlier thread: [{earlier}]({earlier_url})\n"
+        "If you can help, reply in the post. At most {per_day} invitations a day; "
+        "`/senpai invites off` stops them.",
+        "ja": "👋 **{guild}** に、あなたが以前解決した問題に似た新しい投稿があり、まだ返信がありません: "
+        "[{title}]({url})\n"
+        "似ているあなたのスレッド: [{earlier}]({earlier_url})\n"
+        "お手伝いいただける場合は投稿に返信してください。招待は1日{per_day}件までです。"
+        "`/senpai 招待 オフ` で停止できます。",
+    },
+    "invite.on": {
+        "en": "Done: Senpai will invite you (by direct message, at most a few a day) to new "
+        "posts like ones you solved, when nobody has an answer yet.",
+        "ja": "設定しました。あなたが解決した問題に似た新しい投稿に答えがないとき、Senpai が"
+        "DM でお知らせします（1日数件まで）。",
+    },
+    "invite.unchanged_on": {
+        "en": "You are already invited to new posts like ones you solved.",
+        "ja": "すでに、解決した問題に似た新しい投稿への招待を受け取る設定です。",
+    },
+    "invite.off": {
+        "en": "Done: Senpai will not invite you to new posts any more.",
+        "ja": "設定しました。今後、新しい投稿への招待は送りません。",
+    },
+    "invite.unchanged_off": {
+        "en": "You are not invited to new posts (that is the default).",
+        "ja": "新しい投稿への招待は受け取らない設定です（既定）。",
+    },
+    "invite.opted_out": {
+        "en": "You asked Senpai not to keep your messages (`/senpai privacy`), so it does not "
+        "invite you either. Allow it there first.",
+        "ja": "メッセージを保存しない設定（`/senpai プライバシー`）のため、招待もできません。"
+        "先にそちらで許可してください。",
+    },
+    "invite.status_on": {
+        "en": "You are invited to new posts like ones you solved. `/senpai invites off` stops it.",
+        "ja": "解決した問題に似た新しい投稿への招待を受け取る設定です。"
+        "`/senpai 招待 オフ` で停止できます。",
+    },
+    "invite.status_off": {
+        "en": "You are not invited to new posts. `/senpai invites on` invites you (by direct "
+        "message, at most a few a day) to new posts like ones you solved.",
+        "ja": "新しい投稿への招待は受け取らない設定です。`/senpai 招待 オン` で、解決した問題に"
+        "似た新しい投稿を DM でお知らせします（1日数件まで）。",
+    },
 }
 
 
@@ -659,6 +707,11 @@ COMMAND_TRANSLATIONS: dict[str, str] = {
     "Role given after enough accepted answers (choose it again to unset)": "解決策に選ばれた回答が一定数に達したら付与するロール（もう一度選ぶと解除）",
     "role_after": "ロール付与件数",
     "Accepted answers before the role is given (0 = never)": "ロールを付与するまでの解決策に選ばれた回答数（0 = しない）",
+    # -- invitations
+    "invites": "招待",
+    "Be invited to new posts like ones you solved": "解決した問題に似た新しい投稿に招待してもらう",
+    "choice": "設定",
+    "On or off (default: show your choice)": "オンまたはオフ（省略時は現在の設定を表示）",
 }
 
 

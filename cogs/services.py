@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from knowledge.community import CommunityStore
 from knowledge.engine import KnowledgeBase
+from knowledge.invitations import InvitePolicy
 
 _ATTRIBUTE = "senpai_services"
 
@@ -37,6 +38,9 @@ class Services:
     """How often departed servers past their grace period are forgotten."""
     confirm_seconds: float = 120.0
     """How long a Confirm / Cancel prompt waits before it expires."""
+    invite_policy: InvitePolicy = field(default_factory=InvitePolicy)
+    """How many members a post may invite, and a member may receive per 24 hours
+    (the runner passes ``Settings.invites_per_day``)."""
 
 
 def attach(bot: commands.Bot, services: Services) -> None:

@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs import credit, privacy, render
+from cogs import credit, invitations, privacy, render
 from cogs.adapt import is_forum_post, mark_thread_solved
 from cogs.checks import may_dismiss, scopes_for_forum, scopes_for_member
 from cogs.components import PersistentButton
@@ -203,6 +203,7 @@ class Suggestions(commands.Cog):
             log.info("no suggestion for post %d: the index is being rebuilt", thread.id)
             suggestions = []
         if not suggestions:
+            self.bot.dispatch("senpai_silent_post", thread, message, query)
             if settings.me_too_on_posts:
                 await thread.send(
                     render.me_too_message(0, lang),
@@ -331,6 +332,25 @@ class Suggestions(commands.Cog):
         await credit.set_choices(
             interaction, notices.value if notices else None, listed.value if listed else None
         )
+
+    @senpai.command(
+        name=_("invites"), description=_("Be invited to new posts like ones you solved")
+    )
+    @app_commands.rename(choice=_("choice"))
+    @app_commands.describe(choice=_("On or off (default: show your choice)"))
+    @app_commands.choices(
+        choice=[
+            app_commands.Choice(name=_("on"), value="on"),
+            app_commands.Choice(name=_("off"), value="off"),
+        ]
+    )
+    async def invites_command(
+        self, interaction: discord.Interaction, choice: str | None = None
+    ) -> None:
+        """Opt in (or out) of being invited, by direct message and at most a few times a
+        day, to new posts Senpai could not answer that look like ones the member solved;
+        off by default. Without a choice, say what the member's choice is."""
+        await invitations.set_invites(interaction, None if choice is None else choice == "on")
 
 
 async def setup(bot: commands.Bot) -> None:

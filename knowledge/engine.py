@@ -51,6 +51,17 @@ from knowledge.credit import (
 from knowledge.db import Clock, utcnow
 from knowledge.errors import CaptureError, IndexNotReady, KnowledgeError, RebuildInProgress
 from knowledge.history import question_history
+from knowledge.invitations import DAY as INVITE_DAY
+from knowledge.invitations import (
+    Claim,
+    InvitationCounts,
+    InvitationStore,
+    InviteChoice,
+    Invitee,
+    InvitePolicy,
+    choose_invitees,
+    helpers_of,
+)
 from knowledge.learning import Calibration, calibrate
 from knowledge.live_index import (
     IndexStatus,
@@ -412,6 +423,7 @@ class KnowledgeBase:
         async def history(removed: RemovedContent) -> int:
             await self.community.forget_threads(removed.thread_ids)
             await self._credit.forget_user(user_id, removed.thread_ids)  # before its questions
+            await self.invitations.forget_user(user_id)
             return await self.community.forget_user(user_id)
 
         removed = await self._forget(self.store.forget_user(user_id), history)
@@ -424,6 +436,7 @@ class KnowledgeBase:
 
         async def history(_: RemovedContent) -> int:
             await self._credit.forget_guild(guild_id)
+            await self.invitations.forget_guild(guild_id)
             return await self.community.forget_guild(guild_id)
 
         removed = await self._forget(self.store.delete_guild(guild_id), history)
@@ -836,6 +849,113 @@ class KnowledgeBase:
     async def role_state(self, guild_id: int, user_id: int, role_id: int) -> RoleState | None:
         """Whether Senpai granted (or found) a member's role."""
         return await self._credit.role_state(guild_id, user_id, role_id)
+
+    # -- invitations: someone who solved it before ---------------------------------
+
+    @functools.cached_property
+    def invitations(self) -> InvitationStore:
+        """Opt-ins and invitations (:mod:`knowledge.invitations`), over the same database."""
+        return InvitationStore(self.store.db)
+
+    async def set_invites(self, user_id: int, guild_id: int, on: bool, lang: str) -> InviteChoice:
+        """Opt a member in (``lang``: the language of their invitations) or out of being
+        invited to new posts like ones they solved, in one server. A member who opted
+        out of capture cannot opt in: they are never invited."""
+        if on and await self.is_opted_out(user_id):
+            return InviteChoice.OPTED_OUT
+        changed = await self.invitations.set_opt_in(user_id, guild_id, on, lang)
+        if changed:
+            log.info(
+                "member %d %s invitations in guild %d",
+                user_id,
+                "allowed" if on else "stopped",
+                guild_id,
+            )
+        if on:
+            return InviteChoice.ON if changed else InviteChoice.UNCHANGED_ON
+        return InviteChoice.OFF if changed else InviteChoice.UNCHANGED_OFF
+
+    async def invites_enabled(self, user_id: int, guild_id: int) -> bool:
+        """Whether the member may be invited in the server (opted in, capture allowed)."""
+        return await self.invitations.is_opted_in(
+            user_id, guild_id
+        ) and not await self.is_opted_out(user_id)
+
+    async def invitees(
+        self,
+        query: Query,
+        *,
+        asker_id: int,
+        repliers: Collection[int] = (),
+        policy: InvitePolicy,
+    ) -> list[Invitee]:
+        """Members who may be invited to the new post ``query.exclude_thread_id``, on
+        which Senpai stayed silent, best first (see :func:`choose_invitees`): helpers
+        of solved threads the post may see scoring at least the profile's
+        ``invite_floor``. Empty at once when nobody in the server opted in.
+        Raises :class:`~knowledge.errors.IndexNotReady` while the index is rebuilt."""
+        if query.exclude_thread_id is None or not await self.invitations.has_opt_ins(
+            query.guild_id
+        ):
+            return []
+        found, _ = await self.candidates(query)
+        floor = self.config.invite_floor
+        close = [(s.candidate.entry, s.score) for s in found if s.score >= floor]
+        helpers = {user for entry, _ in close for user in helpers_of(entry)}
+        if not helpers:
+            return []
+        opted_in = await self.invitations.opted_in(query.guild_id, helpers)
+        excluded = (
+            {asker_id}
+            | set(repliers)
+            | await self.invitations.invited_to(query.exclude_thread_id)
+            | await self.community.opted_out(opted_in)
+        )
+        since = self.store.db.clock() - INVITE_DAY
+        return choose_invitees(
+            close,
+            floor=floor,
+            opted_in=opted_in,
+            excluded=excluded,
+            sent_today=await self.invitations.sent_since(opted_in, since),
+            policy=policy,
+        )
+
+    async def claim_invitation(
+        self,
+        invitee: Invitee,
+        *,
+        thread_id: int,
+        guild_id: int,
+        asker_id: int,
+        policy: InvitePolicy,
+    ) -> Claim:
+        """Record the invitation before its direct message is sent, if the caps still
+        allow it (checked again in the same transaction as the row)."""
+        return await self.invitations.claim(
+            thread_id=thread_id,
+            guild_id=guild_id,
+            asker_id=asker_id,
+            user_id=invitee.user_id,
+            earlier_thread_id=invitee.earlier.thread_id,
+            policy=policy,
+        )
+
+    async def invitation_delivered(self, thread_id: int, user_id: int, ok: bool) -> None:
+        """The invitation's direct message was sent (``ok``), or Discord refused it."""
+        await self.invitations.delivered(thread_id, user_id, ok)
+
+    async def record_invitee_reply(self, thread_id: int, user_id: int, at: datetime) -> bool:
+        """A member wrote in a post: True if they were invited to it and this is their
+        first reply there (counted for the report)."""
+        return await self.invitations.record_reply(thread_id, user_id, at)
+
+    async def invitation_counts(
+        self, guild_id: int, since: datetime, until: datetime
+    ) -> InvitationCounts:
+        """Invitations sent in ``[since, until)`` in the server, and how many invited
+        members then replied in the post (for the community report)."""
+        return await self.invitations.counts(guild_id, since, until)
 
 
 def _without_opted_out(draft: EntryDraft, opted_out: set[int]) -> EntryDraft:

@@ -56,6 +56,9 @@ class SearchConfig:
     profile: str = ""
     feedback_closeness: float = 0.7
     """The cosine from which two questions count as "the same question" for verdicts."""
+    invite_floor: float = 0.4
+    """The fused score from which a solved thread counts as close to a new post for
+    inviting its helper (below the suggestion gate: see :mod:`knowledge.invitations`)."""
 
     def dense_weight_for(self, language: str) -> float:
         """The dense weight for a question in ``language``.
@@ -77,6 +80,8 @@ class SearchConfig:
             raise ValueError("language dense weights must be between 0 and 1")
         if self.candidates < 1:
             raise ValueError("candidates must be at least 1")
+        if not 0.0 <= self.invite_floor <= 1.0:
+            raise ValueError("invite_floor must be between 0 and 1")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from cogs.services import Services
 from index.encoder import Encoder
 from knowledge.db import Clock, utcnow
 from knowledge.engine import KnowledgeBase, ProgressCallback, SearchConfig
+from knowledge.invitations import DEFAULT_PER_MEMBER_PER_DAY, InvitePolicy
 from knowledge.profiles import profile_for
 from knowledge.shards import Shards
 from senpai import config
@@ -35,6 +36,8 @@ class Settings:
     """``--shard-count``: the total number of shards (``None``: one unsharded connection)."""
     shard_ids: tuple[int, ...] | None = None
     """``--shard-ids``: the shards this process runs (``None``: all of them)."""
+    invites_per_day: int = DEFAULT_PER_MEMBER_PER_DAY
+    """The most invitations to new posts a member receives in any 24 hours."""
 
     @classmethod
     def resolve(
@@ -106,6 +109,7 @@ def services_for(kb: KnowledgeBase, settings: Settings, *, clock: Clock = utcnow
         nudge_poll_seconds=settings.nudge_poll_seconds,
         flush_every_seconds=settings.flush_every_seconds,
         guild_grace=settings.guild_grace,
+        invite_policy=InvitePolicy(per_member_per_day=settings.invites_per_day),
     )
 
 

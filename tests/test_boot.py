@@ -73,6 +73,7 @@ async def test_every_extension_loads_and_registers_its_commands(bot):
         "privacy",
         "helpers",
         "credit",
+        "invites",
     }
     assert {o["name"] for o in commands["senpai-admin"]["options"]} == {
         "setup",
@@ -213,3 +214,11 @@ async def test_the_credit_choices_and_helper_periods_read_in_japanese(bot):
     options = {o["name"]: o for o in admin["credit"]["options"]}
     assert options["role"]["type"] == discord.AppCommandOptionType.role.value
     assert options["role_after"]["max_value"] == 1000
+
+
+async def test_the_invites_choices_read_in_japanese(bot):
+    members = {o["name"]: o for o in (await payloads(bot))["senpai"]["options"]}
+    (choice,) = members["invites"]["options"]
+    assert not choice.get("required", False)
+    assert [c["value"] for c in choice["choices"]] == ["on", "off"]
+    assert [c["name_localizations"]["ja"] for c in choice["choices"]] == ["オン", "オフ"]
