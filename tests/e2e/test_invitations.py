@@ -90,7 +90,12 @@ async def silent_server(community: Community, senpai: Senpai) -> None:
 
 
 def dms(community: Community) -> dict[int, list[Message]]:
-    return {m.id: community.server.direct_messages(m) for m in helpers(community)}
+    """The invitations each helper received (other DMs, such as credit for their
+    answers, left out)."""
+    return {
+        m.id: [dm for dm in community.server.direct_messages(m) if dm.content.startswith("👋")]
+        for m in helpers(community)
+    }
 
 
 async def invited_after(community: Community, before: dict[int, list[Message]], count: int):
