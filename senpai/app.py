@@ -30,11 +30,24 @@ class Settings:
     nudge_poll_seconds: float = 60.0
     flush_every_seconds: float = 300.0
     guild_grace: timedelta = config.GUILD_GRACE
+    database_url: str | None = None
+    """``postgresql://...``: the shared store; ``None``: SQLite in ``data_dir``. The
+    vector index, derived, stays in ``data_dir`` either way."""
 
     @classmethod
-    def resolve(cls, *, data_dir: str | Path | None = None, model: str | None = None) -> Settings:
+    def resolve(
+        cls,
+        *,
+        data_dir: str | Path | None = None,
+        model: str | None = None,
+        database_url: str | None = None,
+    ) -> Settings:
         """Explicit values first, then the environment, then the defaults."""
-        return cls(data_dir=config.data_dir(data_dir), model=config.model_name(model))
+        return cls(
+            data_dir=config.data_dir(data_dir),
+            model=config.model_name(model),
+            database_url=config.database_url(database_url),
+        )
 
 
 async def open_knowledge_base(
@@ -58,6 +71,7 @@ async def open_knowledge_base(
         progress=progress,
         clock=clock,
         readonly=readonly,
+        database_url=settings.database_url,
     )
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from index.encoder import Encoder
 from senpai import config
+from tests.databases import BACKENDS, fresh_postgres
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +18,14 @@ def encoder() -> Encoder:
     model = config.make_encoder(config.DEFAULT_MODEL)
     model.encode(["load the model once, before the first test's clock starts"])
     return model
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
+    """``None`` (SQLite in the test's directory), then a fresh PostgreSQL database's
+    URL: every store-level test that takes this fixture runs on both engines."""
+    if request.param == "sqlite":
+        yield None
+        return
+    async with fresh_postgres() as url:
+        yield url
