@@ -6,6 +6,11 @@ run beside a write). :class:`~knowledge.store.KnowledgeStore` and
 :class:`~knowledge.community.CommunityStore` both take one; neither reaches into
 the other's connections or helpers.
 
+:func:`open_database` picks the engine: this SQLite database by default, or
+:class:`knowledge.db_postgres.PostgresDatabase` (the same calls over a shared
+PostgreSQL server) for a ``postgresql://`` URL. The stores only use the calls of
+:class:`Connection` and the backend methods here, so their statements run on both.
+
 Deletion reaches the bytes: ``secure_delete`` overwrites freed pages, and
 :meth:`Database.purge_deleted` rewrites full-text indexes and truncates the WAL
 after content is forgotten.
@@ -78,10 +83,6 @@ class Connection(Protocol):
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Any: ...
 
 
-SQLITE = "sqlite"
-POSTGRESQL = "postgresql"
-
-
 def utcnow() -> datetime:
     """The default clock."""
     return datetime.now(UTC)
@@ -141,9 +142,6 @@ def _create_private_file(path: Path) -> None:
 
 class Database:
     """An open SQLite database: a writer, a reader, and the clock. Use :meth:`open`."""
-
-    dialect = SQLITE
-    """Which SQL engine runs the statements (:data:`SQLITE` or :data:`POSTGRESQL`)."""
 
     def __init__(
         self,

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from knowledge.db import (
-    POSTGRESQL,
     Clock,
     Connection,
     Database,
@@ -198,8 +197,6 @@ def _asyncpg() -> Any:
 
 class PostgresDatabase(Database):
     """A PostgreSQL database shared by every process of one Senpai. Use :meth:`connect`."""
-
-    dialect = POSTGRESQL
 
     def __init__(
         self,

@@ -29,3 +29,9 @@ async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str | No
         return
     async with fresh_postgres() as url:
         yield url
+
+
+@pytest.fixture(autouse=True)
+def _no_database_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's ``SENPAI_DATABASE_URL`` must not send the tests to their server."""
+    monkeypatch.delenv(config.DATABASE_URL_ENV, raising=False)

@@ -21,6 +21,7 @@ from knowledge.migrator import SchemaTooNew, load_migrations
 from knowledge.migrator_pg import load_pg_migrations
 from knowledge.models import Query
 from knowledge.store import KnowledgeStore
+from senpai.cli import main
 from tests.builders import GUILD, HELPER, OTHER_GUILD, reply_ids, thread
 from tests.databases import fresh_postgres
 from tests.test_store import draft
@@ -286,3 +287,38 @@ async def test_a_forget_leaves_no_rows_and_vacuums_the_tables(tmp_path: Path):
             }
         finally:
             await conn.close()
+
+
+# -- the command line --------------------------------------------------------------------
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "community"
+
+
+def test_the_command_line_refuses_a_bad_url_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SENPAI_MODEL", "hashing")
+    code = main(["--data-dir", str(tmp_path), "--database-url", "mysql://bot@db/x", "stats"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.startswith("senpai: the database URL 'mysql://bot@db/x' is not a PostgreSQL URL")
+    assert err.count("\n") == 1
+
+
+async def test_the_command_line_keeps_the_knowledge_base_in_postgresql(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("SENPAI_MODEL", "hashing")
+    async with fresh_postgres() as url:
+        data = str(tmp_path / "data")
+        monkeypatch.setenv("SENPAI_DATABASE_URL", url)
+        code = await asyncio.to_thread(main, ["--data-dir", data, "import", str(SAMPLES)])
+        assert code == 0
+        monkeypatch.delenv("SENPAI_DATABASE_URL")
+        # The option after the subcommand works as well as the variable.
+        argv = ["stats", "--data-dir", data, "--database-url", url]
+        code = await asyncio.to_thread(main, argv)
+        out, _ = capsys.readouterr()
+        assert code == 0
+        assert "entries: 13 in 2 guild(s)" in out
+        assert "database: postgresql://" in out
+        assert not (tmp_path / "data" / "senpai.db").exists()
+        assert (tmp_path / "data" / "index").is_dir()
