@@ -19,6 +19,7 @@ from cogs.checks import NotAdmin
 from cogs.context import invocation
 from cogs.i18n import choose_language, t
 from cogs.services import Services, services_of
+from knowledge.db import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class Background(commands.Cog):
     async def _purge(self) -> None:
         try:
             purged = await self.services.kb.purge_departed_guilds(self.services.guild_grace)
-        except (OSError, sqlite3.Error):
+        except (OSError, sqlite3.Error, DatabaseError):
             log.exception("forgetting departed guilds failed; will retry")
             return
         if purged:

@@ -23,8 +23,8 @@ import asyncio
 import logging
 import re
 import socket
-from collections.abc import AsyncIterator, Generator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -91,6 +91,22 @@ def translate(sql: str) -> str:
     return out
 
 
+class StatementFailed(DatabaseError):
+    """PostgreSQL refused a statement, or the connection to it failed mid-way."""
+
+
+@contextmanager
+def _driver_errors() -> Iterator[None]:
+    """The driver's errors as :class:`StatementFailed`, so that callers above the store
+    handle one engine-neutral error (as they handle ``sqlite3.Error`` on SQLite)."""
+    import asyncpg
+
+    try:
+        yield
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise StatementFailed(f"PostgreSQL: {type(error).__name__}: {error}") from error
+
+
 def _rowcount(status: str) -> int:
     """Rows touched, from a command status such as ``INSERT 0 1`` or ``DELETE 3``."""
     last = status.rsplit(" ", 1)[-1]
@@ -152,26 +168,30 @@ class PgConnection:
 
     async def _run(self, sql: str, parameters: tuple[Any, ...]) -> PgCursor:
         native = self._sql(sql)
-        if _WRITE.match(native) and not _RETURNING.search(native):
-            status = await self._target.execute(native, *parameters)
-            return PgCursor((), _rowcount(status))
-        rows = await self._target.fetch(native, *parameters)
+        with _driver_errors():
+            if _WRITE.match(native) and not _RETURNING.search(native):
+                status = await self._target.execute(native, *parameters)
+                return PgCursor((), _rowcount(status))
+            rows = await self._target.fetch(native, *parameters)
         return PgCursor(rows, len(rows))
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> None:
         """Run one statement once per parameter row."""
         rows = [tuple(p) for p in parameters]
         if rows:
-            await self._target.executemany(self._sql(sql), rows)
+            with _driver_errors():
+                await self._target.executemany(self._sql(sql), rows)
 
     async def fetch_native(self, sql: str, *parameters: Any) -> list[Any]:
         """A PostgreSQL-only query (``$n`` placeholders), for the dialect's own parts."""
-        rows: list[Any] = await self._target.fetch(sql, *parameters)
+        with _driver_errors():
+            rows: list[Any] = await self._target.fetch(sql, *parameters)
         return rows
 
     async def execute_native(self, sql: str, *parameters: Any) -> str:
         """A PostgreSQL-only statement (``$n`` placeholders); returns the command status."""
-        status: str = await self._target.execute(sql, *parameters)
+        with _driver_errors():
+            status: str = await self._target.execute(sql, *parameters)
         return status
 
 
@@ -287,7 +307,8 @@ class PostgresDatabase(Database):
         if writer is None:
             raise DatabaseError(f"{self.location} was opened read-only")
         async with self._lock:
-            await writer.execute(f"VACUUM {', '.join(CONTENT_TABLES)}")
+            with _driver_errors():
+                await writer.execute(f"VACUUM {', '.join(CONTENT_TABLES)}")
 
 
 CONTENT_TABLES = (

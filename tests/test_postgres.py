@@ -322,3 +322,17 @@ async def test_the_command_line_keeps_the_knowledge_base_in_postgresql(
         assert "database: postgresql://" in out
         assert not (tmp_path / "data" / "senpai.db").exists()
         assert (tmp_path / "data" / "index").is_dir()
+
+
+async def test_a_refused_statement_surfaces_as_a_database_error(tmp_path: Path):
+    from knowledge.db_postgres import StatementFailed
+
+    async with fresh_postgres() as url:
+        store = await KnowledgeStore.open(tmp_path / "kb.db", database_url=url)
+        try:
+            with pytest.raises(StatementFailed, match="UndefinedTable"):
+                async with store.db.reader.execute("SELECT * FROM no_such_table"):
+                    pass
+            assert isinstance(StatementFailed("x"), DatabaseError)
+        finally:
+            await store.close()
