@@ -19,7 +19,7 @@ The results have the shapes of :class:`~knowledge.store.KnowledgeStore`'s
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from knowledge import lexical
 from knowledge.db import Connection
@@ -30,8 +30,6 @@ B = 0.75
 TITLE_WEIGHT = 2.0
 BODY_WEIGHT = 1.0
 
-Filters = tuple[str, tuple[object, ...]]
-
 
 def _native(db: Connection) -> PgConnection:
     if not isinstance(db, PgConnection):
@@ -39,9 +37,23 @@ def _native(db: Connection) -> PgConnection:
     return db
 
 
-def _and(filters: Filters) -> Filters:
-    where, params = filters
-    return where.replace("WHERE", "AND", 1), params
+def _visible(
+    alias: str, scopes: Iterable[str], exclude_thread_id: int | None
+) -> tuple[str, tuple[object, ...]]:
+    """The scope and own-thread filters on the lexical tables' own columns (they repeat
+    the entry's scope), so that a lookup never reads ``entries``."""
+    scope_list = sorted(set(scopes))
+    if not scope_list:
+        return " AND 1 = 0", ()
+    sql = f" AND {alias}.scope = ANY(CAST(? AS TEXT[]))"
+    params: tuple[object, ...] = (scope_list,)
+    if exclude_thread_id is not None:
+        sql += (
+            f" AND {alias}.entry_id <> COALESCE("
+            "(SELECT x.id FROM entries x WHERE x.thread_id = ?), 0)"
+        )
+        params += (exclude_thread_id,)
+    return sql, params
 
 
 def _like(needle: str) -> str:
@@ -60,24 +72,27 @@ class PgLexicalIndex:
         body_terms = Counter(lexical.terms(body))
         length = sum(title_terms.values()) + sum(body_terms.values())
         terms = sorted(set(title_terms) | set(body_terms))
-        guild = await pg.fetch_native("SELECT guild_id FROM entries WHERE id = $1", entry_id)
-        if not guild:
+        found = await pg.fetch_native("SELECT guild_id, scope FROM entries WHERE id = $1", entry_id)
+        if not found:
             return
-        guild_id = int(guild[0][0])
+        guild_id, scope = int(found[0][0]), str(found[0][1])
         await pg.execute_native(
-            "INSERT INTO entry_text (entry_id, guild_id, content, length) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO entry_text (entry_id, guild_id, scope, content, length) "
+            "VALUES ($1, $2, $3, $4, $5)",
             entry_id,
             guild_id,
+            scope,
             f"{title}\n{body}",
             length,
         )
         if terms:
             await pg.execute_native(
-                "INSERT INTO entry_terms (entry_id, guild_id, term, title_tf, body_tf, doc_length) "
-                "SELECT $1, $2, t.term, t.title_tf, t.body_tf, $3 "
-                "FROM unnest($4::text[], $5::int[], $6::int[]) AS t (term, title_tf, body_tf)",
+                "INSERT INTO entry_terms (entry_id, guild_id, scope, term, title_tf, body_tf, "
+                "doc_length) SELECT $1, $2, $3, t.term, t.title_tf, t.body_tf, $4 "
+                "FROM unnest($5::text[], $6::int[], $7::int[]) AS t (term, title_tf, body_tf)",
                 entry_id,
                 guild_id,
+                scope,
                 length,
                 terms,
                 [title_terms.get(t, 0) for t in terms],
@@ -114,19 +129,21 @@ class PgLexicalIndex:
         query_terms: Sequence[str],
         *,
         guild_id: int,
-        filters: Filters,
+        scopes: Iterable[str],
+        exclude_thread_id: int | None,
         limit: int,
     ) -> list[tuple[int, float]]:
-        """BM25 over the server's entries for any of ``query_terms``, best first."""
+        """BM25 over the server's visible entries for any of ``query_terms``, best first
+        (the statistics are the server's: all its entries, as FTS5's are the table's)."""
         unique = list(dict.fromkeys(query_terms))[:48]
         if not unique:
             return []
-        where, params = _and(filters)
+        where, params = _visible("h", scopes, exclude_thread_id)
         sql = (
             "WITH stats AS (SELECT CAST(documents AS DOUBLE PRECISION) AS n, "
             "CAST(length AS DOUBLE PRECISION) / GREATEST(documents, 1) AS avgdl "
             "FROM lexical_stats WHERE guild_id = ?), "
-            f"hits AS (SELECT t.entry_id, t.term, {TITLE_WEIGHT} * t.title_tf + "
+            f"hits AS (SELECT t.entry_id, t.scope, t.term, {TITLE_WEIGHT} * t.title_tf + "
             f"{BODY_WEIGHT} * t.body_tf AS f, t.doc_length FROM entry_terms t "
             "WHERE t.guild_id = ? AND t.term = ANY(CAST(? AS TEXT[]))), "
             "df AS (SELECT term, COUNT(*) AS d FROM hits GROUP BY term) "
@@ -134,7 +151,7 @@ class PgLexicalIndex:
             f"* h.f * {K1 + 1} / (h.f + {K1} * ({1 - B} + {B} * h.doc_length "
             "/ GREATEST(s.avgdl, 1e-9)))) AS score "
             "FROM hits h JOIN df ON df.term = h.term CROSS JOIN stats s "
-            f"JOIN entries e ON e.id = h.entry_id WHERE TRUE {where} "
+            f"WHERE TRUE {where} "
             "GROUP BY h.entry_id ORDER BY score DESC, h.entry_id LIMIT ?"
         )
         async with reader.execute(sql, (guild_id, guild_id, unique, *params, limit)) as cur:
@@ -146,22 +163,22 @@ class PgLexicalIndex:
         needles: Sequence[str],
         *,
         guild_id: int,
-        filters: Filters,
+        scopes: Iterable[str],
+        exclude_thread_id: int | None,
         limit: int,
     ) -> list[tuple[int, float]]:
-        """The server's entries containing any of ``needles`` (case-insensitive), by how
+        """The server's visible entries containing any of ``needles`` (case-insensitive), by how
         many of them each contains, most first."""
         wanted = [n for n in dict.fromkeys(needles) if n]
         if not wanted:
             return []
         patterns = [_like(n) for n in wanted]
-        where, params = _and(filters)
+        where, params = _visible("t", scopes, exclude_thread_id)
         test = "t.content ILIKE ? ESCAPE '\\'"
         count = " + ".join([f"(CASE WHEN {test} THEN 1 ELSE 0 END)"] * len(patterns))
         any_of = " OR ".join([test] * len(patterns))
         sql = (
             f"SELECT t.entry_id, {count} AS n FROM entry_text t "
-            "JOIN entries e ON e.id = t.entry_id "
             f"WHERE t.guild_id = ? AND ({any_of}) {where} "
             "ORDER BY n DESC, t.entry_id LIMIT ?"
         )

@@ -709,11 +709,16 @@ class KnowledgeStore:
         (entry id, bm25 with larger = better), best first."""
         if not query_terms:
             return []
-        filters = _filters(guild_id, scopes, exclude_thread_id)
         if self.db.lexical is not None:
             return await self.db.lexical.term_search(
-                self._reader, query_terms, guild_id=guild_id, filters=filters, limit=limit
+                self._reader,
+                query_terms,
+                guild_id=guild_id,
+                scopes=scopes,
+                exclude_thread_id=exclude_thread_id,
+                limit=limit,
             )
+        filters = _filters(guild_id, scopes, exclude_thread_id)
         return await self._ranked(
             "entries_terms", lexical.match_expression(query_terms), filters, limit
         )
@@ -732,11 +737,16 @@ class KnowledgeStore:
         trigrams cannot match, fall back to ``LIKE`` (a scan of the guild's entries)."""
         long = [n for n in needles if len(n) >= 3]
         short = [n for n in needles if 0 < len(n) < 3]
-        filters = _filters(guild_id, scopes, exclude_thread_id)
         if self.db.lexical is not None:
             return await self.db.lexical.substring_search(
-                self._reader, needles, guild_id=guild_id, filters=filters, limit=limit
+                self._reader,
+                needles,
+                guild_id=guild_id,
+                scopes=scopes,
+                exclude_thread_id=exclude_thread_id,
+                limit=limit,
             )
+        filters = _filters(guild_id, scopes, exclude_thread_id)
         results: dict[int, float] = {}
         if long:
             for entry_id, score in await self._ranked(

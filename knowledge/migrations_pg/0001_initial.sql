@@ -73,7 +73,10 @@ CREATE UNIQUE INDEX feedback_once ON feedback (entry_id, thread_id, user_id, kin
 -- from the first row read:
 -- * entry_terms: the terms knowledge.lexical segments (English stems, Japanese
 --   character bigrams), one row per entry and term, with its frequency in the
---   title and the body and the entry's length in terms; BM25 is computed in SQL;
+--   title and the body and the entry's length in terms; BM25 is computed in SQL.
+--   The entry's server and scope are repeated here, and the (guild_id, term)
+--   index covers what scoring reads: a lookup reads that index only, never
+--   `entries`, never another server's postings;
 -- * lexical_stats: per server, entries and total length (BM25's N and avgdl);
 -- * entry_text: the indexed text and its length in terms, for substring search (pg_trgm, in Debian's
 --   postgresql package; a trusted extension the database owner may create).
@@ -82,13 +85,15 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE TABLE entry_terms (
     entry_id   BIGINT  NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
     guild_id   BIGINT  NOT NULL,
+    scope      TEXT    NOT NULL,
     term       TEXT    NOT NULL,
     title_tf   INTEGER NOT NULL,
     body_tf    INTEGER NOT NULL,
     doc_length INTEGER NOT NULL,
     PRIMARY KEY (entry_id, term)
 );
-CREATE INDEX entry_terms_guild_term ON entry_terms (guild_id, term);
+CREATE INDEX entry_terms_guild_term ON entry_terms (guild_id, term)
+    INCLUDE (scope, entry_id, title_tf, body_tf, doc_length);
 CREATE INDEX entry_terms_term ON entry_terms (term);
 
 CREATE TABLE lexical_stats (
@@ -100,6 +105,7 @@ CREATE TABLE lexical_stats (
 CREATE TABLE entry_text (
     entry_id BIGINT PRIMARY KEY REFERENCES entries (id) ON DELETE CASCADE,
     guild_id BIGINT NOT NULL,
+    scope    TEXT   NOT NULL,
     content  TEXT   NOT NULL,
     length   INTEGER NOT NULL
 );
