@@ -110,16 +110,17 @@ async def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--model", default="hashing")
     parser.add_argument("--fresh", action="store_true", help="drop Senpai's tables first")
+    parser.add_argument(
+        "--engines", default="sqlite,postgresql", help="which to measure (comma-separated)"
+    )
     args = parser.parse_args()
     if args.fresh:
         await drop_tables(args.database_url)
     with tempfile.TemporaryDirectory() as tmp:
-        report = {
-            "size": args.size,
-            "model": args.model,
-            "sqlite": await measure("sqlite", Path(tmp) / "sqlite", None, args),
-            "postgresql": await measure("postgresql", Path(tmp) / "pg", args.database_url, args),
-        }
+        engines = {"sqlite": None, "postgresql": args.database_url}
+        report: dict[str, Any] = {"size": args.size, "model": args.model}
+        for name in args.engines.split(","):
+            report[name] = await measure(name, Path(tmp) / name, engines[name], args)
     print(json.dumps(report, indent=2))
 
 
