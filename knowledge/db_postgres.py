@@ -20,9 +20,9 @@ change log exactly as commits happened). Full-text search lives in
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
-import socket
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -61,6 +61,7 @@ class UnsupportedStatement(DatabaseError):
     """A statement uses SQLite-only SQL that has no mechanical PostgreSQL translation."""
 
 
+@functools.lru_cache(maxsize=2048)
 def translate(sql: str) -> str:
     """``sql`` as PostgreSQL reads it: ``?`` placeholders numbered ``$1, $2, ...``
     outside string literals, quoted names and comments; ``INSERT OR IGNORE INTO``
@@ -154,20 +155,13 @@ class PgConnection:
 
     def __init__(self, target: asyncpg.Connection | asyncpg.Pool) -> None:
         self._target = target
-        self._translated: dict[str, str] = {}
-
-    def _sql(self, sql: str) -> str:
-        translated = self._translated.get(sql)
-        if translated is None:
-            translated = self._translated[sql] = translate(sql)
-        return translated
 
     def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> _Pending:
         """Run one statement; rows are read from the cursor, writes report ``rowcount``."""
         return _Pending(self._run(sql, tuple(parameters or ())))
 
     async def _run(self, sql: str, parameters: tuple[Any, ...]) -> PgCursor:
-        native = self._sql(sql)
+        native = translate(sql)
         with _driver_errors():
             if _WRITE.match(native) and not _RETURNING.search(native):
                 status = await self._target.execute(native, *parameters)
@@ -180,7 +174,7 @@ class PgConnection:
         rows = [tuple(p) for p in parameters]
         if rows:
             with _driver_errors():
-                await self._target.executemany(self._sql(sql), rows)
+                await self._target.executemany(translate(sql), rows)
 
     async def fetch_native(self, sql: str, *parameters: Any) -> list[Any]:
         """A PostgreSQL-only query (``$n`` placeholders), for the dialect's own parts."""
@@ -231,7 +225,7 @@ class PostgresDatabase(Database):
         self._pool = pool
         self._pg_reader = PgConnection(pool)
         self._lock = asyncio.Lock()
-        from knowledge.lexical_pg import PgLexicalIndex  # it builds on PgConnection, below
+        from knowledge.lexical_pg import PgLexicalIndex  # here: lexical_pg imports this module
 
         self._lexical = PgLexicalIndex()
         self.clock = clock
@@ -245,7 +239,7 @@ class PostgresDatabase(Database):
         asyncpg = _asyncpg()
         settings = {"default_transaction_read_only": "on"} if readonly else {}
         try:
-            writer = None if readonly else await _connect(asyncpg, url)
+            writer = None if readonly else await asyncpg.connect(url, timeout=CONNECT_TIMEOUT)
             try:
                 if writer is not None:
                     await migrate_pg(writer)
@@ -326,11 +320,3 @@ CONTENT_TABLES = (
     "guild_settings",
 )
 """The tables that hold member-written text or per-member rows: vacuumed after a forget."""
-
-
-async def _connect(asyncpg: Any, url: str) -> asyncpg.Connection:
-    try:
-        connection: asyncpg.Connection = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT)
-    except socket.gaierror as error:
-        raise DatabaseError(f"cannot reach PostgreSQL at {redact(url)}: {error}") from error
-    return connection
