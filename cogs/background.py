@@ -20,6 +20,7 @@ from cogs.context import invocation
 from cogs.i18n import choose_language, t
 from cogs.services import Services, services_of
 from cogs.shards import shards_of
+from knowledge.db import DatabaseError
 from knowledge.shards import serving
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class Background(commands.Cog):
             purged = await self.services.kb.purge_departed_guilds(
                 self.services.guild_grace, shards=shards_of(self.bot)
             )
-        except (OSError, sqlite3.Error):
+        except (OSError, sqlite3.Error, DatabaseError):
             log.exception("forgetting departed guilds failed; will retry")
             return
         if purged:

@@ -11,10 +11,8 @@ import statistics
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from knowledge.cleaning import clean_for_storage
-from knowledge.db import Database, chunks, iso, marks, parse_time
+from knowledge.db import Connection, Database, chunks, iso, marks, parse_time
 from knowledge.models import (
     DEFAULT_ESCALATION_HOURS,
     AcceptedAnswer,
@@ -111,7 +109,8 @@ _QUESTION_COLUMNS = (
 _MERGE_HISTORY = """
 INSERT INTO questions (thread_id, guild_id, forum_id, asker_id, asked_at, title,
                        first_reply_at, first_reply_roles, solved_at, solved_via)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? IS NULL THEN NULL ELSE 'history' END)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,
+        CASE WHEN CAST(? AS TEXT) IS NULL THEN NULL ELSE 'history' END)
 ON CONFLICT (thread_id) DO UPDATE SET
     title = CASE WHEN questions.title = '' THEN excluded.title ELSE questions.title END,
     first_reply_roles = CASE
@@ -174,10 +173,18 @@ class CommunityStore:
         zone = canonical_zone(settings.time_zone)  # UnknownTimeZone if not IANA
         async with self._db.transaction() as db:
             await db.execute(
-                "INSERT OR REPLACE INTO guild_settings (guild_id, watched_forums, helper_roles, "
+                "INSERT INTO guild_settings (guild_id, watched_forums, helper_roles, "
                 "solved_tag, threshold, language, nudge_hours, archive_on_solve, staff_channel, "
                 "escalation_hours, me_too_on_posts, staff_roles, time_zone, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET watched_forums = excluded.watched_forums, "
+                "helper_roles = excluded.helper_roles, solved_tag = excluded.solved_tag, "
+                "threshold = excluded.threshold, language = excluded.language, "
+                "nudge_hours = excluded.nudge_hours, archive_on_solve = excluded.archive_on_solve, "
+                "staff_channel = excluded.staff_channel, "
+                "escalation_hours = excluded.escalation_hours, "
+                "me_too_on_posts = excluded.me_too_on_posts, staff_roles = excluded.staff_roles, "
+                "time_zone = excluded.time_zone, updated_at = excluded.updated_at",
                 (
                     settings.guild_id,
                     json.dumps([str(x) for x in settings.watched_forums]),
@@ -213,8 +220,8 @@ class CommunityStore:
         title = clean_for_storage(title, max_chars=200) if title else ""
         async with self._db.transaction() as db:
             await db.execute(
-                "INSERT OR IGNORE INTO questions (thread_id, guild_id, forum_id, asker_id, "
-                "asked_at, title) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO questions (thread_id, guild_id, forum_id, asker_id, "
+                "asked_at, title) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
                 (thread_id, guild_id, forum_id, asker_id, iso(asked_at), title),
             )
 
@@ -405,8 +412,8 @@ class CommunityStore:
         """Schedule the post's one nudge; a post is never nudged twice. True if scheduled."""
         async with self._db.transaction() as db:
             async with db.execute(
-                "INSERT OR IGNORE INTO nudges (thread_id, guild_id, asker_id, due_at, "
-                "candidate_id) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO nudges (thread_id, guild_id, asker_id, due_at, "
+                "candidate_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
                 (thread_id, guild_id, asker_id, iso(due_at), candidate_id),
             ) as cur:
                 inserted = cur.rowcount > 0
@@ -463,8 +470,11 @@ class CommunityStore:
     async def save_backfill_state(self, state: BackfillState) -> None:
         async with self._db.transaction() as db:
             await db.execute(
-                "INSERT OR REPLACE INTO backfill_state (forum_id, guild_id, before, finished, "
-                "seen, captured, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO backfill_state (forum_id, guild_id, before, finished, "
+                "seen, captured, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (forum_id) DO UPDATE SET guild_id = excluded.guild_id, "
+                "before = excluded.before, finished = excluded.finished, seen = excluded.seen, "
+                "captured = excluded.captured, updated_at = excluded.updated_at",
                 (
                     state.forum_id,
                     state.guild_id,
@@ -538,7 +548,10 @@ class CommunityStore:
         """Record (or withdraw) a member's opt-out. Returns True if it changed."""
         async with self._db.transaction() as db:
             if opted_out:
-                sql = "INSERT OR IGNORE INTO capture_opt_outs (user_id, created_at) VALUES (?, ?)"
+                sql = (
+                    "INSERT INTO capture_opt_outs (user_id, created_at) VALUES (?, ?) "
+                    "ON CONFLICT (user_id) DO NOTHING"
+                )
                 params: tuple[object, ...] = (user_id, self._db.now())
             else:
                 sql, params = "DELETE FROM capture_opt_outs WHERE user_id = ?", (user_id,)
@@ -549,7 +562,8 @@ class CommunityStore:
         """The bot left a server (kept from the first departure until it comes back)."""
         async with self._db.transaction() as db:
             await db.execute(
-                "INSERT OR IGNORE INTO guild_departures (guild_id, left_at) VALUES (?, ?)",
+                "INSERT INTO guild_departures (guild_id, left_at) VALUES (?, ?) "
+                "ON CONFLICT (guild_id) DO NOTHING",
                 (guild_id, iso(at)),
             )
 
@@ -619,8 +633,9 @@ class CommunityStore:
         async with (
             self._db.transaction() as db,
             db.execute(
-                "INSERT OR IGNORE INTO escalations (thread_id, guild_id, asker_id, state, "
-                "escalated_at, closed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO escalations (thread_id, guild_id, asker_id, state, "
+                "escalated_at, closed_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (thread_id) DO NOTHING",
                 (
                     due.thread_id,
                     due.guild_id,
@@ -652,10 +667,10 @@ class CommunityStore:
         served, served_params = and_served(shards, "e.guild_id")
         async with self._db.reader.execute(
             f"SELECT {columns}, CASE "
-            "WHEN e.post_deleted OR q.thread_id IS NULL THEN 'deleted' "
+            "WHEN e.post_deleted <> 0 OR q.thread_id IS NULL THEN 'deleted' "
             "WHEN q.solved_at IS NOT NULL THEN 'solved' ELSE 'answered' END "
             "FROM escalations e LEFT JOIN questions q ON q.thread_id = e.thread_id "
-            "WHERE e.state = 'open' AND (e.post_deleted OR q.thread_id IS NULL "
+            "WHERE e.state = 'open' AND (e.post_deleted <> 0 OR q.thread_id IS NULL "
             "OR q.solved_at IS NOT NULL OR q.first_reply_at IS NOT NULL)"
             f"{served} ORDER BY e.escalated_at LIMIT ?",
             (*served_params, limit),
@@ -710,8 +725,8 @@ class CommunityStore:
                 vote = MeTooVote.SOLVED
             else:
                 async with db.execute(
-                    "INSERT OR IGNORE INTO me_too (thread_id, user_id, guild_id, at) "
-                    "VALUES (?, ?, ?, ?)",
+                    "INSERT INTO me_too (thread_id, user_id, guild_id, at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (thread_id, user_id) DO NOTHING",
                     (thread_id, user_id, guild_id, self._db.now()),
                 ) as cur:
                     vote = MeTooVote.COUNTED if cur.rowcount > 0 else MeTooVote.ALREADY
@@ -751,8 +766,8 @@ class CommunityStore:
         async with (
             self._db.transaction() as db,
             db.execute(
-                "INSERT OR IGNORE INTO me_too_notices (thread_id, guild_id, notified_at) "
-                "VALUES (?, ?, ?)",
+                "INSERT INTO me_too_notices (thread_id, guild_id, notified_at) "
+                "VALUES (?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
                 (notice.thread_id, notice.guild_id, self._db.now()),
             ) as cur,
         ):
@@ -775,7 +790,7 @@ class CommunityStore:
         return [MeTooTally(int(r[0]), guild_id, int(r[1]), bool(r[2])) for r in rows]
 
     @staticmethod
-    async def _forget_me_too_of(db: aiosqlite.Connection, user_id: int) -> None:
+    async def _forget_me_too_of(db: Connection, user_id: int) -> None:
         """Inside a transaction: the member's votes, and the votes, notices and
         escalations of the posts they asked."""
         await db.execute("DELETE FROM me_too WHERE user_id = ?", (user_id,))

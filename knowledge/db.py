@@ -6,6 +6,11 @@ run beside a write). :class:`~knowledge.store.KnowledgeStore` and
 :class:`~knowledge.community.CommunityStore` both take one; neither reaches into
 the other's connections or helpers.
 
+:func:`open_database` picks the engine: this SQLite database by default, or
+:class:`knowledge.db_postgres.PostgresDatabase` (the same calls over a shared
+PostgreSQL server) for a ``postgresql://`` URL. The stores only use the calls of
+:class:`Connection` and the backend methods here, so their statements run on both.
+
 Deletion reaches the bytes: ``secure_delete`` overwrites freed pages, and
 :meth:`Database.purge_deleted` rewrites full-text indexes and truncates the WAL
 after content is forgotten.
@@ -17,14 +22,19 @@ import asyncio
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
 
 from knowledge.migrator import migrate
+
+if TYPE_CHECKING:
+    from knowledge.lexical_pg import PgLexicalIndex
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +50,37 @@ PRIVATE_FILE_MODE = 0o600
 
 class DatabaseError(RuntimeError):
     """The database cannot be opened or used; the message is meant for people."""
+
+
+class Cursor(Protocol):
+    """What the stores read from an executed statement (an aiosqlite cursor, or the
+    PostgreSQL backend's): rows by position, and the rows a write touched."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    async def fetchone(self) -> Any: ...
+
+    async def fetchall(self) -> Iterable[Any]: ...
+
+
+class PendingCursor(Protocol):
+    """``execute``'s result: awaited, or used as ``async with ... as cursor``."""
+
+    def __await__(self) -> Generator[Any, None, Cursor]: ...
+
+    async def __aenter__(self) -> Cursor: ...
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any: ...
+
+
+class Connection(Protocol):
+    """The calls the stores make on a connection, with ``?`` placeholders: an
+    :class:`aiosqlite.Connection`, or :class:`knowledge.db_postgres.PgConnection`."""
+
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> PendingCursor: ...
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Any: ...
 
 
 def utcnow() -> datetime:
@@ -68,6 +109,18 @@ def chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
 def marks(count: int) -> str:
     """``?, ?, ...`` for ``count`` parameters."""
     return ",".join("?" * count)
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ""
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
 
 def make_private_dir(directory: Path) -> None:
@@ -142,16 +195,27 @@ class Database:
         return self._writer is None
 
     @property
-    def reader(self) -> aiosqlite.Connection:
+    def reader(self) -> Connection:
         """The read connection (never for writes)."""
         return self._reader
+
+    @property
+    def lexical(self) -> PgLexicalIndex | None:
+        """The full-text index kept outside the stores' own tables, or ``None`` when the
+        stores' FTS5 tables serve full-text search (SQLite)."""
+        return None
+
+    @property
+    def location(self) -> str:
+        """Where the data lives, for messages (a path, or a URL without its password)."""
+        return str(self.path)
 
     def now(self) -> str:
         """The clock's time, as stored."""
         return iso(self.clock())
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """One write transaction; commits on success, rolls back on any error."""
         writer = self._writer
         if writer is None:
@@ -229,3 +293,19 @@ def _describe(path: Path, error: sqlite3.Error) -> str:
     if "unable to open" in text:
         return f"cannot open {path}: {text}"
     return f"{path}: {text}"
+
+
+async def open_database(
+    path: Path,
+    *,
+    url: str | None = None,
+    clock: Clock = utcnow,
+    readonly: bool = False,
+) -> Database:
+    """The SQLite database at ``path``, or the PostgreSQL database at ``url`` when one
+    is given (``postgresql://...``; the data directory then holds only derived files)."""
+    if url is None:
+        return await Database.open(path, clock=clock, readonly=readonly)
+    from knowledge.db_postgres import PostgresDatabase
+
+    return await PostgresDatabase.connect(url, clock=clock, readonly=readonly)

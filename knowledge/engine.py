@@ -187,8 +187,13 @@ class KnowledgeBase:
         progress: ProgressCallback | None = None,
         clock: Clock = utcnow,
         readonly: bool = False,
+        database_url: str | None = None,
     ) -> KnowledgeBase:
         """Open the knowledge base in ``data_dir`` and load (or catch up) its index.
+
+        With ``database_url`` (``postgresql://...``) the store is that PostgreSQL
+        database, shared with other processes, and ``data_dir`` holds only this
+        process's derived vector index.
 
         When the saved index cannot be used and ``rebuild_if_needed`` is true, it
         is rebuilt from the store before this returns; otherwise the knowledge
@@ -196,7 +201,9 @@ class KnowledgeBase:
         :class:`~knowledge.errors.IndexNotReady` until :meth:`rebuild` runs.
         ``readonly`` opens the database without writing to it (nothing is saved).
         """
-        store = await KnowledgeStore.open(data_dir / DB_FILE, clock=clock, readonly=readonly)
+        store = await KnowledgeStore.open(
+            data_dir / DB_FILE, clock=clock, readonly=readonly, database_url=database_url
+        )
         kb = cls(store, encoder, data_dir / INDEX_DIR, config)
         try:
             await kb.live.load()

@@ -28,7 +28,17 @@ import aiosqlite
 
 from knowledge import lexical
 from knowledge.cleaning import to_index_text
-from knowledge.db import CHUNK, Clock, Database, chunks, iso, marks, utcnow
+from knowledge.db import (
+    CHUNK,
+    Clock,
+    Connection,
+    Database,
+    chunks,
+    iso,
+    marks,
+    open_database,
+    utcnow,
+)
 from knowledge.models import (
     AnswerPart,
     Entry,
@@ -89,10 +99,16 @@ class KnowledgeStore:
 
     @classmethod
     async def open(
-        cls, path: Path, *, clock: Clock = utcnow, readonly: bool = False
+        cls,
+        path: Path,
+        *,
+        clock: Clock = utcnow,
+        readonly: bool = False,
+        database_url: str | None = None,
     ) -> KnowledgeStore:
-        """Open (creating or migrating unless ``readonly``) the knowledge base at ``path``."""
-        db = await Database.open(path, clock=clock, readonly=readonly)
+        """Open (creating or migrating unless ``readonly``) the knowledge base at ``path``,
+        or in the PostgreSQL database at ``database_url`` when one is given."""
+        db = await open_database(path, url=database_url, clock=clock, readonly=readonly)
         try:
             return await cls.attach(db)
         except BaseException:
@@ -117,17 +133,19 @@ class KnowledgeStore:
         if not self.db.readonly:
             async with self.db.transaction() as db:
                 await db.execute(
-                    "INSERT OR IGNORE INTO kb_meta (key, value) VALUES ('store_id', ?)",
+                    "INSERT INTO kb_meta (key, value) VALUES ('store_id', ?) "
+                    "ON CONFLICT (key) DO NOTHING",
                     (uuid.uuid4().hex,),
                 )
                 await db.execute(
-                    "INSERT OR IGNORE INTO kb_meta (key, value) VALUES ('revision', '0')"
+                    "INSERT INTO kb_meta (key, value) VALUES ('revision', '0') "
+                    "ON CONFLICT (key) DO NOTHING"
                 )
         async with self._reader.execute("SELECT value FROM kb_meta WHERE key = 'store_id'") as cur:
             row = await cur.fetchone()
         return "" if row is None else str(row[0])
 
-    def transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """One write transaction on the underlying database."""
         return self.db.transaction()
 
@@ -148,7 +166,7 @@ class KnowledgeStore:
         return int(row[0]) if row else 0
 
     @staticmethod
-    async def _bump(db: aiosqlite.Connection) -> int:
+    async def _bump(db: Connection) -> int:
         async with db.execute(
             "UPDATE kb_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision' "
             "RETURNING value"
@@ -181,8 +199,9 @@ class KnowledgeStore:
             await db.execute("DELETE FROM tombstones WHERE revision <= ?", (up_to_revision,))
             await db.execute(
                 "INSERT INTO kb_meta (key, value) VALUES ('pruned_through', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = "
-                "MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                "ON CONFLICT (key) DO UPDATE SET value = CASE "
+                "WHEN CAST(excluded.value AS INTEGER) > CAST(kb_meta.value AS INTEGER) "
+                "THEN excluded.value ELSE kb_meta.value END",
                 (str(up_to_revision),),
             )
 
@@ -264,15 +283,18 @@ class KnowledgeStore:
         assert entry is not None
         return entry, created
 
-    @staticmethod
     async def _write_fts(
-        db: aiosqlite.Connection,
+        self,
+        db: Connection,
         entry_id: int,
         title: str,
         question: str,
         parts: Sequence[AnswerPart],
     ) -> None:
         fts_title, fts_body = lexical_fields(title, question, "\n\n".join(p.content for p in parts))
+        if self.db.lexical is not None:
+            await self.db.lexical.write(db, entry_id, fts_title, fts_body)
+            return
         for table in ("entries_fts", "entries_terms"):
             await db.execute(f"DELETE FROM {table} WHERE rowid = ?", (entry_id,))
         await db.execute(
@@ -285,7 +307,7 @@ class KnowledgeStore:
         )
 
     async def _delete_entries(
-        self, db: aiosqlite.Connection, entry_ids: Sequence[int], *, retract: bool = True
+        self, db: Connection, entry_ids: Sequence[int], *, retract: bool = True
     ) -> int:
         """Delete entries inside an open transaction, leaving tombstones. Returns feedback lost.
 
@@ -316,11 +338,17 @@ class KnowledgeStore:
             ) as cur:
                 row = await cur.fetchone()
             feedback += int(row[0]) if row else 0
+            if self.db.lexical is not None:
+                await self.db.lexical.delete(db, chunk)
             await db.execute(f"DELETE FROM entries WHERE id IN ({placeholders})", chunk)
-            await db.execute(f"DELETE FROM entries_fts WHERE rowid IN ({placeholders})", chunk)
-            await db.execute(f"DELETE FROM entries_terms WHERE rowid IN ({placeholders})", chunk)
+            if self.db.lexical is None:
+                await db.execute(f"DELETE FROM entries_fts WHERE rowid IN ({placeholders})", chunk)
+                await db.execute(
+                    f"DELETE FROM entries_terms WHERE rowid IN ({placeholders})", chunk
+                )
             await db.executemany(
-                "INSERT OR REPLACE INTO tombstones (entry_id, revision) VALUES (?, ?)",
+                "INSERT INTO tombstones (entry_id, revision) VALUES (?, ?) "
+                "ON CONFLICT (entry_id) DO UPDATE SET revision = excluded.revision",
                 [(entry_id, revision) for entry_id in chunk],
             )
         return feedback
@@ -377,9 +405,7 @@ class KnowledgeStore:
         return [updated[i] for i in updated_ids if i in updated], removed
 
     @staticmethod
-    async def _is_question_message(
-        db: aiosqlite.Connection, entry_id: int, message_id: int
-    ) -> bool:
+    async def _is_question_message(db: Connection, entry_id: int, message_id: int) -> bool:
         async with db.execute(
             "SELECT 1 FROM entries WHERE id = ? AND question_message_id = ?",
             (entry_id, message_id),
@@ -487,8 +513,10 @@ class KnowledgeStore:
         """
         async with self.transaction() as db:
             async with db.execute(
-                "INSERT OR IGNORE INTO feedback (entry_id, guild_id, thread_id, user_id, kind, "
-                "created_at) SELECT id, ?, ?, ?, ?, ? FROM entries WHERE id = ? AND guild_id = ?",
+                "INSERT INTO feedback (entry_id, guild_id, thread_id, user_id, kind, created_at) "
+                "SELECT id, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), "
+                "CAST(? AS TEXT), CAST(? AS TEXT) FROM entries WHERE id = ? AND guild_id = ? "
+                "ON CONFLICT (entry_id, thread_id, user_id, kind) DO NOTHING",
                 (
                     feedback.guild_id,
                     feedback.thread_id,
@@ -519,9 +547,15 @@ class KnowledgeStore:
         now = self.db.now()
         async with self.transaction() as db:
             await db.executemany(
-                "INSERT OR REPLACE INTO shown (thread_id, entry_id, guild_id, asker_id, position, "
+                "INSERT INTO shown (thread_id, entry_id, guild_id, asker_id, position, "
                 "score, confidence, question, shown_at) "
-                "SELECT ?, id, ?, ?, ?, ?, ?, ?, ? FROM entries WHERE id = ? AND guild_id = ?",
+                "SELECT CAST(? AS BIGINT), id, CAST(? AS BIGINT), CAST(? AS BIGINT), "
+                "CAST(? AS INTEGER), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), "
+                "CAST(? AS TEXT), CAST(? AS TEXT) FROM entries WHERE id = ? AND guild_id = ? "
+                "ON CONFLICT (thread_id, entry_id) DO UPDATE SET guild_id = excluded.guild_id, "
+                "asker_id = excluded.asker_id, position = excluded.position, "
+                "score = excluded.score, confidence = excluded.confidence, "
+                "question = excluded.question, shown_at = excluded.shown_at",
                 [
                     (thread_id, guild_id, asker_id, pos, score, conf, question, now, eid, guild_id)
                     for pos, (eid, score, conf) in enumerate(shown, start=1)
@@ -537,7 +571,8 @@ class KnowledgeStore:
         for chunk in chunks(list(entry_ids)):
             async with self._reader.execute(
                 "SELECT s.entry_id, s.thread_id, s.question, "
-                "MAX(f.kind != 'not_relevant') AS positive FROM shown s "
+                "MAX(CASE WHEN f.kind != 'not_relevant' THEN 1 ELSE 0 END) AS positive "
+                "FROM shown s "
                 "JOIN feedback f ON f.entry_id = s.entry_id AND f.thread_id = s.thread_id "
                 f"WHERE s.guild_id = ? AND s.entry_id IN ({marks(len(chunk))}) "
                 "GROUP BY s.entry_id, s.thread_id",
@@ -550,7 +585,8 @@ class KnowledgeStore:
         """(confidence, or score without a confidence model; right) for every first
         suggestion in this guild that a member gave a verdict on."""
         async with self._reader.execute(
-            "SELECT COALESCE(s.confidence, s.score), MAX(f.kind != 'not_relevant') FROM shown s "
+            "SELECT COALESCE(s.confidence, s.score), "
+            "MAX(CASE WHEN f.kind != 'not_relevant' THEN 1 ELSE 0 END) FROM shown s "
             "JOIN feedback f ON f.entry_id = s.entry_id AND f.thread_id = s.thread_id "
             "WHERE s.guild_id = ? AND s.position = 1 GROUP BY s.thread_id, s.entry_id",
             (guild_id,),
@@ -633,7 +669,7 @@ class KnowledgeStore:
 
     @staticmethod
     async def _answer_parts(
-        db: aiosqlite.Connection, ids: Sequence[int]
+        db: Connection, ids: Sequence[int]
     ) -> dict[int, tuple[AnswerPart, ...]]:
         parts: dict[int, list[AnswerPart]] = {}
         for chunk in chunks(ids):
@@ -715,6 +751,15 @@ class KnowledgeStore:
         (entry id, bm25 with larger = better), best first."""
         if not query_terms:
             return []
+        if self.db.lexical is not None:
+            return await self.db.lexical.term_search(
+                self._reader,
+                query_terms,
+                guild_id=guild_id,
+                scopes=scopes,
+                exclude_thread_id=exclude_thread_id,
+                limit=limit,
+            )
         filters = _filters(guild_id, scopes, exclude_thread_id)
         return await self._ranked(
             "entries_terms", lexical.match_expression(query_terms), filters, limit
@@ -734,6 +779,15 @@ class KnowledgeStore:
         trigrams cannot match, fall back to ``LIKE`` (a scan of the guild's entries)."""
         long = [n for n in needles if len(n) >= 3]
         short = [n for n in needles if 0 < len(n) < 3]
+        if self.db.lexical is not None:
+            return await self.db.lexical.substring_search(
+                self._reader,
+                needles,
+                guild_id=guild_id,
+                scopes=scopes,
+                exclude_thread_id=exclude_thread_id,
+                limit=limit,
+            )
         filters = _filters(guild_id, scopes, exclude_thread_id)
         results: dict[int, float] = {}
         if long:
@@ -762,6 +816,8 @@ class KnowledgeStore:
     async def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
         """{term: number of entries containing it} for the terms any entry contains."""
         unique = list(dict.fromkeys(terms))
+        if self.db.lexical is not None:
+            return await self.db.lexical.document_frequencies(self._reader, unique)
         freqs: dict[str, int] = {}
         for start in range(0, len(unique), CHUNK):
             chunk = unique[start : start + CHUNK]
@@ -775,6 +831,8 @@ class KnowledgeStore:
 
     async def term_sets(self, ids: Sequence[int]) -> dict[int, set[str]]:
         """The segmented terms of entries, as the ranked full-text index holds them."""
+        if self.db.lexical is not None:
+            return await self.db.lexical.term_sets(self._reader, ids)
         sets: dict[int, set[str]] = {}
         for chunk in chunks(list(ids)):
             async with self._reader.execute(
@@ -840,7 +898,7 @@ def _filters(
     if scopes is not None:
         scope_list = sorted(set(scopes))
         if not scope_list:
-            clauses.append("0")
+            clauses.append("1 = 0")
         else:
             clauses.append(f"e.scope IN ({marks(len(scope_list))})")
             params.extend(scope_list)

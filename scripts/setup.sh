@@ -39,7 +39,7 @@ pip_install() {
 
 pip_install "pip" --upgrade pip
 pip_install "torch (CPU)" "torch==2.13.0"
-pip_install "senpai" -e ".[dev,report]"
+pip_install "senpai" -e ".[dev,report,postgres]"
 pip_install "local Discord" -e "./localdiscord[test]"
 rm -f "$STEP_LOG"
 echo "setting up .venv: done (pip's output: $LOG)"

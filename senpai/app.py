@@ -38,6 +38,9 @@ class Settings:
     """``--shard-ids``: the shards this process runs (``None``: all of them)."""
     invites_per_day: int = DEFAULT_PER_MEMBER_PER_DAY
     """The most invitations to new posts a member receives in any 24 hours."""
+    database_url: str | None = None
+    """``postgresql://...``: the shared store; ``None``: SQLite in ``data_dir``. The
+    vector index, derived, stays in ``data_dir`` either way."""
 
     @classmethod
     def resolve(
@@ -47,6 +50,7 @@ class Settings:
         model: str | None = None,
         shard_count: int | None = None,
         shard_ids: tuple[int, ...] | None = None,
+        database_url: str | None = None,
     ) -> Settings:
         """Explicit values first, then the environment, then the defaults. Shard options
         that cannot be right raise :class:`~knowledge.shards.ShardError`."""
@@ -55,6 +59,7 @@ class Settings:
             model=config.model_name(model),
             shard_count=shard_count,
             shard_ids=shard_ids,
+            database_url=config.database_url(database_url),
         )
         settings.shards()
         return settings
@@ -85,6 +90,7 @@ async def open_knowledge_base(
         progress=progress,
         clock=clock,
         readonly=readonly,
+        database_url=settings.database_url,
     )
 
 

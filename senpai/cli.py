@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from knowledge.db import DatabaseError
+from knowledge.db import DatabaseError, redact
 from knowledge.engine import (
     DB_FILE,
     INDEX_DIR,
@@ -84,6 +84,13 @@ def _common_options(*, in_subcommand: bool) -> argparse.ArgumentParser:
         "--data-dir",
         help=f"where the knowledge base lives (default: ${config.DATA_DIR_ENV}, "
         "else a per-user data directory)",
+        **suppress,
+    )
+    common.add_argument(
+        "--database-url",
+        help="postgresql://user:password@host:port/database: keep the knowledge base in "
+        f"PostgreSQL, shared by several processes (default: ${config.DATABASE_URL_ENV}, "
+        "else SQLite in the data directory)",
         **suppress,
     )
     common.add_argument(
@@ -280,7 +287,9 @@ def _argument_text(text: str) -> str:
 async def _open(
     args: argparse.Namespace, *, rebuild: bool = True, readonly: bool = False
 ) -> KnowledgeBase:
-    settings = Settings.resolve(data_dir=args.data_dir, model=args.model)
+    settings = Settings.resolve(
+        data_dir=args.data_dir, model=args.model, database_url=args.database_url
+    )
     directory = settings.data_dir
     if directory.exists() and not directory.is_dir():
         raise CliError(f"the data directory {directory} is a file, not a directory")
@@ -301,6 +310,8 @@ async def _open(
 
 def _read_only(args: argparse.Namespace) -> bool:
     """Commands that only read open the database read-only when they cannot write it."""
+    if config.database_url(args.database_url):
+        return False
     directory = config.data_dir(args.data_dir)
     database = directory / DB_FILE
     if not database.is_file():
@@ -472,6 +483,9 @@ async def _cmd_stats(args: argparse.Namespace) -> int:
         langs = ", ".join(f"{k} {v}" for k, v in sorted(stats.by_language.items())) or "-"
         scopes = ", ".join(f"{k} {v}" for k, v in sorted(stats.by_scope.items())) or "-"
         print(f"data directory: {config.data_dir(args.data_dir)}")
+        url = config.database_url(args.database_url)
+        if url:
+            print(f"database: {redact(url)}")
         print(f"entries: {stats.entries} in {stats.guilds} guild(s)  (languages: {langs})")
         print(f"visibility: {scopes}")
         print(f"members credited with answers: {stats.answerers}")
@@ -572,6 +586,7 @@ async def _cmd_run(args: argparse.Namespace) -> int:
             model=args.model,
             shard_count=args.shard_count,
             shard_ids=args.shard_ids,
+            database_url=args.database_url,
         )
     except ShardError as error:
         raise CliError(str(error)) from error

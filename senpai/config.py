@@ -16,6 +16,7 @@ from index.e5 import E5_MODEL, E5_MODEL_ALIASES, E5Encoder
 from index.encoder import Encoder, HashingEncoder, SentenceTransformerEncoder
 
 DATA_DIR_ENV = "SENPAI_DATA_DIR"
+DATABASE_URL_ENV = "SENPAI_DATABASE_URL"
 MODEL_ENV = "SENPAI_MODEL"
 HASHING_PREFIX = "hashing"
 DEFAULT_MODEL = E5_MODEL
@@ -36,6 +37,12 @@ def data_dir(explicit: str | Path | None = None) -> Path:
     if from_env:
         return Path(from_env).expanduser()
     return Path(user_data_dir("senpai", appauthor=False))
+
+
+def database_url(explicit: str | None = None) -> str | None:
+    """``--database-url``, else ``$SENPAI_DATABASE_URL``, else ``None`` (SQLite in the
+    data directory). An empty value also means SQLite."""
+    return explicit or os.environ.get(DATABASE_URL_ENV) or None
 
 
 def model_name(explicit: str | None = None) -> str:

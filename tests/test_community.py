@@ -15,8 +15,8 @@ T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def community(tmp_path: Path):
-    store = await KnowledgeStore.open(tmp_path / "kb.db")
+async def community(tmp_path: Path, database_url: str | None):
+    store = await KnowledgeStore.open(tmp_path / "kb.db", database_url=database_url)
     yield CommunityStore(store.db)
     await store.close()
 

@@ -39,8 +39,10 @@ async def clock() -> Clock:
 
 
 @pytest.fixture
-async def kb(tmp_path: Path, clock: Clock):
-    base = await KnowledgeBase.open(tmp_path / "data", HashingEncoder(), clock=clock)
+async def kb(tmp_path: Path, clock: Clock, database_url: str | None):
+    base = await KnowledgeBase.open(
+        tmp_path / "data", HashingEncoder(), clock=clock, database_url=database_url
+    )
     yield base
     await base.close()
 

@@ -57,8 +57,8 @@ WEBHOOK = (
 
 
 @pytest.fixture
-async def kb(tmp_path: Path):
-    base = await KnowledgeBase.open(tmp_path, HashingEncoder(), CONFIG)
+async def kb(tmp_path: Path, database_url: str | None):
+    base = await KnowledgeBase.open(tmp_path, HashingEncoder(), CONFIG, database_url=database_url)
     yield base
     await base.close()
 

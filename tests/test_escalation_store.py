@@ -29,8 +29,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def community(tmp_path: Path, clock: Clock):
-    store = await KnowledgeStore.open(tmp_path / "kb.db", clock=clock)
+async def community(tmp_path: Path, clock: Clock, database_url: str | None):
+    store = await KnowledgeStore.open(tmp_path / "kb.db", clock=clock, database_url=database_url)
     yield CommunityStore(store.db)
     await store.close()
 

@@ -71,8 +71,8 @@ def test_a_thread_with_no_replies_is_asked_and_nothing_else():
 
 
 @pytest.fixture
-async def kb(tmp_path: Path):
-    base = await KnowledgeBase.open(tmp_path / "data", HashingEncoder())
+async def kb(tmp_path: Path, database_url: str | None):
+    base = await KnowledgeBase.open(tmp_path / "data", HashingEncoder(), database_url=database_url)
     yield base
     await base.close()
 

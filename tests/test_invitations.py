@@ -18,6 +18,8 @@ from knowledge.invitations import (
 from knowledge.models import AnswerPart, Entry
 from knowledge.store import KnowledgeStore
 
+pytestmark = pytest.mark.usefixtures("on_each_database")
+
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 GUILD, OTHER_GUILD = 1, 2
 ASKER, BEN, CHIKA, DAN, EVE = 10, 11, 12, 13, 14

@@ -15,6 +15,8 @@ from knowledge.models import Author, Query
 from knowledge.profiles import GENERIC, PROFILES
 from tests.builders import ASKER, GUILD, HELPER, OTHER, START, next_id, reply_ids, thread
 
+pytestmark = pytest.mark.usefixtures("on_each_database")
+
 CONFIG = SearchConfig(threshold=0.98, dense_weight=0.5, invite_floor=0.3)
 DAN = Author(3_000_000_000_000_000_004, "Dan")
 

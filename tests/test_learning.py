@@ -52,9 +52,11 @@ def test_calibration_needs_enough_verdicts_and_stays_within_bounds():
 
 
 @pytest.fixture
-async def kb(tmp_path: Path):
+async def kb(tmp_path: Path, database_url: str | None):
     config = SearchConfig(threshold=0.2, dense_weight=0.7, feedback_closeness=0.6)
-    base = await KnowledgeBase.open(tmp_path / "data", HashingEncoder(), config)
+    base = await KnowledgeBase.open(
+        tmp_path / "data", HashingEncoder(), config, database_url=database_url
+    )
     yield base
     await base.close()
 

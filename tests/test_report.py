@@ -69,8 +69,10 @@ class Clock:
 
 
 @pytest.fixture
-async def kb(tmp_path: Path):
-    base = await KnowledgeBase.open(tmp_path / "data", HashingEncoder(), clock=Clock())
+async def kb(tmp_path: Path, database_url: str | None):
+    base = await KnowledgeBase.open(
+        tmp_path / "data", HashingEncoder(), clock=Clock(), database_url=database_url
+    )
     yield base
     await base.close()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import discord
+import pytest
 
 from cogs.retraction import plan, suggested_ids
 from cogs.suggest import suggestion_view
@@ -14,6 +15,8 @@ from index.encoder import HashingEncoder
 from knowledge.engine import KnowledgeBase
 from knowledge.models import FeedbackKind, Query, Retraction, Suggestion
 from tests.builders import ASKER, GUILD, HELPER, OTHER, OTHER_GUILD, next_id, reply_ids, thread
+
+pytestmark = pytest.mark.usefixtures("on_each_database")
 
 NEW_POST = 5_000_000_000_000_000_001
 OTHER_POST = 5_000_000_000_000_000_002

@@ -15,6 +15,8 @@ from knowledge.engine import KnowledgeBase
 from knowledge.models import GuildSettings
 from knowledge.schedule import ReportPeriod, ReportState, Rhythm, UnknownTimeZone
 
+pytestmark = pytest.mark.usefixtures("on_each_database")
+
 GUILD, OTHER, CHANNEL = 1, 2, 50
 T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # a Wednesday
 

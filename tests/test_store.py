@@ -58,8 +58,8 @@ def draft(
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    s = await KnowledgeStore.open(tmp_path / "kb.db")
+async def store(tmp_path: Path, database_url: str | None):
+    s = await KnowledgeStore.open(tmp_path / "kb.db", database_url=database_url)
     yield s
     await s.close()
 

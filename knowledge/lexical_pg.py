@@ -1,0 +1,213 @@
+"""Japanese-aware full-text search on PostgreSQL, without extensions it lacks.
+
+SQLite keeps two FTS5 tables; PostgreSQL keeps the terms Senpai already
+computes (:func:`knowledge.lexical.terms`: English stems, Japanese character
+bigrams) in ordinary tables, and scores BM25 in SQL the way FTS5's ``bm25()``
+does (k1 = 1.2, b = 0.75, title weighted 2, body 1), with the statistics of
+the asking server only: its entries, their average length, how many of them
+hold each term. A lookup reads the asking server's rows from the first index
+probe (``entry_terms (guild_id, term)``), so its cost follows the server, not
+the whole base. Substring search (codes, versions, identifiers) is ``ILIKE``
+over the indexed text, helped by a ``pg_trgm`` index; it scores an entry by
+how many of the needles it contains.
+
+The results have the shapes of :class:`~knowledge.store.KnowledgeStore`'s
+``term_search`` / ``substring_search`` / ``document_frequencies`` /
+``term_sets``: (entry id, score with larger = better), best first.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from knowledge import lexical
+from knowledge.db import Connection
+from knowledge.db_postgres import PgConnection
+
+K1 = 1.2
+B = 0.75
+TITLE_WEIGHT = 2.0
+BODY_WEIGHT = 1.0
+
+
+def _native(db: Connection) -> PgConnection:
+    if not isinstance(db, PgConnection):
+        raise TypeError("the PostgreSQL full-text index needs a PostgreSQL connection")
+    return db
+
+
+def _visible(
+    alias: str, scopes: Iterable[str], exclude_thread_id: int | None
+) -> tuple[str, tuple[object, ...]]:
+    """The scope and own-thread filters on the lexical tables' own columns (they repeat
+    the entry's scope), so that a lookup never reads ``entries``."""
+    scope_list = sorted(set(scopes))
+    if not scope_list:
+        return " AND 1 = 0", ()
+    sql = f" AND {alias}.scope = ANY(CAST(? AS TEXT[]))"
+    params: tuple[object, ...] = (scope_list,)
+    if exclude_thread_id is not None:
+        sql += (
+            f" AND {alias}.entry_id <> COALESCE("
+            "(SELECT x.id FROM entries x WHERE x.thread_id = ?), 0)"
+        )
+        params += (exclude_thread_id,)
+    return sql, params
+
+
+def _like(needle: str) -> str:
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class PgLexicalIndex:
+    """The full-text side of the PostgreSQL store (tables in ``migrations_pg/0001``)."""
+
+    async def write(self, db: Connection, entry_id: int, title: str, body: str) -> None:
+        """(Re)index one entry's text inside the caller's transaction."""
+        pg = _native(db)
+        await self.delete(db, [entry_id])
+        title_terms = Counter(lexical.terms(title))
+        body_terms = Counter(lexical.terms(body))
+        length = sum(title_terms.values()) + sum(body_terms.values())
+        terms = sorted(set(title_terms) | set(body_terms))
+        found = await pg.fetch_native("SELECT guild_id, scope FROM entries WHERE id = $1", entry_id)
+        if not found:
+            return
+        guild_id, scope = int(found[0][0]), str(found[0][1])
+        await pg.execute_native(
+            "INSERT INTO entry_text (entry_id, guild_id, scope, content, length) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            entry_id,
+            guild_id,
+            scope,
+            f"{title}\n{body}",
+            length,
+        )
+        if terms:
+            await pg.execute_native(
+                "INSERT INTO entry_terms (entry_id, guild_id, scope, term, title_tf, body_tf, "
+                "doc_length) SELECT $1, $2, $3, t.term, t.title_tf, t.body_tf, $4 "
+                "FROM unnest($5::text[], $6::int[], $7::int[]) AS t (term, title_tf, body_tf)",
+                entry_id,
+                guild_id,
+                scope,
+                length,
+                terms,
+                [title_terms.get(t, 0) for t in terms],
+                [body_terms.get(t, 0) for t in terms],
+            )
+        await pg.execute_native(
+            "INSERT INTO lexical_stats (guild_id, documents, length) VALUES ($1, 1, $2) "
+            "ON CONFLICT (guild_id) DO UPDATE SET documents = lexical_stats.documents + 1, "
+            "length = lexical_stats.length + excluded.length",
+            guild_id,
+            length,
+        )
+
+    async def delete(self, db: Connection, entry_ids: Sequence[int]) -> None:
+        """Drop entries' text and terms (before the entries themselves are deleted)."""
+        if not entry_ids:
+            return
+        pg = _native(db)
+        ids = list(entry_ids)
+        await pg.execute_native(
+            "UPDATE lexical_stats s SET documents = s.documents - d.n, length = s.length - d.len "
+            "FROM (SELECT guild_id, COUNT(*) AS n, SUM(length) AS len FROM entry_text "
+            "WHERE entry_id = ANY($1::bigint[]) GROUP BY guild_id) d "
+            "WHERE s.guild_id = d.guild_id",
+            ids,
+        )
+        await pg.execute_native("DELETE FROM lexical_stats WHERE documents <= 0")
+        await pg.execute_native("DELETE FROM entry_terms WHERE entry_id = ANY($1::bigint[])", ids)
+        await pg.execute_native("DELETE FROM entry_text WHERE entry_id = ANY($1::bigint[])", ids)
+
+    async def term_search(
+        self,
+        reader: Connection,
+        query_terms: Sequence[str],
+        *,
+        guild_id: int,
+        scopes: Iterable[str],
+        exclude_thread_id: int | None,
+        limit: int,
+    ) -> list[tuple[int, float]]:
+        """BM25 over the server's visible entries for any of ``query_terms``, best first
+        (the statistics are the server's: all its entries, as FTS5's are the table's)."""
+        unique = list(dict.fromkeys(query_terms))[:48]
+        if not unique:
+            return []
+        where, params = _visible("h", scopes, exclude_thread_id)
+        sql = (
+            "WITH stats AS (SELECT CAST(documents AS DOUBLE PRECISION) AS n, "
+            "CAST(length AS DOUBLE PRECISION) / GREATEST(documents, 1) AS avgdl "
+            "FROM lexical_stats WHERE guild_id = ?), "
+            f"hits AS (SELECT t.entry_id, t.scope, t.term, {TITLE_WEIGHT} * t.title_tf + "
+            f"{BODY_WEIGHT} * t.body_tf AS f, t.doc_length FROM entry_terms t "
+            "WHERE t.guild_id = ? AND t.term = ANY(CAST(? AS TEXT[]))), "
+            "df AS (SELECT term, COUNT(*) AS d FROM hits GROUP BY term) "
+            "SELECT h.entry_id, SUM(GREATEST(LN((s.n - df.d + 0.5) / (df.d + 0.5)), 1e-6) "
+            f"* h.f * {K1 + 1} / (h.f + {K1} * ({1 - B} + {B} * h.doc_length "
+            "/ GREATEST(s.avgdl, 1e-9)))) AS score "
+            "FROM hits h JOIN df ON df.term = h.term CROSS JOIN stats s "
+            f"WHERE TRUE {where} "
+            "GROUP BY h.entry_id ORDER BY score DESC, h.entry_id LIMIT ?"
+        )
+        async with reader.execute(sql, (guild_id, guild_id, unique, *params, limit)) as cur:
+            return [(int(r[0]), float(r[1])) for r in await cur.fetchall()]
+
+    async def substring_search(
+        self,
+        reader: Connection,
+        needles: Sequence[str],
+        *,
+        guild_id: int,
+        scopes: Iterable[str],
+        exclude_thread_id: int | None,
+        limit: int,
+    ) -> list[tuple[int, float]]:
+        """The server's visible entries containing any of ``needles`` (case-insensitive), by how
+        many of them each contains, most first."""
+        wanted = [n for n in dict.fromkeys(needles) if n]
+        if not wanted:
+            return []
+        patterns = [_like(n) for n in wanted]
+        where, params = _visible("t", scopes, exclude_thread_id)
+        test = "t.content ILIKE ? ESCAPE '\\'"
+        count = " + ".join([f"(CASE WHEN {test} THEN 1 ELSE 0 END)"] * len(patterns))
+        any_of = " OR ".join([test] * len(patterns))
+        sql = (
+            f"SELECT t.entry_id, {count} AS n FROM entry_text t "
+            f"WHERE t.guild_id = ? AND ({any_of}) {where} "
+            "ORDER BY n DESC, t.entry_id LIMIT ?"
+        )
+        async with reader.execute(sql, (*patterns, guild_id, *patterns, *params, limit)) as cur:
+            return [(int(r[0]), float(r[1])) for r in await cur.fetchall()]
+
+    async def document_frequencies(
+        self, reader: Connection, terms: Sequence[str]
+    ) -> dict[str, int]:
+        """{term: entries holding it} over the whole base, as FTS5's vocabulary gives."""
+        unique = list(dict.fromkeys(terms))
+        if not unique:
+            return {}
+        async with reader.execute(
+            "SELECT term, COUNT(*) FROM entry_terms WHERE term = ANY(CAST(? AS TEXT[])) "
+            "GROUP BY term",
+            (unique,),
+        ) as cur:
+            return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+
+    async def term_sets(self, reader: Connection, ids: Sequence[int]) -> dict[int, set[str]]:
+        """The indexed terms of each of these entries."""
+        if not ids:
+            return {}
+        sets: dict[int, set[str]] = {}
+        async with reader.execute(
+            "SELECT entry_id, term FROM entry_terms WHERE entry_id = ANY(CAST(? AS BIGINT[]))",
+            (list(ids),),
+        ) as cur:
+            for r in await cur.fetchall():
+                sets.setdefault(int(r[0]), set()).add(str(r[1]))
+        return sets
