@@ -22,7 +22,7 @@ import asyncio
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,6 +81,17 @@ class Connection(Protocol):
     def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> PendingCursor: ...
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Any: ...
+
+
+async def _settled(statement: Awaitable[object]) -> None:
+    """Await ``statement`` to its end even if the caller is cancelled meanwhile; the
+    cancellation is raised once it is done."""
+    task = asyncio.ensure_future(statement)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
 
 
 def utcnow() -> datetime:
@@ -221,13 +232,23 @@ class Database:
         if writer is None:
             raise DatabaseError(f"{self.path} was opened read-only")
         async with self._lock:
-            await writer.execute("BEGIN IMMEDIATE")
+            # The statements that open and close the transaction run to completion even
+            # when the caller is cancelled meanwhile (a cog unloading mid-pass): a BEGIN
+            # left behind would make every later write fail on this connection.
+            begun = asyncio.ensure_future(writer.execute("BEGIN IMMEDIATE"))
+            try:
+                await asyncio.shield(begun)
+            except asyncio.CancelledError:
+                with suppress(sqlite3.Error):  # BEGIN itself may have failed
+                    await begun
+                    await _settled(writer.execute("ROLLBACK"))
+                raise
             try:
                 yield writer
             except BaseException:
-                await writer.execute("ROLLBACK")
+                await _settled(writer.execute("ROLLBACK"))
                 raise
-            await writer.execute("COMMIT")
+            await _settled(writer.execute("COMMIT"))
 
     async def purge_deleted(self, fts_tables: Sequence[str]) -> None:
         """Make deleted content unrecoverable from the files, after a forget.

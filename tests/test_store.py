@@ -303,3 +303,31 @@ async def test_iterating_documents_visits_every_entry_once_in_batches(store):
         await store.upsert_entry(draft(thread_id))
     seen = [doc.id async for batch in store.iter_documents(batch_size=3) for doc in batch]
     assert len(seen) == len(set(seen)) == 7
+
+
+async def test_a_writer_cancelled_at_any_point_of_its_transaction_leaves_none_open(
+    tmp_path: Path,
+):
+    """A cog unloading mid-pass cancels its task wherever it is; every later write
+    must still work (a BEGIN left open would fail them all)."""
+    import asyncio
+
+    store = await KnowledgeStore.open(tmp_path / "kb.db")
+    db = store.db
+
+    async def write(n: int) -> None:
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE kb_meta SET value = value WHERE key = ?", (f"k{n}",))
+            await asyncio.sleep(0)
+
+    try:
+        for n in range(40):
+            task = asyncio.create_task(write(n))
+            for _ in range(n % 5):  # cancel at a different point each time
+                await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await write(n)  # the next transaction starts cleanly
+    finally:
+        await store.close()
