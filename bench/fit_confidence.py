@@ -115,9 +115,10 @@ class Example:
 # -- collecting examples ----------------------------------------------------------------
 
 
-async def _example(
+async def example(
     kb: KnowledgeBase, query: Query, source: str, question_id: str, relevant: frozenset[int]
 ) -> Example:
+    """Ask ``query`` of ``kb``: the first candidate's features, and whether it is relevant."""
     ranked, shape = await kb.candidates(query)
     if not ranked:
         return Example(source, question_id, bool(relevant), None, False)
@@ -157,14 +158,14 @@ class Tuning:
                 text=question.text,
                 title=question.subject,
             )
-            out.append(await _example(self.semeval.kb, query, SOURCES[0], question.id, relevant))
+            out.append(await example(self.semeval.kb, query, SOURCES[0], question.id, relevant))
         use_config(self.bilingual_kb, config)
         data = self.bilingual_data
         for q in data.questions:
             if q.split != "tuning":
                 continue
             query = Query(guild_id=data.guild_id, text=q.post, title=q.title)
-            out.append(await _example(self.bilingual_kb, query, SOURCES[1], q.id, q.relevant))
+            out.append(await example(self.bilingual_kb, query, SOURCES[1], q.id, q.relevant))
         return out
 
     async def close(self) -> None:
@@ -222,8 +223,21 @@ def fit_logistic(
     return beta[1:], float(beta[0]), means, scales
 
 
-def _model(x: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> ConfidenceModel:
-    weights, bias, means, scales = fit_logistic(x, y)
+def columns(names: Sequence[str]) -> list[int]:
+    """Positions of the signals ``names`` in an :class:`Example`'s values (:data:`FEATURES`)."""
+    return [FEATURES.index(name) for name in names]
+
+
+def _model(
+    x: np.ndarray,
+    y: np.ndarray,
+    names: Sequence[str] = FEATURES,
+    *,
+    l2: float = L2,
+    threshold: float = 0.5,
+) -> ConfidenceModel:
+    """A model over the signals ``names``; ``x`` holds every :data:`FEATURES` column."""
+    weights, bias, means, scales = fit_logistic(x[:, columns(names)], y, l2=l2)
     return ConfidenceModel(
         weights=tuple(float(w) for w in weights),
         bias=bias,
@@ -231,6 +245,7 @@ def _model(x: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> ConfidenceMo
         scales=tuple(float(s) for s in scales),
         threshold=threshold,
         fitted_on=FITTED_ON,
+        features=tuple(names),
     )
 
 
@@ -248,13 +263,34 @@ def folds(count: int, k: int = FOLDS, seed: int = SEED) -> np.ndarray:
     return out
 
 
-def out_of_fold(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def out_of_fold(
+    x: np.ndarray, y: np.ndarray, names: Sequence[str] = FEATURES, *, l2: float = L2
+) -> np.ndarray:
     """Each example's probability from a model fitted without its fold."""
     fold = folds(len(y))
     out = np.empty(len(y))
     for f in range(FOLDS):
         held = fold == f
-        model = _model(x[~held], y[~held])
+        model = _model(x[~held], y[~held], names, l2=l2)
+        out[held] = _probabilities(model, x[held])
+    return out
+
+
+def cross_source(
+    x: np.ndarray,
+    y: np.ndarray,
+    sources: Sequence[str],
+    names: Sequence[str] = FEATURES,
+    *,
+    l2: float = L2,
+) -> np.ndarray:
+    """Each example's probability from a model fitted on the *other* tuning sources only:
+    what the model does on a community unlike the ones it was fitted on."""
+    out = np.empty(len(y))
+    labels = np.array(sources)
+    for source in dict.fromkeys(sources):
+        held = labels == source
+        model = _model(x[~held], y[~held], names, l2=l2)
         out[held] = _probabilities(model, x[held])
     return out
 
@@ -312,17 +348,20 @@ def gate(examples: Sequence[Example], probabilities: Sequence[float], threshold:
     )
 
 
-def choose_threshold(examples: Sequence[Example], probabilities: Sequence[float]) -> float:
+def choose_threshold(
+    examples: Sequence[Example], probabilities: Sequence[float], *, target: float = TARGET
+) -> float:
     """The lowest grid threshold at which every source's smoothed precision reaches
-    :data:`TARGET` (see the module docstring); 1.0 (never speak) when none does."""
+    ``target`` (see the module docstring); 1.0 (never speak) when none does."""
     count = round(1.0 / GRID_STEP)
+    sources = list(dict.fromkeys(e.source for e in examples))
     for i in range(count + 1):
         threshold = round(i * GRID_STEP, 4)
         ok = True
-        for source in SOURCES:
+        for source in sources:
             chosen = [j for j, e in enumerate(examples) if e.source == source]
             g = gate([examples[j] for j in chosen], [probabilities[j] for j in chosen], threshold)
-            if smoothed_precision(g.right, g.shown) < TARGET:
+            if smoothed_precision(g.right, g.shown) < target:
                 ok = False
                 break
         if ok:
@@ -340,21 +379,45 @@ class Fitted:
     in_sample: np.ndarray
 
 
-def fit(examples: Sequence[Example]) -> Fitted:
-    """Fit on every example with a candidate; the threshold from out-of-fold probabilities."""
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """How a gate is fitted: which signals, how much penalty, how the threshold is chosen.
+
+    The threshold must pass out-of-fold probabilities at ``TARGET + margin``;
+    unless ``cross_margin`` is ``None``, also :func:`cross_source` probabilities
+    (each tuning source scored by a model fitted on the others) at ``TARGET +
+    cross_margin``.
+    """
+
+    signals: tuple[str, ...] = FEATURES
+    l2: float = L2
+    margin: float = 0.0
+    cross_margin: float | None = None
+
+
+def fit(examples: Sequence[Example], recipe: Recipe | None = None) -> Fitted:
+    """Fit on every example with a candidate; the threshold from held-out probabilities
+    (out-of-fold, and across sources when the recipe says so)."""
+    recipe = recipe or Recipe()
     usable = [e for e in examples if e.values is not None]
     x = np.array([e.values for e in usable], dtype=float)
     y = np.array([float(e.right) for e in usable])
-    oof_usable = out_of_fold(x, y)
-    model = _model(x, y)
+    names, l2 = recipe.signals, recipe.l2
+    oof_usable = out_of_fold(x, y, names, l2=l2)
+    model = _model(x, y, names, l2=l2)
     in_usable = _probabilities(model, x)
     # Questions without any candidate keep probability 0: the engine is silent on them.
+    positions = [i for i, e in enumerate(examples) if e.values is not None]
     oof = np.zeros(len(examples))
     ins = np.zeros(len(examples))
-    positions = [i for i, e in enumerate(examples) if e.values is not None]
     oof[positions] = oof_usable
     ins[positions] = in_usable
-    threshold = choose_threshold(examples, oof.tolist())
+    threshold = choose_threshold(examples, oof.tolist(), target=min(1.0, TARGET + recipe.margin))
+    if recipe.cross_margin is not None:
+        cross = np.zeros(len(examples))
+        cross[positions] = cross_source(x, y, [e.source for e in usable], names, l2=l2)
+        target = min(1.0, TARGET + recipe.cross_margin)
+        threshold = max(threshold, choose_threshold(examples, cross.tolist(), target=target))
     return Fitted(dataclasses.replace(model, threshold=threshold), list(examples), oof, ins)
 
 
@@ -427,7 +490,7 @@ def report(fitted: Fitted) -> list[str]:
     model = fitted.model
     lines = [f"Fitted on: {model.fitted_on}", "weights (standardised features):"]
     for name, weight, mean, scale in zip(
-        FEATURES, model.weights, model.means, model.scales, strict=True
+        model.features, model.weights, model.means, model.scales, strict=True
     ):
         lines.append(f"  {name:<16} {weight:+7.3f}   (mean {mean:7.3f}, scale {scale:6.3f})")
     lines.append(f"  {'bias':<16} {model.bias:+7.3f}")

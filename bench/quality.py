@@ -88,6 +88,8 @@ from knowledge.engine import SearchConfig
 from knowledge.profiles import profile_for
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
+VECTORS_DIR = OUT_DIR / "vectors"
+"""Where ``--cache`` keeps each model's vectors between runs (shared with fit_confidence)."""
 QUICK_QUESTIONS = 5
 SCORER_README_RANDOM_MAP = 0.5595
 """Random baseline of the official scorer README (dev, one random run)."""
@@ -254,7 +256,7 @@ def best_net_benefit(curve: Sequence[KbScores]) -> KbScores:
 async def run(args: argparse.Namespace) -> Report:
     """The protocols asked for (SemEval's two over every split, the bilingual one), one encoder."""
     started = time.monotonic()
-    encoder = make_encoder(args.model)
+    encoder = make_encoder(args.model, cache_dir=VECTORS_DIR if args.cache else None)
     shipped = configured(args, encoder.name)
     report = Report(model=encoder.name, shipped=shipped, protocol=args.protocol)
     if report.semeval:
@@ -267,6 +269,7 @@ async def run(args: argparse.Namespace) -> Report:
             )
         finally:
             dirs.cleanup()
+    encoder.save()
     report.encoded = encoder.encoded
     report.seconds = time.monotonic() - started
     return report
@@ -580,6 +583,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--no-gate", action="store_true", help="try the profile without its confidence gate"
+    )
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help=f"keep vectors in {VECTORS_DIR} between runs (faster repeated runs)",
     )
     args = parser.parse_args(argv)
     if args.quick and not args.questions:
