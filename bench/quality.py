@@ -109,7 +109,8 @@ FUSION_BEFORE: dict[str, tuple[float, float, float]] = {
     "multilingual-e5-small": (0.9, 0.9, 0.5),
 }
 """(dense weight, Japanese dense weight, title weight) of each profile before
-``bench/fit_confidence.py --tune-fusion``: the fusion lever's "before"."""
+``bench/fit_confidence.py --tune-fusion``, without the cross-language lexical rule:
+the fusion levers' "before"."""
 
 
 def configured(args: argparse.Namespace, model_name: str) -> SearchConfig:
@@ -135,15 +136,20 @@ def systems(shipped: SearchConfig) -> dict[str, SearchConfig]:
     (the model), the fusion values before tuning, and no confidence gate; all but
     the shipped one without the gate (it was fitted on the shipped fusion)."""
     floor = ungated(shipped)
+    plain = dataclasses.replace(floor, language_dense_weights=(), cross_language_lexical=False)
     out = {
-        "lexical only": dataclasses.replace(floor, dense_weight=0.0, language_dense_weights=()),
-        "dense only": dataclasses.replace(floor, dense_weight=1.0, language_dense_weights=()),
+        "lexical only": dataclasses.replace(plain, dense_weight=0.0),
+        "dense only": dataclasses.replace(plain, dense_weight=1.0),
     }
     before = FUSION_BEFORE.get(shipped.profile)
     if before is not None:
         dense, ja, title = before
         previous = dataclasses.replace(
-            floor, dense_weight=dense, language_dense_weights=(("ja", ja),), title_weight=title
+            floor,
+            dense_weight=dense,
+            language_dense_weights=(("ja", ja),),
+            title_weight=title,
+            cross_language_lexical=False,
         )
         if previous != floor:
             out[BEFORE] = previous

@@ -56,6 +56,9 @@ class SearchConfig:
     profile: str = ""
     feedback_closeness: float = 0.7
     """The cosine from which two questions count as "the same question" for verdicts."""
+    cross_language_lexical: bool = False
+    """A thread in another language than the question is not held back for sharing no
+    words with it (:func:`knowledge.ranking.scored`); for multilingual models."""
 
     def dense_weight_for(self, language: str) -> float:
         """The dense weight for a question in ``language``.
@@ -139,6 +142,7 @@ class Retriever:
             threshold=self.config.threshold,
             confidence=self.config.confidence,
             question=shape,
+            cross_language_lexical=self.config.cross_language_lexical,
         )
 
     async def gather(

@@ -103,6 +103,19 @@ def test_a_malformed_model_is_refused(changes, message):
         ConfidenceModel(**(fields | changes))
 
 
+def test_only_the_multilingual_profile_lifts_cross_language_lexical_scores():
+    assert E5.search_config().cross_language_lexical
+    assert not MINILM.search_config().cross_language_lexical
+    assert not GENERIC.search_config().cross_language_lexical
+
+
+def test_the_shipped_e5_gate_reads_signals_that_raise_confidence():
+    shipped = E5.confidence()
+    assert shipped is not None
+    assert shipped.features == ("cosine_z", "lexical")
+    assert all(weight > 0 for weight in shipped.weights)
+
+
 def test_a_calibration_file_for_other_features_is_refused():
     text = model().to_json().replace('"margin"', '"something_else"')
     with pytest.raises(ValueError, match="other features"):
