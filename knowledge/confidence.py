@@ -85,7 +85,9 @@ _POOL = 10
 
 
 def _standing(value: float, others: Sequence[float]) -> float:
-    """How far ``value`` stands above ``others``, in their spread (0 with fewer than 2).
+    """How far ``value`` stands above ``others``, in their spread; with fewer than 2
+    others there is no spread to measure: ``nan``, no evidence either way
+    (:meth:`ConfidenceModel.probability` reads it as the fitted mean).
 
     Relative to the question's own candidates, so it does not move with a model's
     or a community's overall cosine level (e5's unrelated texts score 0.75-0.8,
@@ -93,7 +95,7 @@ def _standing(value: float, others: Sequence[float]) -> float:
     blow it up; the result is clipped to [-5, 10].
     """
     if len(others) < 2:
-        return 0.0
+        return math.nan
     mean = sum(others) / len(others)
     spread = math.sqrt(sum((o - mean) ** 2 for o in others) / len(others))
     return max(-5.0, min(10.0, (value - mean) / max(spread, 0.01)))
@@ -129,12 +131,15 @@ class ConfidenceModel:
             raise ValueError("the confidence threshold must be between 0 and 1")
 
     def probability(self, values: Mapping[str, float]) -> float:
-        """P(the first suggestion is right | its signals)."""
+        """P(the first suggestion is right | its signals). A signal that could not be
+        measured (``nan``: a base too small to compare with) counts as its mean."""
         z = self.bias
         for name, weight, mean, scale in zip(
             self.features, self.weights, self.means, self.scales, strict=True
         ):
-            z += weight * (values[name] - mean) / scale
+            value = values[name]
+            if not math.isnan(value):
+                z += weight * (value - mean) / scale
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
     def to_json(self) -> str:
