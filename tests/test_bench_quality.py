@@ -14,7 +14,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from bench import bilingual, fit_confidence, quality, semeval
+from bench import bilingual, fit_confidence, quality, quality_gate, semeval
 from knowledge.confidence import FEATURES
 from knowledge.discord_chat_exporter import load_export
 from knowledge.solution_inference import infer_solution
@@ -219,3 +219,27 @@ def test_cross_source_probabilities_come_from_a_model_that_never_saw_the_source(
     again = fit_confidence.cross_source(x, flipped, sources)
     assert np.allclose(cross[20:], again[20:])
     assert not np.allclose(cross[:20], again[:20])
+
+
+def test_gate_recipes_are_fitted_on_tuning_examples_and_scored_on_held_out_ones(tmp_path) -> None:
+    examples = []
+    for n, source in enumerate((*quality_gate.TUNING, *quality_gate.HELD_OUT)):
+        examples += _separable(source, 30, offset=100 * n)
+    # A held-out question without any candidate: the engine is silent on it.
+    examples.append(fit_confidence.Example(quality_gate.HELD_OUT[0], "none", False, None, False))
+    path = tmp_path / "examples.json"
+    quality_gate.save(path, examples)
+    assert quality_gate.load(path) == examples
+    threshold, gates = quality_gate.evaluate(
+        examples, fit_confidence.RECIPES["multilingual-e5-small"]
+    )
+    assert 0.0 < threshold < 1.0
+    assert set(gates) == set(quality_gate.HELD_OUT)
+    assert gates[quality_gate.HELD_OUT[0]].questions == 31
+    assert gates[quality_gate.HELD_OUT[0]].silent_unanswerable == 1
+    # Right answers stand out by cosine_z here, so what the gate shows is mostly right.
+    assert all(g.precision >= 2 / 3 for g in gates.values())
+    lines = quality_gate.table(
+        examples, {"shipped": fit_confidence.RECIPES["multilingual-e5-small"]}
+    )
+    assert lines[-1].startswith("top-1 without a gate")
