@@ -19,9 +19,13 @@ one guild, as ``bench/quality.py`` builds it) and the bilingual set's
 ``tuning`` split. Train part 1, dev and the bilingual ``held-out`` split are
 never read.
 
-Fit: a logistic model over standardised features, L2-regularised (penalty
-:data:`L2` on the weights, not the bias), by iteratively reweighted least
-squares (Newton's method), in numpy. Threshold: out-of-fold probabilities
+Fit: a logistic model over standardised features, L2-regularised (a penalty on
+the weights, not the bias), by iteratively reweighted least squares (Newton's
+method), in numpy. Which signals, which penalty and which precision margin make
+a profile's :class:`Recipe` (:data:`RECIPES`; e5: the five :data:`ROBUST`
+signals, penalty 10, target 2/3 + 0.05; other profiles: :data:`BEFORE`, every
+signal but ``cosine_z``, penalty :data:`L2`, no margin); ``bench/quality_gate.py``
+compares recipes. Threshold: out-of-fold probabilities
 (:data:`FOLDS`-fold cross-validation, folds drawn with a fixed seed) stand for
 unseen questions; the threshold is the lowest on a 0.01 grid at which, in
 *every* tuning source separately, the first suggestion is right at least two
