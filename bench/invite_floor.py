@@ -89,7 +89,7 @@ async def collect(model: str) -> tuple[list[Silent], int, float]:
         try:
             await bilingual.capture(kb, data)
             for q in data.questions:
-                query = Query(guild_id=data.guild_id, text=q.post, title=q.title)
+                query = Query(guild_id=q.guild_id, text=q.post, title=q.title)
                 if await kb.suggest(query):
                     continue
                 found, _ = await kb.candidates(query)

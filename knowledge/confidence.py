@@ -29,8 +29,10 @@ FEATURES: tuple[str, ...] = (
     "same_language",
     "answer_length",
     "question_length",
+    "cosine_z",
 )
-"""The signals, in the order the fitted weights are stored."""
+"""Every signal :func:`features` computes; a fitted model uses some of them (its own
+:attr:`ConfidenceModel.features`, in the order its weights are stored)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,7 @@ def features(
     """
     first = ranked[0]
     rest = ranked[1:]
+    others = [c.cosine for c in rest[:_POOL]]
     second_score = rest[0].score if rest else first.score
     best_other_cosine = max((c.cosine for c in rest), default=first.cosine)
     best_other_lexical = max((c.lexical for c in rest), default=0.0)
@@ -73,15 +76,38 @@ def features(
         "same_language": float(first.language == question_language),
         "answer_length": math.log1p(first.answer_chars) / 8.0,
         "question_length": math.log1p(question_chars) / 8.0,
+        "cosine_z": _standing(first.cosine, others),
     }
+
+
+_POOL = 10
+"""Candidates after the first that :func:`features`' ``cosine_z`` compares it with."""
+
+
+def _standing(value: float, others: Sequence[float]) -> float:
+    """How far ``value`` stands above ``others``, in their spread; with fewer than 2
+    others there is no spread to measure: ``nan``, no evidence either way
+    (:meth:`ConfidenceModel.probability` reads it as the fitted mean).
+
+    Relative to the question's own candidates, so it does not move with a model's
+    or a community's overall cosine level (e5's unrelated texts score 0.75-0.8,
+    MiniLM's 0.1-0.3). The spread has a floor so that near-equal candidates do not
+    blow it up; the result is clipped to [-5, 10].
+    """
+    if len(others) < 2:
+        return math.nan
+    mean = sum(others) / len(others)
+    spread = math.sqrt(sum((o - mean) ** 2 for o in others) / len(others))
+    return max(-5.0, min(10.0, (value - mean) / max(spread, 0.01)))
 
 
 @dataclass(frozen=True, slots=True)
 class ConfidenceModel:
-    """A logistic model over standardised :data:`FEATURES`, and the probability to speak at.
+    """A logistic model over standardised signals, and the probability to speak at.
 
-    ``threshold`` was chosen on the tuning split as the lowest probability at
-    which the first suggestion is right at least two times in three.
+    ``features`` names the signals it reads (a subset of :data:`FEATURES`, all
+    of them by default), in the order of ``weights``, ``means`` and ``scales``.
+    ``threshold`` was chosen on the tuning splits (see ``bench/fit_confidence.py``).
     """
 
     weights: tuple[float, ...]
@@ -90,26 +116,36 @@ class ConfidenceModel:
     scales: tuple[float, ...]
     threshold: float
     fitted_on: str = ""
+    features: tuple[str, ...] = FEATURES
 
     def __post_init__(self) -> None:
-        if not len(self.weights) == len(self.means) == len(self.scales) == len(FEATURES):
-            raise ValueError(f"a confidence model needs {len(FEATURES)} weights, means, scales")
+        count = len(self.features)
+        if not len(self.weights) == len(self.means) == len(self.scales) == count:
+            raise ValueError(f"a confidence model needs {count} weights, means, scales")
+        unknown = sorted(set(self.features) - set(FEATURES))
+        if unknown or len(set(self.features)) != count:
+            raise ValueError(f"unknown or repeated confidence features: {unknown or self.features}")
+        if any(scale <= 0.0 for scale in self.scales):
+            raise ValueError("confidence feature scales must be positive")
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError("the confidence threshold must be between 0 and 1")
 
     def probability(self, values: Mapping[str, float]) -> float:
-        """P(the first suggestion is right | its signals)."""
+        """P(the first suggestion is right | its signals). A signal that could not be
+        measured (``nan``: a base too small to compare with) counts as its mean."""
         z = self.bias
         for name, weight, mean, scale in zip(
-            FEATURES, self.weights, self.means, self.scales, strict=True
+            self.features, self.weights, self.means, self.scales, strict=True
         ):
-            z += weight * (values[name] - mean) / scale
+            value = values[name]
+            if not math.isnan(value):
+                z += weight * (value - mean) / scale
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
     def to_json(self) -> str:
         return json.dumps(
             {
-                "features": list(FEATURES),
+                "features": list(self.features),
                 "weights": list(self.weights),
                 "bias": self.bias,
                 "means": list(self.means),
@@ -123,9 +159,11 @@ class ConfidenceModel:
     @classmethod
     def from_json(cls, text: str) -> ConfidenceModel:
         data = json.loads(text)
-        if list(data.get("features", [])) != list(FEATURES):
+        names = tuple(str(name) for name in data.get("features", []))
+        if not names or not set(names) <= set(FEATURES):
             raise ValueError("the calibration file was fitted on other features: refit it")
         return cls(
+            features=names,
             weights=tuple(float(w) for w in data["weights"]),
             bias=float(data["bias"]),
             means=tuple(float(m) for m in data["means"]),

@@ -586,7 +586,9 @@ class KnowledgeBase:
         if found is None:
             return [], QuestionShape("", 0)
         candidates, language, shape = found
-        return scored(candidates, query, self.config.dense_weight_for(language)), shape
+        cross = language if self.config.cross_language_lexical else None
+        weight = self.config.dense_weight_for(language)
+        return scored(candidates, query, weight, question_language=cross), shape
 
     async def closest_solved(
         self, query: Query, *, floor: float = CLOSEST_FLOOR

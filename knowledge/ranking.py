@@ -36,14 +36,17 @@ class Candidate:
     """Members' verdicts on this entry for questions close to this one (see learning)."""
 
 
-def fuse(candidate: Candidate, dense_weight: float) -> tuple[float, float, float]:
+def fuse(
+    candidate: Candidate, dense_weight: float, *, lexical_floor: float = 0.0
+) -> tuple[float, float, float]:
     """(score, dense, lexical): a weighted sum of the cosine and the lexical overlap.
 
     Both inputs are absolute measures in [0, 1] (unlike ranks or bm25), so the
-    fused score can be compared with a fixed confidence threshold.
+    fused score can be compared with a fixed confidence threshold. The lexical
+    part is at least ``lexical_floor`` (see :func:`scored`).
     """
     dense = min(1.0, max(0.0, candidate.cosine))
-    lex = min(1.0, max(0.0, candidate.overlap))
+    lex = min(1.0, max(0.0, candidate.overlap, lexical_floor))
     if candidate.substring_hit:
         lex = max(lex, SUBSTRING_FLOOR)
     score = dense_weight * dense + (1.0 - dense_weight) * lex + candidate.feedback
@@ -92,11 +95,54 @@ class Scored:
         return Suggestion(c.entry, self.score, self.dense, self.lexical, signals, confidence)
 
 
-def scored(candidates: Iterable[Candidate], query: Query, dense_weight: float) -> list[Scored]:
-    """Every visible candidate with its fused score, best first."""
-    out = [Scored(c, *fuse(c, dense_weight)) for c in candidates if is_visible(c.entry, query)]
+def scored(
+    candidates: Iterable[Candidate],
+    query: Query,
+    dense_weight: float,
+    *,
+    question_language: str | None = None,
+) -> list[Scored]:
+    """Every visible candidate with its fused score, best first.
+
+    With ``question_language`` (a multilingual model's profile), a candidate in
+    another language is not held back for sharing no words with the question,
+    which it cannot: its lexical part counts as much as the best of the
+    candidates in the question's language (:func:`cross_language_floor`). Its
+    own overlap still counts when higher (an identifier, a product name).
+    Within one language, words still tell candidates apart as before.
+    """
+    visible = [c for c in candidates if is_visible(c.entry, query)]
+    floor = 0.0 if question_language is None else cross_language_floor(visible, question_language)
+    out = [
+        Scored(
+            c,
+            *fuse(
+                c,
+                dense_weight,
+                lexical_floor=floor
+                if question_language is not None and c.entry.language != question_language
+                else 0.0,
+            ),
+        )
+        for c in visible
+    ]
     out.sort(key=lambda s: (-s.score, s.candidate.entry.id))
     return out
+
+
+def cross_language_floor(candidates: Sequence[Candidate], language: str) -> float:
+    """The best lexical overlap among ``candidates`` in ``language`` (0 when none is).
+
+    Lexical overlap across Japanese and English is about 0 whatever the meaning,
+    so with a fixed dense weight a thread in the other language loses to every
+    same-language thread sharing a few words, however much closer its meaning.
+    """
+    same = [
+        max(c.overlap, SUBSTRING_FLOOR if c.substring_hit else 0.0)
+        for c in candidates
+        if c.entry.language == language
+    ]
+    return min(1.0, max(0.0, *same)) if same else 0.0
 
 
 def first_confidence(
@@ -119,6 +165,7 @@ def rank(
     threshold: float,
     confidence: ConfidenceModel | None = None,
     question: QuestionShape | None = None,
+    cross_language_lexical: bool = False,
 ) -> list[Suggestion]:
     """What to show, best first, at most ``query.limit``; empty when unsure.
 
@@ -126,9 +173,11 @@ def rank(
     ``threshold`` (or the query's own threshold). With one: nothing unless the
     probability that the first is right reaches the model's threshold (or the
     query's own, a server's setting); then the first, and the next ones that
-    score at least ``threshold``.
+    score at least ``threshold``. ``cross_language_lexical``: see :func:`scored`
+    (the question's language is ``question.language``).
     """
-    ranked = scored(candidates, query, dense_weight)
+    language = question.language if cross_language_lexical and question is not None else None
+    ranked = scored(candidates, query, dense_weight, question_language=language)
     if confidence is None:
         floor = threshold if query.threshold is None else query.threshold
         return [s.suggestion() for s in ranked if s.score >= floor][: max(0, query.limit)]

@@ -59,6 +59,9 @@ class SearchConfig:
     invite_floor: float = 0.4
     """The fused score from which a solved thread counts as close to a new post for
     inviting its helper (below the suggestion gate: see :mod:`knowledge.invitations`)."""
+    cross_language_lexical: bool = False
+    """A thread in another language than the question is not held back for sharing no
+    words with it (:func:`knowledge.ranking.scored`); for multilingual models."""
 
     def dense_weight_for(self, language: str) -> float:
         """The dense weight for a question in ``language``.
@@ -144,6 +147,7 @@ class Retriever:
             threshold=self.config.threshold,
             confidence=self.config.confidence,
             question=shape,
+            cross_language_lexical=self.config.cross_language_lexical,
         )
 
     async def gather(

@@ -14,7 +14,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from bench import bilingual, fit_confidence, quality, semeval
+from bench import bilingual, fit_confidence, quality, quality_gate, semeval
 from knowledge.confidence import FEATURES
 from knowledge.discord_chat_exporter import load_export
 from knowledge.solution_inference import infer_solution
@@ -260,3 +260,67 @@ def test_one_lucky_answer_is_not_enough_to_speak() -> None:
     assert (
         fit_confidence.smoothed_precision(2, 3) < 2 / 3 <= fit_confidence.smoothed_precision(3, 4)
     )
+
+
+def _separable(source: str, count: int, offset: int = 0) -> list[fit_confidence.Example]:
+    """Examples whose cosine_z tells right from wrong, with a little overlap."""
+    out = []
+    for i in range(count):
+        right = i % 3 != 0
+        z = (2.0 if right else 0.5) + (i % 5) * 0.3
+        values = tuple(z if name == "cosine_z" else 0.5 for name in FEATURES)
+        out.append(fit_confidence.Example(source, f"q{offset + i}", True, values, right))
+    return out
+
+
+def test_a_recipe_fits_only_its_signals_and_a_margin_never_lowers_the_threshold() -> None:
+    examples = _separable(fit_confidence.SOURCES[0], 60) + _separable(
+        fit_confidence.SOURCES[1], 60, offset=100
+    )
+    plain = fit_confidence.fit(examples, fit_confidence.Recipe(signals=("cosine_z", "lexical")))
+    assert plain.model.features == ("cosine_z", "lexical")
+    assert plain.model.weights[0] > 0
+    careful = fit_confidence.fit(
+        examples, fit_confidence.Recipe(signals=("cosine_z", "lexical"), margin=0.1)
+    )
+    assert careful.model.threshold >= plain.model.threshold
+    assert fit_confidence.recipe_for("multilingual-e5-small").margin > 0
+    assert fit_confidence.recipe_for("all-minilm-l6-v2") == fit_confidence.BEFORE
+
+
+def test_cross_source_probabilities_come_from_a_model_that_never_saw_the_source() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, len(FEATURES)))
+    y = (x[:, 0] > 0).astype(float)
+    sources = ["a"] * 20 + ["b"] * 20
+    cross = fit_confidence.cross_source(x, y, sources)
+    # Flipping the labels of source b changes a's probabilities, not b's own.
+    flipped = y.copy()
+    flipped[20:] = 1.0 - flipped[20:]
+    again = fit_confidence.cross_source(x, flipped, sources)
+    assert np.allclose(cross[20:], again[20:])
+    assert not np.allclose(cross[:20], again[:20])
+
+
+def test_gate_recipes_are_fitted_on_tuning_examples_and_scored_on_held_out_ones(tmp_path) -> None:
+    examples = []
+    for n, source in enumerate((*quality_gate.TUNING, *quality_gate.HELD_OUT)):
+        examples += _separable(source, 30, offset=100 * n)
+    # A held-out question without any candidate: the engine is silent on it.
+    examples.append(fit_confidence.Example(quality_gate.HELD_OUT[0], "none", False, None, False))
+    path = tmp_path / "examples.json"
+    quality_gate.save(path, examples)
+    assert quality_gate.load(path) == examples
+    threshold, gates = quality_gate.evaluate(
+        examples, fit_confidence.RECIPES["multilingual-e5-small"]
+    )
+    assert 0.0 < threshold < 1.0
+    assert set(gates) == set(quality_gate.HELD_OUT)
+    assert gates[quality_gate.HELD_OUT[0]].questions == 31
+    assert gates[quality_gate.HELD_OUT[0]].silent_unanswerable == 1
+    # Right answers stand out by cosine_z here, so what the gate shows is mostly right.
+    assert all(g.precision >= 2 / 3 for g in gates.values())
+    lines = quality_gate.table(
+        examples, {"shipped": fit_confidence.RECIPES["multilingual-e5-small"]}
+    )
+    assert lines[-1].startswith("top-1 without a gate")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,70 @@ def test_the_probability_rises_with_a_positive_weight_and_round_trips_as_json():
     high = m.probability(dict.fromkeys(FEATURES, 0.0) | {"margin": 0.5})
     assert low < 0.5 < high
     assert ConfidenceModel.from_json(m.to_json()) == m
+
+
+def test_cosine_z_is_how_far_the_first_stands_above_the_others_whatever_their_level():
+    def z(first: float, others: list[float]) -> float:
+        ranked = [signals(0.9, first)] + [signals(0.5, c) for c in others]
+        return features(ranked, question_language="en", question_chars=40)["cosine_z"]
+
+    # The same pattern at MiniLM's level and at e5's compressed level.
+    assert z(0.60, [0.30, 0.20, 0.10]) == pytest.approx(z(0.93, [0.84, 0.81, 0.78]), abs=0.3)
+    assert z(0.90, [0.90, 0.90, 0.90]) == 0.0  # the spread's floor, not a division by zero
+    assert math.isnan(z(0.90, [0.80]))  # one other candidate: no spread to measure
+    assert z(0.90, [0.10, 0.11]) == 10.0  # clipped
+
+
+def test_a_model_over_some_signals_reads_only_those_and_round_trips():
+    m = ConfidenceModel(
+        weights=(2.0, 1.0),
+        bias=0.0,
+        means=(0.0, 0.0),
+        scales=(1.0, 1.0),
+        threshold=0.5,
+        features=("cosine_z", "lexical"),
+    )
+    assert m.probability({"cosine_z": 1.0, "lexical": 0.5}) > 0.5
+    assert m.probability({"cosine_z": -1.0, "lexical": 0.0}) < 0.5
+    # Not measurable (a base too small to compare with): counts as its mean, 0 here.
+    assert m.probability({"cosine_z": math.nan, "lexical": 0.0}) == 0.5
+    assert ConfidenceModel.from_json(m.to_json()) == m
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"features": ("cosine_z", "no_such_signal")}, "unknown"),
+        ({"features": ("cosine_z", "cosine_z")}, "repeated"),
+        ({"scales": (1.0, 0.0)}, "positive"),
+        ({"weights": (1.0,)}, "needs 2"),
+    ],
+)
+def test_a_malformed_model_is_refused(changes, message):
+    fields = {
+        "weights": (1.0, 1.0),
+        "bias": 0.0,
+        "means": (0.0, 0.0),
+        "scales": (1.0, 1.0),
+        "threshold": 0.5,
+        "features": ("cosine_z", "lexical"),
+    }
+    with pytest.raises(ValueError, match=message):
+        ConfidenceModel(**(fields | changes))
+
+
+def test_only_the_multilingual_profile_lifts_cross_language_lexical_scores():
+    assert E5.search_config().cross_language_lexical
+    assert not MINILM.search_config().cross_language_lexical
+    assert not GENERIC.search_config().cross_language_lexical
+
+
+def test_the_shipped_e5_gate_reads_signals_that_raise_confidence():
+    shipped = E5.confidence()
+    assert shipped is not None
+    assert "cosine_z" in shipped.features and "answer_length" not in shipped.features
+    weights = dict(zip(shipped.features, shipped.weights, strict=True))
+    assert weights["cosine_z"] > 0 and weights["lexical"] > 0 and weights["cosine"] > 0
 
 
 def test_a_calibration_file_for_other_features_is_refused():

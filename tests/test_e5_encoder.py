@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.e5 import E5_MODEL, MODEL_MAX_TOKENS, E5Encoder
+from index.e5 import E5_MODEL, MODEL_MAX_TOKENS, E5Encoder, _fits_by_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -97,6 +97,21 @@ def test_a_long_text_is_cut_to_one_window(encoder):
 
 def test_a_short_text_is_not_cut(encoder):
     assert encoder._truncate(VISA) == VISA
+
+
+@pytest.mark.parametrize("prefix", ["query", "passage"])
+def test_a_text_judged_short_by_its_bytes_always_fits(encoder, passage_encoder, prefix):
+    chosen = encoder if prefix == "query" else passage_encoder
+    chosen.load()
+    # Near the limit, in every script: one byte, three bytes, four bytes a character.
+    for unit in ("x", "a ", "日本", "ｱ", "😀", "Ω"):
+        for limit in (16, 64, MODEL_MAX_TOKENS):
+            for length in range(1, limit + 1, 3):
+                text = (unit * length)[:length]
+                if _fits_by_bytes(text, prefix, limit):
+                    assert chosen.token_count(text) <= limit, (unit, limit, length)
+    assert _fits_by_bytes(VISA, prefix, MODEL_MAX_TOKENS)
+    assert not _fits_by_bytes(LONG, prefix, MODEL_MAX_TOKENS)
 
 
 def test_the_engines_windowing_is_kept_on_request():

@@ -7,12 +7,28 @@ from datetime import UTC, datetime
 import pytest
 
 from knowledge.models import PUBLIC_SCOPE, AnswerPart, Entry, Query, private_scope
-from knowledge.ranking import SUBSTRING_FLOOR, Candidate, fuse, is_visible, rank
+from knowledge.ranking import (
+    SUBSTRING_FLOOR,
+    Candidate,
+    QuestionShape,
+    cross_language_floor,
+    fuse,
+    is_visible,
+    rank,
+    scored,
+)
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def entry(entry_id: int, *, guild_id: int = 1, scope: str = PUBLIC_SCOPE, thread_id: int = 0):
+def entry(
+    entry_id: int,
+    *,
+    guild_id: int = 1,
+    scope: str = PUBLIC_SCOPE,
+    thread_id: int = 0,
+    language: str = "en",
+):
     return Entry(
         id=entry_id,
         guild_id=guild_id,
@@ -27,7 +43,7 @@ def entry(entry_id: int, *, guild_id: int = 1, scope: str = PUBLIC_SCOPE, thread
         asked_at=WHEN,
         solved_at=WHEN,
         jump_url="https://discord.com/channels/1/1",
-        language="en",
+        language=language,
         scope=scope,
     )
 
@@ -87,3 +103,70 @@ def test_ranking_returns_at_most_the_limit_with_ties_broken_by_id():
     candidates = [Candidate(entry(i), cosine=0.9, overlap=0.9) for i in (5, 3, 4, 1)]
     result = rank(candidates, query(limit=3), dense_weight=0.7, threshold=0.5)
     assert [s.entry.id for s in result] == [1, 3, 4]
+
+
+def bilingual_candidates() -> list[Candidate]:
+    """A Japanese question: an English thread closer in meaning, a Japanese one sharing words."""
+    return [
+        Candidate(entry(1, language="en"), cosine=0.90, overlap=0.0),
+        Candidate(entry(2, language="ja"), cosine=0.88, overlap=0.35),
+        Candidate(entry(3, language="ja"), cosine=0.80, overlap=0.10),
+    ]
+
+
+def test_without_the_rule_a_thread_in_the_other_language_loses_for_sharing_no_words():
+    ranked = scored(bilingual_candidates(), query(), 0.9)
+    assert [s.candidate.entry.id for s in ranked] == [2, 1, 3]
+
+
+def test_with_the_rule_the_closer_meaning_wins_across_languages():
+    ranked = scored(bilingual_candidates(), query(), 0.9, question_language="ja")
+    assert [s.candidate.entry.id for s in ranked] == [1, 2, 3]
+    english = ranked[0]
+    # Its lexical part is the best Japanese candidate's, not its own 0.
+    assert english.lexical == pytest.approx(0.35)
+    assert english.score == pytest.approx(0.9 * 0.90 + 0.1 * 0.35)
+    # Same-language candidates keep their own overlap.
+    assert ranked[1].lexical == pytest.approx(0.35) and ranked[2].lexical == pytest.approx(0.10)
+
+
+def test_a_cross_language_thread_keeps_its_own_overlap_when_higher():
+    candidates = [
+        Candidate(entry(1, language="en"), cosine=0.85, overlap=0.6),  # "Salesforce 401"
+        Candidate(entry(2, language="ja"), cosine=0.85, overlap=0.2),
+    ]
+    ranked = scored(candidates, query(), 0.9, question_language="ja")
+    assert ranked[0].candidate.entry.id == 1 and ranked[0].lexical == pytest.approx(0.6)
+
+
+def test_the_floor_counts_substring_hits_and_is_zero_without_same_language_candidates():
+    same = [
+        Candidate(entry(1, language="ja"), cosine=0.8, overlap=0.1, substring_hit=True),
+        Candidate(entry(2, language="en"), cosine=0.8, overlap=0.9),
+    ]
+    assert cross_language_floor(same, "ja") == SUBSTRING_FLOOR
+    assert cross_language_floor(same[1:], "ja") == 0.0
+
+
+def test_invisible_candidates_do_not_set_the_floor():
+    candidates = [
+        Candidate(entry(1, language="en"), cosine=0.9, overlap=0.0),
+        Candidate(entry(2, language="ja", guild_id=2), cosine=0.5, overlap=0.9),
+    ]
+    ranked = scored(candidates, query(), 0.9, question_language="ja")
+    assert [s.candidate.entry.id for s in ranked] == [1]
+    assert ranked[0].lexical == 0.0
+
+
+def test_rank_applies_the_rule_only_when_asked_and_with_the_questions_language():
+    shape = QuestionShape("ja", 40)
+    plain = rank(bilingual_candidates(), query(), dense_weight=0.9, threshold=0.0, question=shape)
+    ruled = rank(
+        bilingual_candidates(),
+        query(),
+        dense_weight=0.9,
+        threshold=0.0,
+        question=shape,
+        cross_language_lexical=True,
+    )
+    assert plain[0].entry.id == 2 and ruled[0].entry.id == 1

@@ -1,0 +1,279 @@
+"""Gate experiments: which recipe for the confidence gate holds on data it was not fitted on.
+
+Run from the repository root::
+
+    python bench/quality_gate.py                       # the shipped model's profile
+    python bench/quality_gate.py --model all-MiniLM-L6-v2
+
+Every question of the tuning splits (SemEval-2016 train part 2 in one base, the
+bilingual ``tuning`` split) and of the held-out splits (train part 1, dev, the
+bilingual ``held-out`` split) is asked once through
+:meth:`KnowledgeBase.candidates` with the profile's fusion, exactly as
+``bench/fit_confidence.py`` and ``bench/quality.py`` ask them; the first
+candidate's signals and whether it is right are kept in a cache file under
+``/tmp`` (keyed by the model and the fusion values). Each recipe
+(:class:`bench.fit_confidence.Recipe`: signals, penalty, threshold rule) is then
+fitted on the tuning examples only, by ``bench/fit_confidence.py``'s own
+:func:`~bench.fit_confidence.fit`, and the held-out figures it would give are
+printed: P@1 over answerable questions, silence over unanswerable ones,
+precision when speaking. These equal ``bench/quality.py``'s knowledge-base
+figures for the first suggestion (the same candidates, the same gate).
+
+The held-out figures are read to compare recipes, never to fit one; the recipe
+shipped is the one that holds on *both* SemEval and bilingual data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+
+from bench import bilingual, semeval
+from bench import fit_confidence as fitting
+from bench.fit_confidence import Example, Recipe
+from bench.quality_harness import CachingEncoder, TempDirs, make_encoder, open_layout, use_config
+from knowledge.confidence import FEATURES
+from knowledge.engine import KnowledgeBase, SearchConfig
+from knowledge.models import Query
+from knowledge.profiles import profile_for
+
+CACHE_DIR = Path("/tmp") / "senpai-gate"
+VECTORS_DIR = Path(__file__).resolve().parent / "out" / "vectors"
+TUNING = fitting.SOURCES
+HELD_OUT = ("semeval train part 1", "semeval dev", "bilingual held-out")
+SEMEVAL_SOURCES = {"train2": TUNING[0], "train1": HELD_OUT[0], "dev": HELD_OUT[1]}
+
+ROBUST = fitting.ROBUST
+
+RECIPES: dict[str, Recipe] = {
+    "11 signals, l2 1, out-of-fold (before)": fitting.BEFORE,
+    "all 12 (+ cosine_z), l2 1, out-of-fold": Recipe(),
+    "robust 5, l2 1, out-of-fold": Recipe(signals=ROBUST),
+    "robust 5, l2 10, out-of-fold": Recipe(signals=ROBUST, l2=10.0),
+    "robust 5, l2 10, cross-source +0": Recipe(signals=ROBUST, l2=10.0, cross_margin=0.0),
+    "score + cosine_z, l2 1, out-of-fold +0.05": Recipe(signals=("score", "cosine_z"), margin=0.05),
+    "cosine_z + lexical, l2 1, out-of-fold": Recipe(signals=("cosine_z", "lexical")),
+    "cosine_z + lexical, l2 1, out-of-fold +0.05": Recipe(
+        signals=("cosine_z", "lexical"), margin=0.05
+    ),
+    "robust 5, l2 10, out-of-fold +0.05 (shipped, e5)": fitting.RECIPES["multilingual-e5-small"],
+}
+"""Each recipe measured (README, gate lever table)."""
+
+
+def cache_file(model: str, config: SearchConfig) -> Path:
+    """Where the examples asked with ``config`` of ``model`` are kept."""
+    key = json.dumps(
+        [
+            model,
+            config.dense_weight,
+            config.language_dense_weights,
+            config.title_weight,
+            config.candidates,
+            config.index_answer,
+            config.cross_language_lexical,
+            list(FEATURES),
+        ]
+    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return CACHE_DIR / f"examples-{digest}.json"
+
+
+async def collect(
+    encoder: CachingEncoder, config: SearchConfig, args: argparse.Namespace
+) -> list[Example]:
+    """One example per question of every tuning and held-out split."""
+    data_dir = Path(args.data) if args.data else semeval.default_data_dir()
+    out: list[Example] = []
+    dirs = TempDirs()
+    try:
+        for split, source in SEMEVAL_SOURCES.items():
+            questions = semeval.load(split, data_dir)
+            layout = await open_layout(
+                dirs.new(), encoder, questions, config=config, per_group=False
+            )
+            try:
+                use_config(layout.kb, config)
+                threads_of = {rel: t for t, rel in layout.rel_of.items()}
+                for q in questions:
+                    relevant = frozenset(threads_of[r] for r in layout.relevant[q.id])
+                    query = Query(guild_id=layout.guild_of[q.id], text=q.text, title=q.subject)
+                    out.append(await fitting.example(layout.kb, query, source, q.id, relevant))
+            finally:
+                await layout.kb.close()
+        data = bilingual.load(Path(args.bilingual_data))
+        kb = await KnowledgeBase.open(dirs.new(), encoder, config)
+        try:
+            await bilingual.capture(kb, data)
+            for q in data.questions:
+                source = TUNING[1] if q.split == "tuning" else HELD_OUT[2]
+                query = Query(guild_id=q.guild_id, text=q.post, title=q.title)
+                out.append(await fitting.example(kb, query, source, q.id, q.relevant))
+        finally:
+            await kb.close()
+    finally:
+        dirs.cleanup()
+        encoder.save()
+    return out
+
+
+def save(path: Path, examples: Sequence[Example]) -> None:
+    """Write ``examples`` as JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([dataclasses.asdict(e) for e in examples]), encoding="utf-8")
+
+
+def load(path: Path) -> list[Example]:
+    """Read examples written by :func:`save`."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        Example(
+            r["source"],
+            r["question_id"],
+            r["answerable"],
+            None if r["values"] is None else tuple(r["values"]),
+            r["right"],
+        )
+        for r in raw
+    ]
+
+
+def evaluate(examples: Sequence[Example], recipe: Recipe) -> tuple[float, dict[str, fitting.Gate]]:
+    """Fit ``recipe`` on the tuning examples; its threshold and gate on each held-out set."""
+    tuning = [e for e in examples if e.source in TUNING]
+    fitted = fitting.fit(tuning, recipe)
+    model = fitted.model
+    out: dict[str, fitting.Gate] = {}
+    for source in HELD_OUT:
+        held = [e for e in examples if e.source == source]
+        probabilities = [
+            0.0
+            if e.values is None
+            else model.probability(dict(zip(FEATURES, e.values, strict=True)))
+            for e in held
+        ]
+        out[source] = fitting.gate(held, probabilities, model.threshold)
+    return model.threshold, out
+
+
+def table(examples: Sequence[Example], recipes: dict[str, Recipe]) -> list[str]:
+    """Held-out P@1 / silence / precision of each recipe."""
+    lines = [
+        "Gate recipes fitted on the tuning splits; held-out P@1 / silence / precision "
+        "(first suggestion)",
+        f"{'recipe':<58} {'p>=':>5}  " + "  ".join(f"{s:<22}" for s in HELD_OUT) + "  min prec",
+    ]
+    for name, recipe in recipes.items():
+        threshold, gates = evaluate(examples, recipe)
+        cells = [f"{g.p1:.2f} / {g.silence:.2f} / {g.precision:.2f}" for g in gates.values()]
+        worst = min(g.precision if g.shown else 1.0 for g in gates.values())
+        lines.append(
+            f"{name:<58} {threshold:5.2f}  "
+            + "  ".join(f"{c:<22}" for c in cells)
+            + f"  {worst:.2f}"
+        )
+    no_gate = {
+        source: sum(e.right for e in examples if e.source == source)
+        / max(1, sum(e.answerable for e in examples if e.source == source))
+        for source in (*TUNING, *HELD_OUT)
+    }
+    lines.append("top-1 without a gate: " + ", ".join(f"{k} {v:.2f}" for k, v in no_gate.items()))
+    return lines
+
+
+async def run(args: argparse.Namespace) -> list[str]:
+    """Collect (or read) the examples, then evaluate every recipe."""
+    encoder = make_encoder(args.model, cache_dir=VECTORS_DIR)
+    profile = profile_for(encoder.name)
+    config = dataclasses.replace(profile.search_config(), confidence=None, **overrides(args))
+    path = cache_file(encoder.name, config)
+    if path.is_file() and not args.refresh:
+        examples = load(path)
+    else:
+        examples = await collect(encoder, config, args)
+        save(path, examples)
+    lines = [f"model {encoder.name}; profile {profile.key}; {describe(config)}; examples {path}"]
+    return lines + table(examples, RECIPES)
+
+
+def overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The fusion values given on the command line, as :class:`SearchConfig` changes."""
+    out: dict[str, object] = {}
+    if args.dense_weight is not None:
+        out["dense_weight"] = args.dense_weight
+    if args.ja_dense_weight is not None:
+        out["language_dense_weights"] = (("ja", args.ja_dense_weight),)
+    if args.title_weight is not None:
+        out["title_weight"] = args.title_weight
+    if args.candidates is not None:
+        out["candidates"] = args.candidates
+    if args.index_answer:
+        out["index_answer"] = True
+    if args.no_cross_language_lexical:
+        out["cross_language_lexical"] = False
+    return out
+
+
+def describe(config: SearchConfig) -> str:
+    """The fusion values of ``config`` in one line."""
+    ja = dict(config.language_dense_weights).get("ja", config.dense_weight)
+    return (
+        f"dense {config.dense_weight:g} (ja {ja:g}), title {config.title_weight:g}, "
+        f"candidates {config.candidates}, answer indexed {config.index_answer}, "
+        f"cross-language lexical rule {config.cross_language_lexical}"
+    )
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="default", help="as bench/quality.py")
+    parser.add_argument("--data", default=None, help="the semeval2016 directory")
+    parser.add_argument(
+        "--bilingual-data", default=str(bilingual.DATA_DIR), help="the bilingual community"
+    )
+    parser.add_argument("--refresh", action="store_true", help="ask again, ignore the cache")
+    parser.add_argument("--dense-weight", type=float, default=None, help="another dense weight")
+    parser.add_argument(
+        "--ja-dense-weight", type=float, default=None, help="another Japanese dense weight"
+    )
+    parser.add_argument("--title-weight", type=float, default=None, help="another title weight")
+    parser.add_argument("--candidates", type=int, default=None, help="another candidate depth")
+    parser.add_argument(
+        "--index-answer", action="store_true", help="the answer's text in the entry's vector"
+    )
+    parser.add_argument(
+        "--no-cross-language-lexical",
+        action="store_true",
+        help="rank without the cross-language lexical rule (knowledge.ranking.scored)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the recipe table."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for line in asyncio.run(run(parse_args(argv))):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    np.seterr(over="ignore")
+    sys.exit(main())
