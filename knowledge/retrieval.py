@@ -16,11 +16,13 @@ import numpy as np
 
 from index.encoder import Encoder
 from index.kinds import APPROXIMATE_FROM
+from index.term_index import TermIndex
 from index.vectors import VectorIndex
 from knowledge import lexical
 from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
 from knowledge.confidence import ConfidenceModel
 from knowledge.learning import Verdict, adjustments
+from knowledge.live_terms import LiveTermIndex
 from knowledge.models import Query, Suggestion
 from knowledge.ranking import Candidate, QuestionShape, rank
 from knowledge.store import KnowledgeStore
@@ -118,10 +120,18 @@ class LexicalHits:
 class Retriever:
     """Suggestions for one question over a store and a vector index."""
 
-    def __init__(self, store: KnowledgeStore, encoder: Encoder, config: SearchConfig) -> None:
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        encoder: Encoder,
+        config: SearchConfig,
+        *,
+        terms: LiveTermIndex | None = None,
+    ) -> None:
         self.store = store
         self.encoder = encoder
         self.config = config
+        self.terms = terms
         # Vectors of judged questions, by (question post, entry): derived from the
         # store's text, encoded once per process.
         self._judged: dict[tuple[int, int], np.ndarray] = {}
@@ -171,18 +181,25 @@ class Retriever:
         return vector
 
     async def _lexical(self, prepared: PreparedQuery, total: int) -> LexicalHits:
+        """Term and substring candidates. On a large base the term lookups go to the
+        derived term index, which touches the asking server's postings only and
+        weighs terms by the server's own document frequencies; else to FTS5."""
         query = prepared.query
         k = self.config.candidates
-        frequencies = await self.store.document_frequencies(prepared.terms)
-        weights = {t: lexical.idf(total, frequencies.get(t, 0)) for t in set(prepared.terms)}
-        selective = lexical.selective_terms(prepared.terms, frequencies, total)
-        term_hits = await self.store.term_search(
-            selective,
-            guild_id=query.guild_id,
-            scopes=prepared.scopes,
-            exclude_thread_id=query.exclude_thread_id,
-            limit=k,
-        )
+        term_index = await self.terms.current() if self.terms is not None else None
+        if term_index is not None:
+            term_hits, weights = await asyncio.to_thread(self._indexed_terms, term_index, prepared)
+        else:
+            frequencies = await self.store.document_frequencies(prepared.terms)
+            weights = {t: lexical.idf(total, frequencies.get(t, 0)) for t in set(prepared.terms)}
+            selective = lexical.selective_terms(prepared.terms, frequencies, total)
+            term_hits = await self.store.term_search(
+                selective,
+                guild_id=query.guild_id,
+                scopes=prepared.scopes,
+                exclude_thread_id=query.exclude_thread_id,
+                limit=k,
+            )
         substring_hits: Hits = []
         if prepared.needles:
             substring_hits = await self.store.substring_search(
@@ -193,6 +210,23 @@ class Retriever:
                 limit=k,
             )
         return LexicalHits(term_hits, substring_hits, weights)
+
+    def _indexed_terms(
+        self, index: TermIndex, prepared: PreparedQuery
+    ) -> tuple[Hits, dict[str, float]]:
+        """Ranked term matches and IDF weights from the term index (one worker-thread hop)."""
+        query = prepared.query
+        frequencies, total = index.frequencies(query.guild_id, prepared.terms)
+        weights = {t: lexical.idf(total, frequencies.get(t, 0)) for t in set(prepared.terms)}
+        selective = lexical.selective_terms(prepared.terms, frequencies, total)
+        hits = index.search(
+            selective,
+            guild_id=query.guild_id,
+            scopes=prepared.scopes,
+            exclude_thread_id=query.exclude_thread_id,
+            limit=self.config.candidates,
+        )
+        return hits, weights
 
     async def _dense_search(
         self, index: VectorIndex, vector: np.ndarray, prepared: PreparedQuery, allowed_count: int
