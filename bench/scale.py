@@ -20,9 +20,10 @@ built once and cached (``--scale-cache``, under /tmp by default).
 Each scenario is served by a fresh process (its peak memory is the figure):
 :meth:`KnowledgeBase.suggest` from question text to ranked suggestions, per
 server, p50/p99 and the time of each step, in two modes: ``before`` (FTS5 for
-every lexical lookup, the dense search restricted to a server's ids by a FAISS
-selector above 4,096 ids, as before this work) and ``after`` (the term index, and
-exact scoring of a server's own vectors up to :data:`index.vectors.EXACT_FILTER_MAX`).
+every lexical lookup, as before this work) and ``after`` (the term index serves
+the term lookups and the server's document frequencies). Dense search is the
+same in both: the server's ids from the store, then exact scoring of up to
+:data:`index.vectors.EXACT_FILTER_MAX` of them, or a FAISS selector beyond.
 Each mode is measured with the real encoder and once more with the questions'
 vectors encoded beforehand ("retrieval only"), since question encoding is being
 worked on separately.
@@ -273,7 +274,6 @@ class _PrecomputedEncoder:
 async def serve(params: dict[str, Any]) -> dict[str, Any]:
     """The worker: suggestion latency per server, steps, peak memory (one mode)."""
     from bench import speed
-    from index import vectors as vector_module
     from knowledge.engine import DB_FILE, INDEX_DIR, KnowledgeBase
     from knowledge.models import PUBLIC_SCOPE, Query
     from knowledge.profiles import profile_for
@@ -298,7 +298,6 @@ async def serve(params: dict[str, Any]) -> dict[str, Any]:
                 out["note"] = "the term index does not serve at this size (FTS5 is used)"
         else:
             kb.retriever.terms = None
-            vector_module.EXACT_FILTER_MAX = 4096
         out["loaded_rss_mb"] = round((speed.status_kib("VmRSS") - before_load) / 1024, 1)
         timings = speed.Timings()
         speed.instrument(kb, timings)
