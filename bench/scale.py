@@ -39,7 +39,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,7 +142,9 @@ def _guild_sizes(db_path: Path, guilds: Sequence[int]) -> dict[str, int]:
         db.close()
 
 
-def _vectors(data: Path, base: np.ndarray, model: str, entries: int) -> dict[str, Any]:
+def _vectors(
+    data: Path, base: Callable[[], np.ndarray], model: str, entries: int
+) -> dict[str, Any]:
     """The saved vector index of the store in ``data`` (reused when it matches)."""
     from index.kinds import choose_kind
     from index.storage import read_meta
@@ -159,7 +161,7 @@ def _vectors(data: Path, base: np.ndarray, model: str, entries: int) -> dict[str
     if saved is not None and saved.fingerprint == fingerprint and saved.model == model:
         return {"kind": saved.kind, "cached": True}
     started = time.perf_counter()
-    vectors = synthetic.mixture_vectors(base, SEED, 0, entries)
+    vectors = synthetic.mixture_vectors(base(), SEED, 0, entries)
     index = VectorIndex.build(np.arange(1, entries + 1, dtype=np.int64), vectors, kind=kind)
     del vectors
     index.save(data / "index", model=model, fingerprint=fingerprint)
@@ -194,7 +196,7 @@ def measure_scenarios(
     *,
     entries: int,
     cache: Path,
-    base: np.ndarray,
+    base: Callable[[], np.ndarray],
     model: str,
     model_kind: str,
     query_texts: Sequence[str],

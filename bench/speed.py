@@ -1121,18 +1121,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     texts = [dense_text(e) for e in sample_entries]
     query_texts = synthetic.queries(SEED, max(args.queries, 10))
 
-    report["encoding"], report["rebuild"], base = measure_encoders(args, texts, query_texts)
-    query_vectors = make_encoder(args.model).encode(query_texts)
+    base: np.ndarray | None = None
+    if sizes or args.backends.strip() or args.rebuild_backends.strip():
+        report["encoding"], report["rebuild"], base = measure_encoders(args, texts, query_texts)
 
+    def real_embeddings() -> np.ndarray:
+        """What the synthetic vectors are mixed from (only encoded when needed)."""
+        nonlocal base
+        if base is None:
+            base = encode_in_batches(make_encoder(args.model), texts)
+        return base
+
+    query_vectors = make_encoder(args.model).encode(query_texts) if sizes else None
     report["sizes"] = []
     for size in sizes:
-        report["sizes"].append(measure_size(size, args, base, query_vectors, query_texts))
+        assert query_vectors is not None
+        report["sizes"].append(
+            measure_size(size, args, real_embeddings(), query_vectors, query_texts)
+        )
     if scenarios:
         report["scenarios"] = scale.measure_scenarios(
             scenarios,
             entries=args.scale_entries,
             cache=args.scale_cache,
-            base=base,
+            base=real_embeddings,
             model=make_encoder_name(args.model),
             model_kind=args.model,
             query_texts=query_texts[: args.queries],
