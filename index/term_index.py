@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 META_FILE = "terms.json"
 """Written after each commit: the build id, the schema version and the caller's fingerprint."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # A term in the title counts twice, as FTS5's ``bm25(entries_terms, 2.0, 1.0)`` weighs
 # it: the "text" field holds the title's terms and the body's, the "title" field the
@@ -81,8 +81,8 @@ def _schema() -> tantivy.Schema:
     # "<guild>:<scope>" and "<guild>:<term>": raw keys, so postings are per server.
     builder.add_text_field("scope", tokenizer_name="raw", index_option="basic")
     builder.add_text_field("guild", tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("title", tokenizer_name="raw", index_option="freq")
-    builder.add_text_field("text", tokenizer_name="raw", index_option="freq")
+    builder.add_text_field("title", tokenizer_name="whitespace", index_option="freq")
+    builder.add_text_field("text", tokenizer_name="whitespace", index_option="freq")
     return builder.build()
 
 
@@ -90,15 +90,13 @@ def _key(guild_id: int, term: str) -> str:
     return f"{guild_id}:{term}"
 
 
-def _tokens(guild_id: int, terms: Sequence[str]) -> tantivy.PreTokenizedString:
-    keys = [_key(guild_id, t) for t in terms]
-    text = " ".join(keys)
-    tokens = []
-    offset = 0
-    for position, key in enumerate(keys):
-        tokens.append(tantivy.Token(key, position, offset, offset + len(key)))
-        offset += len(key) + 1
-    return tantivy.PreTokenizedString(text, tokens)
+def _keys(guild_id: int, terms: Sequence[str]) -> str:
+    """The terms as the server's keys, space-separated (tantivy's whitespace tokenizer
+    splits them again; the terms themselves never contain whitespace)."""
+    if not terms:
+        return ""
+    prefix = f"{guild_id}:"
+    return prefix + (" " + prefix).join(terms)
 
 
 def read_meta(directory: Path) -> TermIndexMeta | None:
@@ -234,10 +232,8 @@ class TermIndex:
         out.add_unsigned("thread", doc.thread_id)
         out.add_text("scope", _key(doc.guild_id, doc.scope))
         out.add_text("guild", str(doc.guild_id))
-        out.add_pre_tokenized_text("title", _tokens(doc.guild_id, doc.title_terms))
-        out.add_pre_tokenized_text(
-            "text", _tokens(doc.guild_id, (*doc.title_terms, *doc.body_terms))
-        )
+        out.add_text("title", _keys(doc.guild_id, doc.title_terms))
+        out.add_text("text", _keys(doc.guild_id, (*doc.title_terms, *doc.body_terms)))
         return out
 
     def reload(self) -> None:
@@ -303,7 +299,8 @@ class TermIndex:
         query = self._query(terms, guild_id, scopes, exclude_thread_id)
         if query is None:
             return 0
-        return int(self._index.searcher().search(query, 1, count=True).count or 0)
+        result = self._index.searcher().search(query, 1, count=True)
+        return int(result.count or 0)  # type: ignore[attr-defined]  # missing from the stubs
 
     def _query(
         self,
