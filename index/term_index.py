@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 META_FILE = "terms.json"
 """Written after each commit: the build id, the schema version and the caller's fingerprint."""
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # A term in the title counts twice, as FTS5's ``bm25(entries_terms, 2.0, 1.0)`` weighs
 # it: the "text" field holds the title's terms and the body's, the "title" field the
@@ -63,6 +63,9 @@ class TermDocument:
     thread_id: int
     title_terms: tuple[str, ...]
     body_terms: tuple[str, ...]
+    codes: tuple[str, ...] = ()
+    """Identifier-like tokens (error codes, versions), matched whole by
+    :meth:`TermIndex.search_codes`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,7 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("guild", tokenizer_name="raw", index_option="basic")
     builder.add_text_field("title", tokenizer_name="whitespace", index_option="freq")
     builder.add_text_field("text", tokenizer_name="whitespace", index_option="freq")
+    builder.add_text_field("codes", tokenizer_name="whitespace", index_option="freq")
     return builder.build()
 
 
@@ -234,6 +238,7 @@ class TermIndex:
         out.add_text("guild", str(doc.guild_id))
         out.add_text("title", _keys(doc.guild_id, doc.title_terms))
         out.add_text("text", _keys(doc.guild_id, (*doc.title_terms, *doc.body_terms)))
+        out.add_text("codes", _keys(doc.guild_id, doc.codes))
         return out
 
     def reload(self) -> None:
@@ -274,7 +279,29 @@ class TermIndex:
     ) -> list[tuple[int, float]]:
         """The ``limit`` best entries of the server in ``scopes`` matching any of
         ``terms`` (BM25, larger = better), best first."""
-        query = self._query(terms, guild_id, scopes, exclude_thread_id)
+        return self._top(self._query(terms, guild_id, scopes, exclude_thread_id), limit)
+
+    def search_codes(
+        self,
+        codes: Sequence[str],
+        *,
+        guild_id: int,
+        scopes: Iterable[str],
+        exclude_thread_id: int | None = None,
+        limit: int = 30,
+    ) -> list[tuple[int, float]]:
+        """The ``limit`` best entries of the server in ``scopes`` containing any of the
+        identifier-like ``codes`` as a whole token, best first."""
+        query = self._query(codes, guild_id, scopes, exclude_thread_id, fields=("codes",))
+        return self._top(query, limit)
+
+    def scope_count(self, guild_id: int, scopes: Iterable[str]) -> int:
+        """Entries of the server in ``scopes``, counted from the postings (O(scopes));
+        like :meth:`frequencies`, an entry removed since the last merge still counts."""
+        searcher = self._index.searcher()
+        return sum(int(searcher.doc_freq("scope", _key(guild_id, s))) for s in set(scopes))
+
+    def _top(self, query: tantivy.Query | None, limit: int) -> list[tuple[int, float]]:
         if query is None or limit < 1:
             return []
         searcher = self._index.searcher()
@@ -308,6 +335,7 @@ class TermIndex:
         guild_id: int,
         scopes: Iterable[str],
         exclude_thread_id: int | None,
+        fields: Sequence[str] = ("title", "text"),
     ) -> tantivy.Query | None:
         scope_keys = sorted({_key(guild_id, s) for s in scopes})
         unique = list(dict.fromkeys(terms))
@@ -317,7 +345,7 @@ class TermIndex:
         should: list[tuple[tantivy.Occur, tantivy.Query]] = []
         for term in unique:
             key = _key(guild_id, term)
-            for field in ("title", "text"):
+            for field in fields:
                 query = tantivy.Query.term_query(schema, field, key, index_option="freq")
                 should.append((tantivy.Occur.Should, query))
         allowed = tantivy.Query.const_score_query(

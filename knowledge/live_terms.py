@@ -6,12 +6,13 @@ the store's change log whenever the store has moved on (this process wrote, or
 another process sharing the database did), and rebuilt from the store when it
 is missing, of another database, or older than the change log remembers.
 
-It serves the lexical lookups (ranked term search and the server's document
-frequencies) once the knowledge base holds :data:`SERVE_FROM` entries: below,
-SQLite's FTS5 is as fast (a few milliseconds at 10k entries, measured by
-``bench/speed.py``) and stays the path, so a small community's results do not
-depend on a second engine. Processes sharing a data directory serialise their
-writes to it with a file lock and pick up each other's commits.
+It serves the lexical lookups (ranked term search, the server's document
+frequencies, identifier tokens such as error codes, and the count of the
+server's allowed entries) once the knowledge base holds :data:`SERVE_FROM`
+entries. Below, SQLite's FTS5 stays the path: it costs a few milliseconds there,
+and it is what the shipped confidence gates were fitted on. Processes sharing a
+data directory serialise their writes to it with a file lock and pick up each
+other's commits.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from index.term_index import TermDocument, TermIndex, read_meta
+from knowledge import lexical
 from knowledge.db import PRIVATE_FILE_MODE, make_private_dir
 from knowledge.store import KnowledgeStore, TermRow
 
@@ -40,6 +42,7 @@ SERVE_FROM = 50_000
 TERMS_DIR = "terms"
 _LOCK_FILE = ".terms.lock"
 _BATCH = 4096
+_MAX_CODES = 256
 
 
 def _document(row: TermRow) -> TermDocument:
@@ -50,6 +53,7 @@ def _document(row: TermRow) -> TermDocument:
         row.thread_id,
         tuple(row.title_terms.split()),
         tuple(row.body_terms.split()),
+        tuple(lexical.substring_needles(row.text, limit=_MAX_CODES)),
     )
 
 

@@ -159,11 +159,15 @@ class Retriever:
         prepared = PreparedQuery.of(query)
         if prepared is None:
             return None
-        allowed_count = await self.store.count(query.guild_id, prepared.scopes)
+        term_index = await self.terms.current() if self.terms is not None else None
+        if term_index is not None:  # the server's postings: no scan of its rows
+            allowed_count = term_index.scope_count(query.guild_id, prepared.scopes)
+        else:
+            allowed_count = await self.store.count(query.guild_id, prepared.scopes)
         if allowed_count == 0:
             return None
         vector_task = asyncio.create_task(self._query_vector(prepared))
-        lexical_hits = await self._lexical(prepared, max(len(index), allowed_count))
+        lexical_hits = await self._lexical(prepared, max(len(index), allowed_count), term_index)
         vector = await vector_task
         dense_hits = await self._dense_search(index, vector, prepared, allowed_count)
         candidates = await self._candidates(index, prepared, vector, dense_hits, lexical_hits)
@@ -180,13 +184,17 @@ class Retriever:
             vector = (1.0 - weight) * encoded[0] + weight * encoded[1]
         return vector
 
-    async def _lexical(self, prepared: PreparedQuery, total: int) -> LexicalHits:
-        """Term and substring candidates. On a large base the term lookups go to the
-        derived term index, which touches the asking server's postings only and
-        weighs terms by the server's own document frequencies; else to FTS5."""
+    async def _lexical(
+        self, prepared: PreparedQuery, total: int, term_index: TermIndex | None = None
+    ) -> LexicalHits:
+        """Term and substring candidates. On a large base (``term_index`` given) the
+        lookups go to the derived term index, which touches the asking server's
+        postings only, weighs terms by the server's own document frequencies and
+        matches identifiers (error codes, versions) as whole tokens; else to FTS5."""
         query = prepared.query
         k = self.config.candidates
-        term_index = await self.terms.current() if self.terms is not None else None
+        if term_index is not None and all(len(n) >= 3 for n in prepared.needles):
+            return await asyncio.to_thread(self._indexed_lexical, term_index, prepared)
         if term_index is not None:
             term_hits, weights = await asyncio.to_thread(self._indexed_terms, term_index, prepared)
         else:
@@ -210,6 +218,19 @@ class Retriever:
                 limit=k,
             )
         return LexicalHits(term_hits, substring_hits, weights)
+
+    def _indexed_lexical(self, index: TermIndex, prepared: PreparedQuery) -> LexicalHits:
+        """Every lexical lookup from the term index (one worker-thread hop)."""
+        term_hits, weights = self._indexed_terms(index, prepared)
+        query = prepared.query
+        codes = index.search_codes(
+            prepared.needles,
+            guild_id=query.guild_id,
+            scopes=prepared.scopes,
+            exclude_thread_id=query.exclude_thread_id,
+            limit=self.config.candidates,
+        )
+        return LexicalHits(term_hits, codes, weights)
 
     def _indexed_terms(
         self, index: TermIndex, prepared: PreparedQuery

@@ -81,6 +81,8 @@ class TermRow:
     thread_id: int
     title_terms: str
     body_terms: str
+    text: str
+    """The title and body as the substring index holds them (for identifier tokens)."""
 
 
 def lexical_fields(title: str, question: str, answer: str) -> tuple[str, str]:
@@ -766,8 +768,9 @@ class KnowledgeStore:
         term index: the entries ``ids`` (those still stored), or the next ``limit``
         entries with an id above ``after``, in id order."""
         sql = (
-            "SELECT e.id, e.guild_id, e.scope, e.thread_id, t.title, t.body FROM entries e "
-            "JOIN entries_terms t ON t.rowid = e.id "
+            "SELECT e.id, e.guild_id, e.scope, e.thread_id, t.title, t.body, "
+            "f.title || ' ' || f.body FROM entries e "
+            "JOIN entries_terms t ON t.rowid = e.id JOIN entries_fts f ON f.rowid = e.id "
         )
         rows: list[Any] = []
         if ids is None:
@@ -782,7 +785,8 @@ class KnowledgeStore:
                 ) as cur:
                     rows += list(await cur.fetchall())
         return [
-            TermRow(int(r[0]), int(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5])) for r in rows
+            TermRow(int(r[0]), int(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5]), str(r[6]))
+            for r in rows
         ]
 
     # -- stats ---------------------------------------------------------------------

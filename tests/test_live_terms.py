@@ -172,3 +172,22 @@ async def test_store_lookups_of_a_server_use_its_index_not_the_whole_base(tmp_pa
             assert "SCAN e" not in plan and "SCAN entries" not in plan, plan
     finally:
         await store.close()
+
+
+async def test_an_error_code_finds_its_entry_through_the_term_index(kb):
+    _, coded = await capture(
+        kb,
+        (
+            "Sync stops with an error",
+            "The nightly sync stops with error 0x80070005 on Windows.",
+            ["Run the agent as an administrator."],
+        ),
+    )
+    await capture(kb, SSO)
+    index = await kb.terms.current()
+    assert index is not None
+    hits = index.search_codes(["0x80070005"], guild_id=GUILD, scopes={PUBLIC_SCOPE})
+    assert [i for i, _ in hits] == [coded]
+    assert index.scope_count(GUILD, {PUBLIC_SCOPE}) == 2
+    suggestions = await kb.suggest(Query(GUILD, "what does 0x80070005 mean for the sync?"))
+    assert suggestions and suggestions[0].entry.id == coded

@@ -80,3 +80,20 @@ def test_a_directory_without_a_readable_index_opens_as_none(tmp_path: Path):
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "terms.json").write_text("{not json")
     assert TermIndex.open(tmp_path / "broken") is None
+
+
+def test_codes_match_whole_tokens_of_the_server_and_scopes_are_counted(tmp_path: Path):
+    index = TermIndex.create(tmp_path / "terms", "s:0")
+    coded = [
+        TermDocument(1, SMALL, "public", 1, ("login",), (), ("e401", "0x80070005")),
+        TermDocument(2, SMALL, "public", 2, ("login",), (), ("e4011",)),
+        TermDocument(3, BIG, "public", 3, ("login",), (), ("e401",)),
+        TermDocument(4, SMALL, "private:7", 4, ("login",), (), ("e401",)),
+    ]
+    index.apply(coded, (), "s:1")
+    found = index.search_codes(["e401"], guild_id=SMALL, scopes={"public"})
+    assert [i for i, _ in found] == [1]
+    assert index.search_codes([], guild_id=SMALL, scopes={"public"}) == []
+    assert index.scope_count(SMALL, {"public"}) == 2
+    assert index.scope_count(SMALL, {"public", "private:7"}) == 3
+    assert index.scope_count(BIG, {"private:7"}) == 0
