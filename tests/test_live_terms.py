@@ -191,3 +191,18 @@ async def test_an_error_code_finds_its_entry_through_the_term_index(kb):
     assert index.scope_count(GUILD, {PUBLIC_SCOPE}) == 2
     suggestions = await kb.suggest(Query(GUILD, "what does 0x80070005 mean for the sync?"))
     assert suggestions and suggestions[0].entry.id == coded
+
+
+async def test_an_index_older_than_the_pruned_change_log_is_rebuilt(kb, tmp_path):
+    sso_thread, _ = await capture(kb, SSO)
+    _, csv = await capture(kb, CSV)
+    assert await term_hits(kb, "CSV") == [csv]
+    other = await KnowledgeStore.open(tmp_path / "senpai.db")
+    try:
+        await other.delete_thread(sso_thread.thread_id)
+        await other.prune_tombstones(await other.revision())  # the removal is forgotten
+    finally:
+        await other.close()
+    assert await term_hits(kb, "SAML") == []
+    assert await term_hits(kb, "CSV") == [csv]
+    assert kb.terms.applied_revision == await kb.store.revision()
