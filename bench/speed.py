@@ -1071,9 +1071,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--scenarios",
-        default="multi,single",
-        help="scale scenarios (bench/scale.py): multi (1,000 servers), single (one server); "
-        "'' for none",
+        default="",
+        help="scale scenarios (bench/scale.py), e.g. multi,single: multi (1,000 servers), "
+        "single (one server); none by default",
     )
     parser.add_argument(
         "--scale-entries", type=int, default=1_000_000, help="entries of each scale scenario"

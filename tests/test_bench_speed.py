@@ -88,7 +88,10 @@ def test_a_tiny_speed_run_prints_its_tables_and_figures(tmp_path):
 
 
 def test_a_tiny_run_of_the_scale_scenarios_serves_each_server_before_and_after(tmp_path):
-    options = "--sizes= --model hashing --queries 6 --encode-sample 40 --scale-entries 900"
+    options = (
+        "--sizes= --model hashing --queries 6 --encode-sample 40 "
+        "--scenarios multi,single --scale-entries 900"
+    )
     result = subprocess.run(
         [
             sys.executable,
