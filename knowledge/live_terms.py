@@ -26,6 +26,7 @@ import queue
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -141,7 +142,14 @@ class LiveTermIndex:
     async def _rebuild_locked(self) -> int:
         started = time.monotonic()
         snapshot = await self.store.revision()
-        fresh_dir = self.directory.with_name(self.directory.name + ".new")
+        # Its own directory: processes sharing the data directory may rebuild at once.
+        fresh_dir = self.directory.with_name(f"{self.directory.name}.new-{uuid.uuid4().hex}")
+        try:
+            return await self._build(fresh_dir, snapshot, started)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, fresh_dir, True)
+
+    async def _build(self, fresh_dir: Path, snapshot: int, started: float) -> int:
         fresh = await asyncio.to_thread(TermIndex.create, fresh_dir, self._fingerprint(0))
         # Store reads (here) and indexing (a worker thread, one writer, one commit)
         # overlap; the queue bounds what waits in memory.
@@ -180,8 +188,7 @@ class LiveTermIndex:
     def _swap(self, fresh_dir: Path) -> TermIndex:
         """Move the new index into place (the old files go) and open it there."""
         with _locked(self.directory.parent):
-            old = self.directory.with_name(self.directory.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
+            old = self.directory.with_name(f"{self.directory.name}.old-{uuid.uuid4().hex}")
             if self.directory.exists():
                 os.replace(self.directory, old)
             os.replace(fresh_dir, self.directory)
