@@ -214,33 +214,48 @@ class LiveTermIndex:
             await self._catch_up_locked()
 
     async def _catch_up_locked(self) -> None:
+        for _ in range(3):  # another process may swap in a new build meanwhile
+            if await self._catch_up_once():
+                return
+        log.info("term index directory kept changing (or vanished): rebuilding it")
+        await self._rebuild_locked()
+
+    async def _catch_up_once(self) -> bool:
+        """One catch-up; False when the directory holds another build than the one
+        the changes were read for (then nothing was written)."""
         index = self._index
         if index is None:
-            return
+            return True
         on_disk = await asyncio.to_thread(self._reload_if_newer, index)
         if on_disk is not None:
+            revision = int(on_disk.meta.fingerprint.partition(":")[2])
             if on_disk.meta.build != index.meta.build:
+                # Another process's build: it reflects its own revision, not ours.
                 index = self._index = on_disk
-            self._applied = max(self._applied, int(on_disk.meta.fingerprint.partition(":")[2]))
+                self._applied = revision
+            else:
+                self._applied = max(self._applied, revision)
         if self._applied < await self.store.pruned_through():
             # Removals older than the change log remembers may be missing.
             log.info("term index older than the change log: rebuilding it")
             await self._rebuild_locked()
-            return
+            return True
         changes = await self.store.changes_since(self._applied)
         if changes.revision == self._applied:
-            return
+            return True
         rows = await self.store.term_documents(ids=changes.changed) if changes.changed else []
         present = {r.id for r in rows}
         removed = sorted(set(changes.removed) | (set(changes.changed) - present))
-        await asyncio.to_thread(
+        applied = await asyncio.to_thread(
             self._apply_locked,
             index,
             [_document(r) for r in rows],
             removed,
             self._fingerprint(changes.revision),
         )
-        self._applied = changes.revision
+        if applied:
+            self._applied = changes.revision
+        return applied
 
     def _reload_if_newer(self, index: TermIndex) -> TermIndex | None:
         """Pick up what another process committed to the directory, if anything."""
@@ -259,9 +274,13 @@ class LiveTermIndex:
         docs: Sequence[TermDocument],
         removed: Sequence[int],
         fingerprint: str,
-    ) -> None:
+    ) -> bool:
         with _locked(self.directory.parent):
+            meta = read_meta(self.directory)
+            if meta is None or meta.build != index.meta.build:
+                return False  # a newer build was swapped in: never write to a removed one
             index.apply(docs, removed, fingerprint)
+            return True
 
     async def purge(self) -> None:
         """After a forget: rebuild, so no removed entry's terms stay in the files
