@@ -66,7 +66,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 
-from bench import onnx_backend, synthetic
+from bench import onnx_backend, scale, synthetic
 from bench.index_kinds import BENCH_KINDS, HNSW_KINDS, IVF_KINDS
 from index.e5 import E5Encoder
 from index.encoder import Encoder, HashingEncoder, SentenceTransformerEncoder
@@ -243,6 +243,8 @@ def parse_variants(spec: str) -> list[Variant]:
     """``torch,onnx-int8@64`` as variants; an unknown backend ends the run with a message."""
     out = []
     for item in spec.split(","):
+        if not item.strip():
+            continue
         backend, _, cut = item.strip().partition("@")
         if backend not in BACKENDS:
             raise SystemExit(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
@@ -922,6 +924,7 @@ def print_tables(report: dict[str, Any]) -> None:
                 for r in reb
             ],
         )
+    scale.print_scenarios(report.get("scenarios", []))
     for size in report["sizes"]:
         kinds = size["kinds"]
         store = size["store"]
@@ -1002,6 +1005,9 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
             out[f"n{n}_{kind}_search_p99_ms"] = v["search_all"]["p99"]
             for label, s in v.get("suggest", {}).items():
                 out[f"n{n}_{kind}_suggest_{label}_p99_ms"] = s["total"]["p99"]
+    scaled = scale.summarise(report.get("scenarios", []))
+    out["goals"].update(scaled.pop("goals"))
+    out.update(scaled)
     best_rebuild = max((r["entries_per_s"] for r in report.get("rebuild", [])), default=None)
     if best_rebuild is not None:
         out["goals"]["rebuild_entries_per_s"] = {
@@ -1063,17 +1069,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0.0,
         help="before each timed phase, wait up to this many seconds for other processes to idle",
     )
-    parser.add_argument("--worker", choices=["build", "serve"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--scenarios",
+        default="",
+        help="scale scenarios (bench/scale.py), e.g. multi,single: multi (1,000 servers), "
+        "single (one server); none by default",
+    )
+    parser.add_argument(
+        "--scale-entries", type=int, default=1_000_000, help="entries of each scale scenario"
+    )
+    parser.add_argument(
+        "--scale-cache",
+        type=Path,
+        default=Path("/tmp/senpai-bench-scale"),
+        help="where the scale scenarios' stores and indexes are built once and kept",
+    )
+    parser.add_argument(
+        "--scale-modes", default="before,after", help="before (FTS5, FAISS selector), after"
+    )
+    parser.add_argument("--worker", choices=["build", "serve", "scale"], help=argparse.SUPPRESS)
     parser.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
         params = json.loads(args.spec.read_text())
-        result = worker_build(params) if args.worker == "build" else worker_serve(params)
+        if args.worker == "scale":
+            result = asyncio.run(scale.serve(params))
+        else:
+            result = worker_build(params) if args.worker == "build" else worker_serve(params)
         print("WORKER_RESULT " + json.dumps(result), flush=True)
         return 0
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    scenarios = scale.parse_scenarios(args.scenarios)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     import faiss
@@ -1093,12 +1121,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     texts = [dense_text(e) for e in sample_entries]
     query_texts = synthetic.queries(SEED, max(args.queries, 10))
 
-    report["encoding"], report["rebuild"], base = measure_encoders(args, texts, query_texts)
-    query_vectors = make_encoder(args.model).encode(query_texts)
+    base: np.ndarray | None = None
+    if sizes or args.backends.strip() or args.rebuild_backends.strip():
+        report["encoding"], report["rebuild"], base = measure_encoders(args, texts, query_texts)
 
+    def real_embeddings() -> np.ndarray:
+        """What the synthetic vectors are mixed from (only encoded when needed)."""
+        nonlocal base
+        if base is None:
+            base = encode_in_batches(make_encoder(args.model), texts)
+        return base
+
+    query_vectors = make_encoder(args.model).encode(query_texts) if sizes else None
     report["sizes"] = []
     for size in sizes:
-        report["sizes"].append(measure_size(size, args, base, query_vectors, query_texts))
+        assert query_vectors is not None
+        report["sizes"].append(
+            measure_size(size, args, real_embeddings(), query_vectors, query_texts)
+        )
+    if scenarios:
+        report["scenarios"] = scale.measure_scenarios(
+            scenarios,
+            entries=args.scale_entries,
+            cache=args.scale_cache,
+            base=real_embeddings,
+            model=make_encoder_name(args.model),
+            model_kind=args.model,
+            query_texts=query_texts[: args.queries],
+            modes=[m.strip() for m in args.scale_modes.split(",") if m.strip()],
+        )
     report["machine"]["load_at_end"] = load_average()
     report["seconds"] = round(time.perf_counter() - started, 1)
     (args.out / "speed.json").write_text(json.dumps(report, indent=2))

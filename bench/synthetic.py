@@ -52,13 +52,15 @@ __all__ = [
     "entry",
     "insert_via_api",
     "mixture_vectors",
+    "other_guild",
     "queries",
 ]
 
 GUILD_MAIN = 915_077_679_022_095_685
 """The guild the benchmark's questions are asked in."""
 
-_OTHER_GUILDS = tuple(1_148_165_554_178_931_945 + 7919 * i for i in range(1, 40))
+_OTHER_GUILD_BASE = 1_148_165_554_178_931_945
+_OTHER_GUILDS = tuple(_OTHER_GUILD_BASE + 7919 * i for i in range(1, 40))
 _FORUM_PUBLIC = 915_408_106_293_862_526
 _FORUM_PRIVATE = 915_408_106_293_862_999
 _START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -340,11 +342,19 @@ class SyntheticEntry:
         )
 
 
-def entry(seed: int, index: int, *, main_share: float = 1.0) -> SyntheticEntry:
+def other_guild(number: int) -> int:
+    """The id of the ``number``-th other guild (1-based), beside :data:`GUILD_MAIN`."""
+    return _OTHER_GUILD_BASE + 7919 * number
+
+
+def entry(
+    seed: int, index: int, *, main_share: float = 1.0, other_guilds: int = 39
+) -> SyntheticEntry:
     """Entry ``index`` of the synthetic corpus ``seed``.
 
     ``main_share`` is the fraction of entries in :data:`GUILD_MAIN`; the rest
-    are spread over 39 other guilds. One entry in ten is in a private forum.
+    are spread evenly over ``other_guilds`` other guilds (:func:`other_guild`).
+    One entry in ten is in a private forum.
     """
     rng = random.Random(seed * 1_000_003 + index)
     feature = rng.randrange(len(FEATURES_EN))
@@ -370,7 +380,11 @@ def entry(seed: int, index: int, *, main_share: float = 1.0) -> SyntheticEntry:
             f"{rng.choice(ASKS_EN)}"
         )
         answer = f"{FIXES_EN[feature % len(FIXES_EN)]} {_filler(rng, rng.randint(3, 15))}"
-    guild = GUILD_MAIN if rng.random() < main_share else rng.choice(_OTHER_GUILDS)
+    # randrange(1, n + 1) draws what choice() of n guilds draws: corpora of the
+    # default 39 guilds are the same as before the parameter existed.
+    guild = (
+        GUILD_MAIN if rng.random() < main_share else other_guild(rng.randrange(1, other_guilds + 1))
+    )
     private = rng.random() < 0.1
     forum = _FORUM_PRIVATE if private else _FORUM_PUBLIC
     return SyntheticEntry(
@@ -388,11 +402,11 @@ def entry(seed: int, index: int, *, main_share: float = 1.0) -> SyntheticEntry:
 
 
 def entries(
-    seed: int, start: int, stop: int, *, main_share: float = 1.0
+    seed: int, start: int, stop: int, *, main_share: float = 1.0, other_guilds: int = 39
 ) -> Iterator[SyntheticEntry]:
     """Entries ``start`` (inclusive) to ``stop`` (exclusive)."""
     for index in range(start, stop):
-        yield entry(seed, index, main_share=main_share)
+        yield entry(seed, index, main_share=main_share, other_guilds=other_guilds)
 
 
 def queries(seed: int, count: int) -> list[str]:
@@ -480,6 +494,7 @@ def bulk_insert(
     count: int,
     *,
     main_share: float = 1.0,
+    other_guilds: int = 39,
     chunk: int = 20_000,
     progress: object = None,
 ) -> None:
@@ -505,7 +520,9 @@ def bulk_insert(
         now = datetime.now(UTC).isoformat()
         starts = list(range(0, count, chunk))
         pending = [
-            pool.submit(_chunk_rows, seed, start, min(count, start + chunk), main_share, now)
+            pool.submit(
+                _chunk_rows, seed, start, min(count, start + chunk), main_share, other_guilds, now
+            )
             for start in starts[:2]
         ]
         for position, start in enumerate(starts):
@@ -513,7 +530,15 @@ def bulk_insert(
             if position + 2 < len(starts):
                 nxt = starts[position + 2]
                 pending.append(
-                    pool.submit(_chunk_rows, seed, nxt, min(count, nxt + chunk), main_share, now)
+                    pool.submit(
+                        _chunk_rows,
+                        seed,
+                        nxt,
+                        min(count, nxt + chunk),
+                        main_share,
+                        other_guilds,
+                        now,
+                    )
                 )
             db.execute("BEGIN")
             db.executemany(_ENTRY_SQL, [r[0] for r in rows])
@@ -543,12 +568,12 @@ def bulk_insert(
 
 
 def _chunk_rows(
-    seed: int, start: int, stop: int, main_share: float, now: str
+    seed: int, start: int, stop: int, main_share: float, other_guilds: int, now: str
 ) -> list[tuple[tuple, list[tuple], tuple, tuple]]:
     """The bulk rows of entries ``start..stop-1`` (run in the helper process)."""
     return [
         _rows(item, item.index + 1, now)
-        for item in entries(seed, start, stop, main_share=main_share)
+        for item in entries(seed, start, stop, main_share=main_share, other_guilds=other_guilds)
     ]
 
 

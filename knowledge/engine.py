@@ -70,6 +70,7 @@ from knowledge.live_index import (
     RebuildProgress,
     RebuildReport,
 )
+from knowledge.live_terms import TERMS_DIR, LiveTermIndex
 from knowledge.models import (
     PUBLIC_SCOPE,
     Entry,
@@ -164,7 +165,8 @@ class KnowledgeBase:
             index_answer=self.config.index_answer,
             approximate_from=self.config.approximate_from,
         )
-        self.retriever = Retriever(store, encoder, self.config)
+        self.terms = LiveTermIndex(store, index_dir.with_name(TERMS_DIR))
+        self.retriever = Retriever(store, encoder, self.config, terms=self.terms)
         self._calibrations: dict[int, Calibration] = {}
 
     def configure(self, config: SearchConfig) -> None:
@@ -209,6 +211,8 @@ class KnowledgeBase:
             await kb.live.load()
             if not kb.index_ready and rebuild_if_needed and not readonly:
                 await kb.rebuild(progress)
+            if not readonly:
+                await kb.terms.load()
         except BaseException:
             await store.close()
             raise
@@ -461,6 +465,8 @@ class KnowledgeBase:
             await self._catch_up()
         questions = await history(removed)
         await self.store.purge_deleted()
+        if removed.entries:
+            await self.terms.purge()
         return dataclasses.replace(removed, questions=questions)
 
     # -- consent and retention -----------------------------------------------------

@@ -16,11 +16,13 @@ import numpy as np
 
 from index.encoder import Encoder
 from index.kinds import APPROXIMATE_FROM
+from index.term_index import TermIndex
 from index.vectors import VectorIndex
 from knowledge import lexical
 from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
 from knowledge.confidence import ConfidenceModel
 from knowledge.learning import Verdict, adjustments
+from knowledge.live_terms import LiveTermIndex
 from knowledge.models import Query, Suggestion
 from knowledge.ranking import Candidate, QuestionShape, rank
 from knowledge.store import KnowledgeStore
@@ -126,10 +128,18 @@ class LexicalHits:
 class Retriever:
     """Suggestions for one question over a store and a vector index."""
 
-    def __init__(self, store: KnowledgeStore, encoder: Encoder, config: SearchConfig) -> None:
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        encoder: Encoder,
+        config: SearchConfig,
+        *,
+        terms: LiveTermIndex | None = None,
+    ) -> None:
         self.store = store
         self.encoder = encoder
         self.config = config
+        self.terms = terms
         # Vectors of judged questions, by (question post, entry): derived from the
         # store's text, encoded once per process.
         self._judged: dict[tuple[int, int], np.ndarray] = {}
@@ -158,11 +168,15 @@ class Retriever:
         prepared = PreparedQuery.of(query)
         if prepared is None:
             return None
-        allowed_count = await self.store.count(query.guild_id, prepared.scopes)
+        term_index = await self.terms.current() if self.terms is not None else None
+        if term_index is not None:  # the server's postings: no scan of its rows
+            allowed_count = term_index.scope_count(query.guild_id, prepared.scopes)
+        else:
+            allowed_count = await self.store.count(query.guild_id, prepared.scopes)
         if allowed_count == 0:
             return None
         vector_task = asyncio.create_task(self._query_vector(prepared))
-        lexical_hits = await self._lexical(prepared, max(len(index), allowed_count))
+        lexical_hits = await self._lexical(prepared, max(len(index), allowed_count), term_index)
         vector = await vector_task
         dense_hits = await self._dense_search(index, vector, prepared, allowed_count)
         candidates = await self._candidates(index, prepared, vector, dense_hits, lexical_hits)
@@ -179,19 +193,30 @@ class Retriever:
             vector = (1.0 - weight) * encoded[0] + weight * encoded[1]
         return vector
 
-    async def _lexical(self, prepared: PreparedQuery, total: int) -> LexicalHits:
+    async def _lexical(
+        self, prepared: PreparedQuery, total: int, term_index: TermIndex | None = None
+    ) -> LexicalHits:
+        """Term and substring candidates. On a large base (``term_index`` given) the
+        lookups go to the derived term index, which touches the asking server's
+        postings only, weighs terms by the server's own document frequencies and
+        matches identifiers (error codes, versions) as whole tokens; else to FTS5."""
         query = prepared.query
         k = self.config.candidates
-        frequencies = await self.store.document_frequencies(prepared.terms)
-        weights = {t: lexical.idf(total, frequencies.get(t, 0)) for t in set(prepared.terms)}
-        selective = lexical.selective_terms(prepared.terms, frequencies, total)
-        term_hits = await self.store.term_search(
-            selective,
-            guild_id=query.guild_id,
-            scopes=prepared.scopes,
-            exclude_thread_id=query.exclude_thread_id,
-            limit=k,
-        )
+        if term_index is not None and all(len(n) >= 3 for n in prepared.needles):
+            return await asyncio.to_thread(self._indexed_lexical, term_index, prepared)
+        if term_index is not None:
+            term_hits, weights = await asyncio.to_thread(self._indexed_terms, term_index, prepared)
+        else:
+            frequencies = await self.store.document_frequencies(prepared.terms)
+            weights = {t: lexical.idf(total, frequencies.get(t, 0)) for t in set(prepared.terms)}
+            selective = lexical.selective_terms(prepared.terms, frequencies, total)
+            term_hits = await self.store.term_search(
+                selective,
+                guild_id=query.guild_id,
+                scopes=prepared.scopes,
+                exclude_thread_id=query.exclude_thread_id,
+                limit=k,
+            )
         substring_hits: Hits = []
         if prepared.needles:
             substring_hits = await self.store.substring_search(
@@ -202,6 +227,36 @@ class Retriever:
                 limit=k,
             )
         return LexicalHits(term_hits, substring_hits, weights)
+
+    def _indexed_lexical(self, index: TermIndex, prepared: PreparedQuery) -> LexicalHits:
+        """Every lexical lookup from the term index (one worker-thread hop)."""
+        term_hits, weights = self._indexed_terms(index, prepared)
+        query = prepared.query
+        codes = index.search_codes(
+            prepared.needles,
+            guild_id=query.guild_id,
+            scopes=prepared.scopes,
+            exclude_thread_id=query.exclude_thread_id,
+            limit=self.config.candidates,
+        )
+        return LexicalHits(term_hits, codes, weights)
+
+    def _indexed_terms(
+        self, index: TermIndex, prepared: PreparedQuery
+    ) -> tuple[Hits, dict[str, float]]:
+        """Ranked term matches and IDF weights from the term index (one worker-thread hop)."""
+        query = prepared.query
+        frequencies, total = index.frequencies(query.guild_id, prepared.terms)
+        weights = {t: lexical.idf(total, frequencies.get(t, 0)) for t in set(prepared.terms)}
+        selective = lexical.selective_terms(prepared.terms, frequencies, total)
+        hits = index.search(
+            selective,
+            guild_id=query.guild_id,
+            scopes=prepared.scopes,
+            exclude_thread_id=query.exclude_thread_id,
+            limit=self.config.candidates,
+        )
+        return hits, weights
 
     async def _dense_search(
         self, index: VectorIndex, vector: np.ndarray, prepared: PreparedQuery, allowed_count: int

@@ -82,6 +82,21 @@ class Changes:
     removed: tuple[int, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class TermRow:
+    """What the derived term index needs of one entry: the segmented title and body
+    (space-separated terms, as the ranked full-text table holds them)."""
+
+    id: int
+    guild_id: int
+    scope: str
+    thread_id: int
+    title_terms: str
+    body_terms: str
+    text: str
+    """The title and body as the substring index holds them (for identifier tokens)."""
+
+
 def lexical_fields(title: str, question: str, answer: str) -> tuple[str, str]:
     """The (title, body) text that full-text search indexes for an entry."""
     return to_index_text(title), to_index_text(f"{question}\n{answer}", max_chars=6000)
@@ -803,9 +818,11 @@ class KnowledgeStore:
                 "%" + n.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 for n in short
             ]
+            # Driven from the server's entries (its index), each looked up by rowid:
+            # the scan costs the server's size, not the whole base's.
             async with self._reader.execute(
-                f"SELECT f.rowid, ({hits}) AS n FROM entries_fts f "
-                f"JOIN entries e ON e.id = f.rowid WHERE n > 0 {where} "
+                f"SELECT f.rowid, ({hits}) AS n FROM entries e "
+                f"JOIN entries_fts f ON f.rowid = e.id WHERE n > 0 {where} "
                 "ORDER BY n DESC, f.rowid LIMIT ?",
                 (*patterns, *params, limit),
             ) as cur:
@@ -843,6 +860,34 @@ class KnowledgeStore:
                 for r in await cur.fetchall():
                     sets[int(r[0])] = set(str(r[1]).split())
         return sets
+
+    async def term_documents(
+        self, *, after: int = 0, limit: int = 2048, ids: Sequence[int] | None = None
+    ) -> list[TermRow]:
+        """Entries' segmented terms with their guild, scope and thread, for the derived
+        term index: the entries ``ids`` (those still stored), or the next ``limit``
+        entries with an id above ``after``, in id order."""
+        sql = (
+            "SELECT e.id, e.guild_id, e.scope, e.thread_id, t.title, t.body, "
+            "f.title || ' ' || f.body FROM entries e "
+            "JOIN entries_terms t ON t.rowid = e.id JOIN entries_fts f ON f.rowid = e.id "
+        )
+        rows: list[Any] = []
+        if ids is None:
+            async with self._reader.execute(
+                sql + "WHERE e.id > ? ORDER BY e.id LIMIT ?", (after, limit)
+            ) as cur:
+                rows = list(await cur.fetchall())
+        else:
+            for chunk in chunks(list(ids)):
+                async with self._reader.execute(
+                    sql + f"WHERE e.id IN ({marks(len(chunk))}) ORDER BY e.id", chunk
+                ) as cur:
+                    rows += list(await cur.fetchall())
+        return [
+            TermRow(int(r[0]), int(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5]), str(r[6]))
+            for r in rows
+        ]
 
     # -- stats ---------------------------------------------------------------------
 

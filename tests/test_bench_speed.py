@@ -48,6 +48,8 @@ def test_a_tiny_speed_run_prints_its_tables_and_figures(tmp_path):
             "40",
             "--kinds",
             "flat,hnsw-sq8,ivf-sq8",
+            "--scenarios",
+            "",
             "--out",
             str(tmp_path),
         ],
@@ -83,6 +85,49 @@ def test_a_tiny_speed_run_prints_its_tables_and_figures(tmp_path):
     steps = flat["suggest"]["main_guild"]["steps"]
     assert {"encode", "dense_search", "term_search", "fetch_entries"} <= set(steps)
     assert size["kinds"]["ivf-sq8"]["sweep"], "IVF kinds sweep nprobe"
+
+
+def test_a_tiny_run_of_the_scale_scenarios_serves_each_server_before_and_after(tmp_path):
+    options = (
+        "--sizes= --model hashing --queries 6 --encode-sample 40 "
+        "--scenarios multi,single --scale-entries 900"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "speed.py"),
+            *options.split(),
+            "--scale-cache",
+            str(tmp_path / "scale"),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    out = result.stdout
+    assert "Scenario 900 entries over 1,000 servers" in out
+    assert "Scenario 900 entries in one server" in out
+    report = json.loads((tmp_path / "speed.json").read_text())
+    multi, single = report["scenarios"]
+    assert multi["server_entries"]["main_server"] > multi["server_entries"]["small_server"]
+    assert single["server_entries"] == {"one_server": 900}
+    for scenario in (multi, single):
+        assert set(scenario["modes"]) == {"before", "after"}
+        assert (tmp_path / "scale" / f"{scenario['scenario']}-900-hashing" / "terms").is_dir()
+        for mode in scenario["modes"].values():
+            assert mode["peak_rss_mb"] > 0
+            for label, server in mode["servers"].items():
+                assert server["with_encoder"]["queries"] == 6
+                if label != "small_server":  # may hold no entry at this size: no encoding
+                    assert "encode" in server["with_encoder"]["steps"]
+                    assert "encode" not in server["retrieval"]["steps"]
+    figures = json.loads(out.strip().splitlines()[-1].removeprefix("SPEED_JSON "))
+    assert figures["scale_single_after_one_server_with_encoder_p99_ms"] > 0
 
 
 def test_backends_whose_packages_are_missing_are_skipped_with_one_line(monkeypatch, capsys):
@@ -209,6 +254,15 @@ def test_synthetic_entries_are_deterministic_and_labelled_like_the_engine_would(
         assert synthetic.segmented(text) == lexical.document(text)
     assert {item.language for item in first} == {"en", "ja"}
     assert len(synthetic.queries(3, 20)) == 20
+
+
+def test_synthetic_entries_spread_over_as_many_other_guilds_as_asked():
+    default = {e.guild_id for e in synthetic.entries(3, 0, 2000, main_share=0.1)}
+    assert default - {synthetic.GUILD_MAIN} <= set(synthetic._OTHER_GUILDS)
+    spread = {e.guild_id for e in synthetic.entries(3, 0, 2000, main_share=0.1, other_guilds=999)}
+    allowed = {synthetic.other_guild(n) for n in range(1, 1000)} | {synthetic.GUILD_MAIN}
+    assert spread <= allowed and len(spread) > 500
+    assert synthetic.other_guild(1) == synthetic._OTHER_GUILDS[0]
 
 
 def test_mixture_vectors_are_unit_length_and_regenerate_by_slice():

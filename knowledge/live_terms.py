@@ -1,0 +1,289 @@
+"""The term index a process serves large knowledge bases' lexical lookups from.
+
+:class:`index.term_index.TermIndex` (tantivy) is derived from the store like the
+vector index: it is stamped with the store revision it reflects, caught up from
+the store's change log whenever the store has moved on (this process wrote, or
+another process sharing the database did), and rebuilt from the store when it
+is missing, of another database, or older than the change log remembers.
+
+It serves the lexical lookups (ranked term search, the server's document
+frequencies, identifier tokens such as error codes, and the count of the
+server's allowed entries) once the knowledge base holds :data:`SERVE_FROM`
+entries. Below, SQLite's FTS5 stays the path: it costs a few milliseconds there,
+and it is what the shipped confidence gates were fitted on. Processes sharing a
+data directory serialise their writes to it with a file lock and pick up each
+other's commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import queue
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from index.term_index import TermDocument, TermIndex, read_meta
+from knowledge import lexical
+from knowledge.db import PRIVATE_FILE_MODE, make_private_dir
+from knowledge.store import KnowledgeStore, TermRow
+
+log = logging.getLogger(__name__)
+
+SERVE_FROM = 50_000
+"""Entries from which lexical lookups go to the term index instead of FTS5."""
+
+TERMS_DIR = "terms"
+_LOCK_FILE = ".terms.lock"
+_BATCH = 4096
+_MAX_CODES = 256
+
+
+def _document(row: TermRow) -> TermDocument:
+    return TermDocument(
+        row.id,
+        row.guild_id,
+        row.scope,
+        row.thread_id,
+        tuple(row.title_terms.split()),
+        tuple(row.body_terms.split()),
+        tuple(lexical.substring_needles(row.text, limit=_MAX_CODES)),
+    )
+
+
+def _put(
+    batches: queue.Queue[list[TermDocument] | None],
+    item: list[TermDocument] | None,
+    stopped: threading.Event,
+) -> None:
+    """Hand ``item`` to the writer thread, unless it has stopped (it raised)."""
+    while not stopped.is_set():
+        try:
+            batches.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
+
+
+@contextlib.contextmanager
+def _locked(parent: Path) -> Iterator[None]:
+    """Hold the data directory's term-index lock (blocking; for worker threads)."""
+    make_private_dir(parent)
+    handle = os.open(parent / _LOCK_FILE, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
+
+
+class LiveTermIndex:
+    """One process's term index over a store, and the revision it reflects."""
+
+    def __init__(
+        self, store: KnowledgeStore, directory: Path, *, serve_from: int = SERVE_FROM
+    ) -> None:
+        self.store = store
+        self.directory = directory
+        self.serve_from = serve_from
+        self._index: TermIndex | None = None
+        self._applied = 0
+        self.lock = asyncio.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return self._index is not None
+
+    @property
+    def applied_revision(self) -> int:
+        return self._applied
+
+    def serves(self) -> bool:
+        """Whether lookups should use this index (loaded, and the base is large enough)."""
+        index = self._index
+        return index is not None and len(index) >= self.serve_from
+
+    def _fingerprint(self, revision: int) -> str:
+        return f"{self.store.store_id}:{revision}"
+
+    # -- load, rebuild, catch up ---------------------------------------------------
+
+    async def load(self) -> None:
+        """Open the saved index and catch it up, or rebuild it from the store."""
+        async with self.lock:
+            index = await asyncio.to_thread(self._open)
+            if index is None:
+                await self._rebuild_locked()
+                return
+            self._index = index
+            self._applied = int(index.meta.fingerprint.partition(":")[2])
+            await self._catch_up_locked()
+
+    def _open(self) -> TermIndex | None:
+        with _locked(self.directory.parent):
+            meta = read_meta(self.directory)
+            store_id, _, revision = (meta.fingerprint if meta else "").partition(":")
+            if meta is None or store_id != self.store.store_id or not revision.isdigit():
+                return None
+            return TermIndex.open(self.directory)
+
+    async def rebuild(self) -> int:
+        """Write a new index of every stored entry and serve it. Returns its entries."""
+        async with self.lock:
+            return await self._rebuild_locked()
+
+    async def _rebuild_locked(self) -> int:
+        started = time.monotonic()
+        snapshot = await self.store.revision()
+        # Its own directory: processes sharing the data directory may rebuild at once.
+        fresh_dir = self.directory.with_name(f"{self.directory.name}.new-{uuid.uuid4().hex}")
+        try:
+            return await self._build(fresh_dir, snapshot, started)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, fresh_dir, True)
+
+    async def _build(self, fresh_dir: Path, snapshot: int, started: float) -> int:
+        fresh = await asyncio.to_thread(TermIndex.create, fresh_dir, self._fingerprint(0))
+        # Store reads (here) and indexing (a worker thread, one writer, one commit)
+        # overlap; the queue bounds what waits in memory.
+        batches: queue.Queue[list[TermDocument] | None] = queue.Queue(maxsize=4)
+
+        def pending() -> Iterator[list[TermDocument]]:
+            while (batch := batches.get()) is not None:
+                yield batch
+
+        stopped = threading.Event()
+
+        def write() -> int:
+            try:
+                return fresh.bulk_add(pending(), self._fingerprint(snapshot))
+            finally:
+                stopped.set()
+
+        writer = asyncio.ensure_future(asyncio.to_thread(write))
+        try:
+            after = 0
+            while not stopped.is_set():
+                rows = await self.store.term_documents(after=after, limit=_BATCH)
+                if not rows:
+                    break
+                await asyncio.to_thread(_put, batches, [_document(r) for r in rows], stopped)
+                after = rows[-1].id
+        finally:
+            await asyncio.to_thread(_put, batches, None, stopped)
+        total = await writer
+        self._index = await asyncio.to_thread(self._swap, fresh_dir)
+        self._applied = snapshot
+        await self._catch_up_locked()
+        log.info("rebuilt the term index: %d entries in %.1f s", total, time.monotonic() - started)
+        return total
+
+    def _swap(self, fresh_dir: Path) -> TermIndex:
+        """Move the new index into place (the old files go) and open it there."""
+        with _locked(self.directory.parent):
+            old = self.directory.with_name(f"{self.directory.name}.old-{uuid.uuid4().hex}")
+            if self.directory.exists():
+                os.replace(self.directory, old)
+            os.replace(fresh_dir, self.directory)
+            shutil.rmtree(old, ignore_errors=True)
+            index = TermIndex.open(self.directory)
+        if index is None:
+            raise RuntimeError(f"the term index just written to {self.directory} cannot be read")
+        return index
+
+    async def current(self) -> TermIndex | None:
+        """The index, caught up with the store first if it has moved on; ``None`` when
+        it should not serve (not loaded, or the base is small)."""
+        if self._index is None:
+            return None
+        if await self.store.revision() != self._applied:
+            async with self.lock:
+                await self._catch_up_locked()
+        return self._index if self.serves() else None
+
+    async def catch_up(self) -> None:
+        """Apply every store change since the applied revision."""
+        async with self.lock:
+            await self._catch_up_locked()
+
+    async def _catch_up_locked(self) -> None:
+        for _ in range(3):  # another process may swap in a new build meanwhile
+            if await self._catch_up_once():
+                return
+        log.info("term index directory kept changing (or vanished): rebuilding it")
+        await self._rebuild_locked()
+
+    async def _catch_up_once(self) -> bool:
+        """One catch-up; False when the directory holds another build than the one
+        the changes were read for (then nothing was written)."""
+        index = self._index
+        if index is None:
+            return True
+        on_disk = await asyncio.to_thread(self._reload_if_newer, index)
+        if on_disk is not None:
+            revision = int(on_disk.meta.fingerprint.partition(":")[2])
+            if on_disk.meta.build != index.meta.build:
+                # Another process's build: it reflects its own revision, not ours.
+                index = self._index = on_disk
+                self._applied = revision
+            else:
+                self._applied = max(self._applied, revision)
+        if self._applied < await self.store.pruned_through():
+            # Removals older than the change log remembers may be missing.
+            log.info("term index older than the change log: rebuilding it")
+            await self._rebuild_locked()
+            return True
+        changes = await self.store.changes_since(self._applied)
+        if changes.revision == self._applied:
+            return True
+        rows = await self.store.term_documents(ids=changes.changed) if changes.changed else []
+        present = {r.id for r in rows}
+        removed = sorted(set(changes.removed) | (set(changes.changed) - present))
+        applied = await asyncio.to_thread(
+            self._apply_locked,
+            index,
+            [_document(r) for r in rows],
+            removed,
+            self._fingerprint(changes.revision),
+        )
+        if applied:
+            self._applied = changes.revision
+        return applied
+
+    def _reload_if_newer(self, index: TermIndex) -> TermIndex | None:
+        """Pick up what another process committed to the directory, if anything."""
+        with _locked(self.directory.parent):
+            meta = read_meta(self.directory)
+            if meta is None or meta == index.meta:
+                return None
+            if meta.build != index.meta.build:
+                return TermIndex.open(self.directory)
+            index.reload()
+            return index
+
+    def _apply_locked(
+        self,
+        index: TermIndex,
+        docs: Sequence[TermDocument],
+        removed: Sequence[int],
+        fingerprint: str,
+    ) -> bool:
+        with _locked(self.directory.parent):
+            meta = read_meta(self.directory)
+            if meta is None or meta.build != index.meta.build:
+                return False  # a newer build was swapped in: never write to a removed one
+            index.apply(docs, removed, fingerprint)
+            return True
+
+    async def purge(self) -> None:
+        """After a forget: rebuild, so no removed entry's terms stay in the files
+        (a deleted document lingers in tantivy's segments until they are merged)."""
+        if self._index is not None:
+            await self.rebuild()
