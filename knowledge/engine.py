@@ -211,7 +211,9 @@ class KnowledgeBase:
             await kb.live.load()
             if not kb.index_ready and rebuild_if_needed and not readonly:
                 await kb.rebuild(progress)
-            if not readonly:
+            # PostgreSQL's own lexical lookups read only the asking server's rows; the
+            # derived term index serves SQLite's large bases.
+            if not readonly and store.db.lexical is None:
                 await kb.terms.load()
         except BaseException:
             await store.close()
