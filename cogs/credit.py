@@ -11,7 +11,6 @@ functions here.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 
@@ -22,7 +21,7 @@ from cogs import credit_render
 from cogs.components import PersistentButton
 from cogs.context import invocation
 from cogs.i18n import choose_language, t
-from cogs.polling import poll
+from cogs.polling import PollingCog
 from cogs.render import NO_PINGS, member_text
 from cogs.services import Services, services_of
 from knowledge.credit import (
@@ -78,29 +77,16 @@ def credit_view(lang: str) -> discord.ui.View:
     return view
 
 
-class Credit(commands.Cog):
+class Credit(PollingCog):
     """Tells authors their answers helped, thanks helpers monthly, grants the role."""
 
+    POLL_NAME = "credit"
+
     def __init__(self, bot: commands.Bot, services: Services) -> None:
-        self.bot = bot
-        self.services = services
-        self._task: asyncio.Task[None] | None = None
-        self._running = asyncio.Lock()
+        super().__init__(bot, services)
         self._refused: set[tuple[int, int]] = set()
         """(guild, role) Discord refused to grant: not tried again (nor logged again)
         until an admin saves the credit settings."""
-
-    async def cog_load(self) -> None:
-        self._task = poll(
-            self.bot, self.run_once, lambda: self.services.nudge_poll_seconds, "credit"
-        )
-
-    async def cog_unload(self) -> None:
-        """Stop polling (``bot.close()`` unloads the cogs) once a pass in progress has
-        finished: a task cancelled inside a write could leave its transaction open."""
-        if self._task is not None:
-            async with self._running:
-                self._task.cancel()
 
     def settings_changed(self, guild_id: int) -> None:
         """An admin saved the credit settings: try a refused role again."""

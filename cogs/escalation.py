@@ -10,7 +10,6 @@ the nudges, so a restart neither repeats nor loses anything.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 
@@ -21,9 +20,9 @@ from cogs import render
 from cogs.adapt import post_by_id
 from cogs.checks import scopes_for_forum
 from cogs.i18n import choose_language
-from cogs.polling import poll
+from cogs.polling import PollingCog
 from cogs.render import NO_PINGS
-from cogs.services import Services, services_of
+from cogs.services import services_of
 from cogs.shards import shards_of
 from knowledge.engine import IndexNotReady
 from knowledge.models import (
@@ -41,23 +40,10 @@ StaffChannel = discord.TextChannel | discord.Thread
 """Where Senpai can list posts for the staff."""
 
 
-class Escalations(commands.Cog):
+class Escalations(PollingCog):
     """Lists unanswered posts for the staff and tells "me too" members when solved."""
 
-    def __init__(self, bot: commands.Bot, services: Services) -> None:
-        self.bot = bot
-        self.services = services
-        self._task: asyncio.Task[None] | None = None
-        self._running = asyncio.Lock()
-
-    async def cog_load(self) -> None:
-        self._task = poll(
-            self.bot, self.run_once, lambda: self.services.nudge_poll_seconds, "escalation"
-        )
-
-    async def cog_unload(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    POLL_NAME = "escalation"
 
     async def run_once(self) -> None:
         """One pass: list posts that became due, close those answered since, and tell

@@ -19,7 +19,6 @@ with ids and dropped.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Sequence
@@ -30,9 +29,9 @@ from discord.ext import commands
 
 from cogs.adapt import post_by_id
 from cogs.i18n import choose_language, t
-from cogs.polling import poll
+from cogs.polling import PollingCog
 from cogs.render import NO_PINGS
-from cogs.services import Services, services_of
+from cogs.services import services_of
 from cogs.shards import shards_of
 from cogs.suggest import SolvedButton, suggestion_view
 from knowledge.models import Retraction
@@ -104,23 +103,10 @@ def _without_field(embed: discord.Embed, ids: list[int], index: int) -> Edit:
     return Edit(embed=copy, entry_ids=remaining if ids else None)
 
 
-class Retractions(commands.Cog):
+class Retractions(PollingCog):
     """Takes removed or forgotten threads out of Senpai's messages in other posts."""
 
-    def __init__(self, bot: commands.Bot, services: Services) -> None:
-        self.bot = bot
-        self.services = services
-        self._task: asyncio.Task[None] | None = None
-        self._running = asyncio.Lock()
-
-    async def cog_load(self) -> None:
-        self._task = poll(
-            self.bot, self.run_once, lambda: self.services.nudge_poll_seconds, "retraction"
-        )
-
-    async def cog_unload(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    POLL_NAME = "retraction"
 
     async def run_once(self) -> None:
         """One pass over the queued retractions of the servers this bot is in."""

@@ -11,39 +11,25 @@ skipped with a log line, and the schedule moves on.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import discord
 from discord.ext import commands
 
 from cogs.i18n import choose_language
-from cogs.polling import poll
+from cogs.polling import PollingCog
 from cogs.render import NO_PINGS
 from cogs.reporting import build_report_message
-from cogs.services import Services, services_of
+from cogs.services import services_of
 from knowledge.schedule import ReportSchedule, ScheduledReport
 
 log = logging.getLogger(__name__)
 
 
-class ScheduledReports(commands.Cog):
+class ScheduledReports(PollingCog):
     """Posts each server's community report when its week or month ends."""
 
-    def __init__(self, bot: commands.Bot, services: Services) -> None:
-        self.bot = bot
-        self.services = services
-        self._task: asyncio.Task[None] | None = None
-        self._running = asyncio.Lock()
-
-    async def cog_load(self) -> None:
-        self._task = poll(
-            self.bot, self.run_once, lambda: self.services.nudge_poll_seconds, "report-schedule"
-        )
-
-    async def cog_unload(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    POLL_NAME = "report-schedule"
 
     async def run_once(self) -> None:
         """One pass: post the report of every schedule that became due."""
