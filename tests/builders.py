@@ -56,3 +56,13 @@ def thread(
 
 def reply_ids(t: Thread) -> list[int]:
     return [m.id for m in t.messages[1:]]
+
+
+class Clock:
+    """A clock a test sets by hand: ``clock.now += timedelta(hours=1)``."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now

@@ -20,22 +20,15 @@ from tests.builders import (
     OTHER_GUILD,
     PRIVATE_FORUM,
     START,
+    Clock,
     reply_ids,
     thread,
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
 async def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from knowledge.credit import (
 )
 from knowledge.engine import KnowledgeBase
 from knowledge.models import Author, FeedbackKind, Message, Thread
-from tests.builders import FORUM, GUILD, OTHER_GUILD, next_id
+from tests.builders import FORUM, GUILD, OTHER_GUILD, Clock, next_id
 
 pytestmark = pytest.mark.usefixtures("on_each_database")
 
@@ -33,17 +33,9 @@ CHIKA = Author(5_000_000_000_000_000_004, "Chika")
 T0 = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

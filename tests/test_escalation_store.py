@@ -10,22 +10,15 @@ import pytest
 from knowledge.community import ESCALATION_WINDOW, CommunityStore
 from knowledge.models import EscalationState, GuildSettings, MeTooNotice, MeTooVote
 from knowledge.store import KnowledgeStore
+from tests.builders import Clock
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 GUILD, FORUM, ASKER = 1, 2, 3
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from knowledge.invitations import (
 )
 from knowledge.models import AnswerPart, Entry
 from knowledge.store import KnowledgeStore
+from tests.builders import Clock
 
 pytestmark = pytest.mark.usefixtures("on_each_database")
 
@@ -124,17 +125,9 @@ def test_a_policy_outside_the_bounds_is_refused():
 # -- the store ----------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ from index.encoder import HashingEncoder
 from knowledge.engine import KnowledgeBase, ReportError
 from knowledge.models import Author, GuildSettings, Message, Thread
 from knowledge.report import percentile, periods_for
-from tests.builders import FORUM, GUILD, next_id
+from tests.builders import FORUM, GUILD, Clock, next_id
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 STAFF = 7_000_000_000_000_000_001
@@ -60,18 +60,10 @@ def jst(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=TOKYO)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = jst(5, 20, 9)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 async def kb(tmp_path: Path, database_url: str | None):
     base = await KnowledgeBase.open(
-        tmp_path / "data", HashingEncoder(), clock=Clock(), database_url=database_url
+        tmp_path / "data", HashingEncoder(), clock=Clock(jst(5, 20, 9)), database_url=database_url
     )
     yield base
     await base.close()

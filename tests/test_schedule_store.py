@@ -14,6 +14,7 @@ from index.encoder import HashingEncoder
 from knowledge.engine import KnowledgeBase
 from knowledge.models import GuildSettings
 from knowledge.schedule import ReportPeriod, ReportState, Rhythm, UnknownTimeZone
+from tests.builders import Clock
 
 pytestmark = pytest.mark.usefixtures("on_each_database")
 
@@ -21,17 +22,9 @@ GUILD, OTHER, CHANNEL = 1, 2, 50
 T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # a Wednesday
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 async def open_kb(path: Path, clock: Clock) -> KnowledgeBase:

@@ -16,6 +16,7 @@ from knowledge.community import CommunityStore
 from knowledge.models import DueEscalation, GuildSettings, MeTooNotice
 from knowledge.shards import ShardError, Shards, and_served, parse_shard_ids, serving, shard_of
 from knowledge.store import KnowledgeStore
+from tests.builders import Clock
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 SHARD_0 = 81_384_788_765_712_384  # serenity's documented example: shard 7 of 17
@@ -101,18 +102,10 @@ def test_no_option_means_unsharded_and_a_count_alone_means_every_shard() -> None
 # -- the store: each process reads its own servers' rows ------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 async def two_processes(tmp_path: Path):
     """Two connections to one SQLite file, as two ``senpai run`` processes have."""
-    clock = Clock()
+    clock = Clock(T0)
     first = await KnowledgeStore.open(tmp_path / "kb.db", clock=clock)
     second = await KnowledgeStore.open(tmp_path / "kb.db", clock=clock)
     yield CommunityStore(first.db), CommunityStore(second.db), clock
