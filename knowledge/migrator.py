@@ -50,10 +50,10 @@ class Migration:
         return statements
 
 
-def load_migrations() -> list[Migration]:
-    """The migrations shipped in ``knowledge/migrations/``, by version."""
+def load_migrations(folder: str = "migrations") -> list[Migration]:
+    """The migrations shipped in ``knowledge/<folder>/`` (SQLite's by default), by version."""
     migrations: list[Migration] = []
-    for item in (resources.files("knowledge") / "migrations").iterdir():
+    for item in (resources.files("knowledge") / folder).iterdir():
         match = _NAME.match(item.name)
         if match:
             migrations.append(Migration(int(match.group(1)), item.name, item.read_text("utf-8")))

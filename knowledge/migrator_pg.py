@@ -11,11 +11,9 @@ processes that start at once on a new database apply each migration once.
 from __future__ import annotations
 
 import logging
-import re
-from importlib import resources
 from typing import TYPE_CHECKING
 
-from knowledge.migrator import Migration, SchemaOutdated, SchemaTooNew
+from knowledge.migrator import Migration, SchemaOutdated, SchemaTooNew, load_migrations
 
 if TYPE_CHECKING:
     import asyncpg
@@ -23,7 +21,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIGRATION_LOCK = 0x53454E4D  # "SENM"
-_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 _VERSION_TABLE = (
     "CREATE TABLE IF NOT EXISTS senpai_schema ("
@@ -33,16 +30,7 @@ _VERSION_TABLE = (
 
 def load_pg_migrations() -> list[Migration]:
     """The migrations shipped in ``knowledge/migrations_pg/``, by version."""
-    migrations: list[Migration] = []
-    for item in (resources.files("knowledge") / "migrations_pg").iterdir():
-        match = _NAME.match(item.name)
-        if match:
-            migrations.append(Migration(int(match.group(1)), item.name, item.read_text("utf-8")))
-    migrations.sort(key=lambda m: m.version)
-    for expected, migration in enumerate(migrations, start=1):
-        if migration.version != expected:
-            raise RuntimeError(f"migration numbering has a gap before {migration.name}")
-    return migrations
+    return load_migrations("migrations_pg")
 
 
 async def _version(db: asyncpg.Connection) -> int:
