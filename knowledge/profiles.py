@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from knowledge import bridge
 from knowledge.confidence import ConfidenceModel
 from knowledge.retrieval import SearchConfig
 
@@ -36,6 +37,9 @@ class ModelProfile:
     feedback_closeness: float = 0.7
     """The cosine from which two questions count as the same one for members' verdicts."""
     calibrated: bool = True
+    bridge: bool = False
+    """Expand questions with the glossary's other-language terms (``knowledge/bridge.py``)."""
+    bridge_weight: float = 0.5
 
     def matches(self, model_name: str) -> bool:
         return any(model_name.startswith(prefix) for prefix in self.model_prefixes)
@@ -54,6 +58,8 @@ class ModelProfile:
             confidence=self.confidence(),
             profile=self.key,
             feedback_closeness=self.feedback_closeness,
+            glossary=bridge.shipped() if self.bridge else None,
+            bridge_weight=self.bridge_weight,
         )
 
 
