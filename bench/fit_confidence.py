@@ -163,7 +163,7 @@ class Tuning:
         for q in data.questions:
             if q.split != "tuning":
                 continue
-            query = Query(guild_id=data.guild_id, text=q.post, title=q.title)
+            query = Query(guild_id=q.guild_id, text=q.post, title=q.title)
             out.append(await _example(self.bilingual_kb, query, SOURCES[1], q.id, q.relevant))
         return out
 

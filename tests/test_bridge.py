@@ -186,3 +186,16 @@ async def test_a_japanese_question_finds_the_english_thread_only_through_the_bri
     assert without[:1] != [invoice]
     invoice, with_bridge = await _first_for(tmp_path / "bridged", bridged, question)
     assert with_bridge[:1] == [invoice]
+
+
+def test_an_english_question_over_english_documents_scores_as_without_the_bridge():
+    query = "I can't log in and the invoice export is garbled"
+    terms = lexical.terms(query)
+    found = bridge.shipped().find(query)
+    assert found  # the glossary does know these words
+    weights = {t: 1.0 + len(t) for t in terms}
+    for doc in ("invoice export fails", "login loop after sso", "nothing in common"):
+        doc_terms = set(lexical.terms(doc))
+        assert bridge.bridged_overlap(terms, found, doc_terms, weights, 1.0) == pytest.approx(
+            lexical.weighted_overlap(terms, doc_terms, weights)
+        )
