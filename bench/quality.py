@@ -84,6 +84,7 @@ from bench.quality_harness import (
 )
 from bench.quality_metrics import KbScores
 from bench.semeval import OriginalQuestion, RankingScores
+from knowledge import bridge
 from knowledge.engine import SearchConfig
 from knowledge.profiles import profile_for
 
@@ -127,6 +128,12 @@ def configured(args: argparse.Namespace, model_name: str) -> SearchConfig:
         changes["title_weight"] = args.title_weight
     if args.index_answer:
         changes["index_answer"] = True
+    if args.bridge == "on":
+        changes["glossary"] = bridge.shipped()
+    elif args.bridge == "off":
+        changes["glossary"] = None
+    if args.bridge_weight is not None:
+        changes["bridge_weight"] = args.bridge_weight
     shipped = profile_for(model_name).search_config()
     return dataclasses.replace(shipped, **changes)  # type: ignore[arg-type]
 
@@ -594,6 +601,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--cache",
         action="store_true",
         help=f"keep vectors in {VECTORS_DIR} between runs (faster repeated runs)",
+    )
+    parser.add_argument(
+        "--bridge",
+        choices=("profile", "on", "off"),
+        default="profile",
+        help="the cross-language glossary bridge (knowledge/bridge.py): as the profile says, "
+        "on or off",
+    )
+    parser.add_argument(
+        "--bridge-weight", type=float, default=None, help="try another bridge weight"
     )
     args = parser.parse_args(argv)
     if args.quick and not args.questions:

@@ -67,6 +67,9 @@ RECIPES: dict[str, Recipe] = {
     "robust 5, l2 1, out-of-fold": Recipe(signals=ROBUST),
     "robust 5, l2 10, out-of-fold": Recipe(signals=ROBUST, l2=10.0),
     "robust 5, l2 10, cross-source +0": Recipe(signals=ROBUST, l2=10.0, cross_margin=0.0),
+    "robust 5, l2 10, out-of-fold +0.01": Recipe(signals=ROBUST, l2=10.0, margin=0.01),
+    "robust 5, l2 10, out-of-fold +0.02": Recipe(signals=ROBUST, l2=10.0, margin=0.02),
+    "robust 5, l2 10, out-of-fold +0.03": Recipe(signals=ROBUST, l2=10.0, margin=0.03),
     "score + cosine_z, l2 1, out-of-fold +0.05": Recipe(signals=("score", "cosine_z"), margin=0.05),
     "cosine_z + lexical, l2 1, out-of-fold": Recipe(signals=("cosine_z", "lexical")),
     "cosine_z + lexical, l2 1, out-of-fold +0.05": Recipe(

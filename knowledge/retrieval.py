@@ -9,6 +9,7 @@ same absolute scale and fused by :mod:`knowledge.ranking`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from index.encoder import Encoder
 from index.kinds import APPROXIMATE_FROM
 from index.term_index import TermIndex
 from index.vectors import VectorIndex
-from knowledge import lexical
+from knowledge import bridge, lexical
 from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
 from knowledge.confidence import ConfidenceModel
 from knowledge.learning import Verdict, adjustments
@@ -64,6 +65,11 @@ class SearchConfig:
     cross_language_lexical: bool = False
     """A thread in another language than the question is not held back for sharing no
     words with it (:func:`knowledge.ranking.scored`); for multilingual models."""
+    glossary: bridge.Glossary | None = None
+    """The Japanese/English glossary whose equivalents expand a question's terms
+    (:mod:`knowledge.bridge`); ``None``: no cross-language expansion."""
+    bridge_weight: float = 0.5
+    """How much a concept found in the other language counts, against its own words."""
 
     def dense_weight_for(self, language: str) -> float:
         """The dense weight for a question in ``language``.
@@ -87,6 +93,8 @@ class SearchConfig:
             raise ValueError("candidates must be at least 1")
         if not 0.0 <= self.invite_floor <= 1.0:
             raise ValueError("invite_floor must be between 0 and 1")
+        if not 0.0 <= self.bridge_weight <= 1.0:
+            raise ValueError("bridge_weight must be between 0 and 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,18 @@ class PreparedQuery:
     terms: list[str]
     needles: list[str]
     scopes: frozenset[str]
+    expansions: tuple[bridge.Expansion, ...] = ()
+    """Glossary concepts of the question (empty without a bridge)."""
+    bridge_terms: tuple[str, ...] = ()
+    """Their other-language terms that the question does not hold itself."""
+
+    def bridged(self, glossary: bridge.Glossary | None) -> PreparedQuery:
+        """This question with the other language's equivalents of its glossary terms."""
+        if glossary is None:
+            return self
+        found = tuple(glossary.find(self.text))
+        extra = tuple(bridge.expansion_terms(found, self.terms))
+        return dataclasses.replace(self, expansions=found, bridge_terms=extra)
 
     @classmethod
     def of(cls, query: Query) -> PreparedQuery | None:
@@ -168,6 +188,7 @@ class Retriever:
         prepared = PreparedQuery.of(query)
         if prepared is None:
             return None
+        prepared = prepared.bridged(self.config.glossary)
         term_index = await self.terms.current() if self.terms is not None else None
         if term_index is not None:  # the server's postings: no scan of its rows
             allowed_count = term_index.scope_count(query.guild_id, prepared.scopes)
@@ -207,16 +228,24 @@ class Retriever:
         if term_index is not None:
             term_hits, weights = await asyncio.to_thread(self._indexed_terms, term_index, prepared)
         else:
-            frequencies = await self.store.document_frequencies(prepared.terms)
-            weights = {t: lexical.idf(total, frequencies.get(t, 0)) for t in set(prepared.terms)}
-            selective = lexical.selective_terms(prepared.terms, frequencies, total)
-            term_hits = await self.store.term_search(
-                selective,
-                guild_id=query.guild_id,
-                scopes=prepared.scopes,
-                exclude_thread_id=query.exclude_thread_id,
-                limit=k,
+            frequencies = await self.store.document_frequencies(
+                [*prepared.terms, *prepared.bridge_terms]
             )
+            weights = {t: lexical.idf(total, frequencies.get(t, 0)) for t in set(prepared.terms)}
+            term_hits = []
+            # The question's own terms, then (other language's candidates) the glossary's
+            # equivalents of its concepts.
+            for terms in (prepared.terms, prepared.bridge_terms):
+                selective = lexical.selective_terms(terms, frequencies, total)
+                if not selective:
+                    continue
+                term_hits += await self.store.term_search(
+                    selective,
+                    guild_id=query.guild_id,
+                    scopes=prepared.scopes,
+                    exclude_thread_id=query.exclude_thread_id,
+                    limit=k,
+                )
         substring_hits: Hits = []
         if prepared.needles:
             substring_hits = await self.store.substring_search(
@@ -246,16 +275,21 @@ class Retriever:
     ) -> tuple[Hits, dict[str, float]]:
         """Ranked term matches and IDF weights from the term index (one worker-thread hop)."""
         query = prepared.query
-        frequencies, total = index.frequencies(query.guild_id, prepared.terms)
-        weights = {t: lexical.idf(total, frequencies.get(t, 0)) for t in set(prepared.terms)}
-        selective = lexical.selective_terms(prepared.terms, frequencies, total)
-        hits = index.search(
-            selective,
-            guild_id=query.guild_id,
-            scopes=prepared.scopes,
-            exclude_thread_id=query.exclude_thread_id,
-            limit=self.config.candidates,
+        frequencies, total = index.frequencies(
+            query.guild_id, [*prepared.terms, *prepared.bridge_terms]
         )
+        weights = {t: lexical.idf(total, frequencies.get(t, 0)) for t in set(prepared.terms)}
+        hits: Hits = []
+        for terms in (prepared.terms, prepared.bridge_terms):  # own words, then the bridge's
+            selective = lexical.selective_terms(terms, frequencies, total)
+            if selective:
+                hits += index.search(
+                    selective,
+                    guild_id=query.guild_id,
+                    scopes=prepared.scopes,
+                    exclude_thread_id=query.exclude_thread_id,
+                    limit=self.config.candidates,
+                )
         return hits, weights
 
     async def _dense_search(
@@ -305,7 +339,7 @@ class Retriever:
         if missing:
             stored = await asyncio.to_thread(index.vectors, missing)
             dense.update(zip(missing, (stored @ vector).tolist(), strict=True))
-        overlap = await self._overlaps(prepared.terms, lexical_hits.weights, ids)
+        overlap = await self._overlaps(prepared, lexical_hits.weights, ids)
         feedback = await self._feedback(query.guild_id, vector, ids)
         in_terms = {i for i, _ in lexical_hits.terms}
         in_substrings = {i for i, _ in lexical_hits.substrings}
@@ -350,12 +384,22 @@ class Retriever:
         return adjustments(vector, verdicts, closeness=self.config.feedback_closeness)
 
     async def _overlaps(
-        self, query_terms: Sequence[str], weights: dict[str, float], ids: Sequence[int]
+        self, prepared: PreparedQuery, weights: dict[str, float], ids: Sequence[int]
     ) -> dict[int, float]:
-        if not query_terms or not ids:
+        if not prepared.terms or not ids:
             return {}
         sets = await self.store.term_sets(ids)
+        if not prepared.expansions:
+            return {
+                entry_id: lexical.weighted_overlap(
+                    prepared.terms, sets.get(entry_id, set()), weights
+                )
+                for entry_id in ids
+            }
+        factor = self.config.bridge_weight
         return {
-            entry_id: lexical.weighted_overlap(query_terms, sets.get(entry_id, set()), weights)
+            entry_id: bridge.bridged_overlap(
+                prepared.terms, prepared.expansions, sets.get(entry_id, set()), weights, factor
+            )
             for entry_id in ids
         }
