@@ -508,7 +508,9 @@ class KnowledgeStore:
         served, served_params = and_served(shards, "guild_id")
         async with self._reader.execute(
             "SELECT id, guild_id, channel_id, entry_id, entry_thread_id FROM retractions "
-            f"WHERE 1 = 1{served} ORDER BY id LIMIT ?",
+            # Not the servers Senpai left: it cannot edit there (their rows go with them).
+            "WHERE guild_id NOT IN (SELECT guild_id FROM guild_departures)"
+            f"{served} ORDER BY id LIMIT ?",
             (*served_params, limit),
         ) as cur:
             rows = await cur.fetchall()

@@ -92,6 +92,13 @@ async def test_a_deleted_post_is_retracted_too_but_a_forgotten_server_is_not(tmp
 
         [due] = await kb.due_retractions()
         assert (due.channel_id, due.entry_id) == (NEW_POST, here_entry.id)
+
+        # Senpai was removed from the server: it cannot edit there, so its rows wait
+        # (and go with the server) instead of holding up other servers' retractions.
+        await kb.guild_left(GUILD)
+        assert await kb.due_retractions() == []
+        await kb.guild_joined(GUILD)
+        assert [r.id for r in await kb.due_retractions()] == [due.id]
     finally:
         await kb.close()
 
