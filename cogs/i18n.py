@@ -497,7 +497,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "**回答が最も役に立ったメンバー（{period}）**",
     },
     "credit.board.line": {
-        "en": "{rank}. {name}: {accepted} chosen as the solution, {reused} later posts solved",
+        "en": "{rank}. {name}: answers chosen as the solution: {accepted} · later posts solved: {reused}",
         "ja": "{rank}. {name}：解決策に選ばれた回答 {accepted}件、後の投稿の解決 {reused}件",
     },
     "credit.board.empty": {

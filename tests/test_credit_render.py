@@ -47,8 +47,8 @@ def test_the_board_uses_mentions_that_discord_shows_as_names():
     text = credit_render.board_message(board, "month", "en")
     assert text.splitlines()[:3] == [
         "**Members whose answers helped most (this month)**",
-        "1. <@10>: 2 chosen as the solution, 1 later posts solved",
-        "2. <@11>: 1 chosen as the solution, 0 later posts solved",
+        "1. <@10>: answers chosen as the solution: 2 · later posts solved: 1",
+        "2. <@11>: answers chosen as the solution: 1 · later posts solved: 0",
     ]
     empty = credit_render.board_message([], "all", "ja")
     assert "全期間" in empty and "ありません" in empty

@@ -85,7 +85,7 @@ async def test_the_board_and_the_monthly_thanks_post_once_without_pings_or_unlis
     senpai.clock.now = next_month(senpai.clock.now)
     posted = await server.wait_for_bot_message(thanks)
     assert posted.content.startswith("🙏 **Thank you, helpers of ")
-    assert f"1. <@{community.ben.id}>: 2 chosen as the solution" in posted.content
+    assert f"1. <@{community.ben.id}>: answers chosen as the solution: 2" in posted.content
     assert f"<@{community.dan.id}>" not in posted.content  # not listed
     assert community.ben.id in posted.mention_ids and not posted.pinged_user_ids
 
@@ -118,7 +118,10 @@ async def test_a_role_is_granted_after_n_answers_once_and_never_taken_back(
     bot_role.position = guru.position + 1
     await senpai.restart()  # Discord would send the role update; the bot reconnects
     assert await eventually(lambda: _granted(community, guru.id))
-    assert await senpai.kb.role_state(community.guild.id, community.ben.id, guru.id) == "granted"
+    # The grant is recorded right after Discord confirms it: wait for the record too.
+    assert await eventually(
+        lambda: _role_state(senpai, community, community.ben, guru.id, "granted")
+    )
 
     await answered(community, community.dan, CSV_TITLE, CSV_BODY, CSV_ANSWER)
     assert await eventually(lambda: _role_state(senpai, community, community.dan, guru.id, "had"))
