@@ -97,7 +97,8 @@ class Escalations(PollingCog):
             )
             await community.close_escalation(due.thread_id, EscalationState.SKIPPED)
             return
-        await community.set_escalation_message(due.thread_id, staff.id, sent.id)
+        shown = [(entry.id, entry.thread_id) for entry, _ in leads[: render.STAFF_LEADS]]
+        await community.set_escalation_message(due.thread_id, staff.id, sent.id, shown)
         log.info("post %d escalated to staff channel %d", due.thread_id, staff.id)
 
     async def _leads(

@@ -10,7 +10,9 @@ bot finds its own messages in that post and:
 * in a suggestion, drops the entry's field (title, answer gist, solver's name)
   and its buttons, renumbering the rest; a suggestion left empty is deleted;
 * replaces a "solved by an earlier thread" note that links the entry with a
-  line that names nothing.
+  line that names nothing;
+* in a staff channel, drops the entry's line from the escalation messages that
+  listed it as a close solved thread.
 
 An archived post is reopened for the edit and archived again. What cannot be
 changed (the post is gone, locked, or Senpai may no longer see it) is logged
@@ -89,6 +91,24 @@ def plan(message: discord.Message, retraction: Retraction, lang: str) -> Edit | 
     return None
 
 
+def without_lead(message: discord.Message, thread_id: int, lang: str) -> discord.Embed | None:
+    """A staff escalation message's embed without its line about the thread
+    ``thread_id`` (a lead that left the knowledge base), or ``None`` if it has none."""
+    if not message.embeds:
+        return None
+    copy = message.embeds[0].copy()
+    changed = False
+    for index, field in enumerate(copy.fields):
+        lines = (field.value or "").split("\n")
+        kept = [line for line in lines if not links_to(line, thread_id)]
+        if len(kept) == len(lines):
+            continue
+        changed = True
+        value = "\n".join(kept) if kept else t("escalation.none", lang)
+        copy.set_field_at(index, name=field.name, value=value, inline=bool(field.inline))
+    return copy if changed else None
+
+
 def _without_field(embed: discord.Embed, ids: list[int], index: int) -> Edit:
     """The suggestion embed without its ``index``-th entry, the rest renumbered."""
     kept = [f for i, f in enumerate(embed.fields) if i != index]
@@ -121,6 +141,10 @@ class Retractions(PollingCog):
                 await kb.finish_retraction(retraction)
 
     async def _retract(self, guild: discord.Guild, retraction: Retraction) -> None:
+        staff = guild.get_channel(retraction.channel_id)
+        if isinstance(staff, discord.TextChannel):
+            await self._retract_leads(staff, retraction)
+            return
         post = await post_by_id(self.bot, retraction.channel_id)
         if post is None:
             log.info("entry %d: post %d is gone", retraction.entry_id, retraction.channel_id)
@@ -157,6 +181,33 @@ class Retractions(PollingCog):
             retraction.entry_id,
             len(edits),
             post.id,
+        )
+
+    async def _retract_leads(self, staff: discord.TextChannel, retraction: Retraction) -> None:
+        """Take the entry's line out of the staff escalation messages that listed it."""
+        settings = await self.services.community.settings(staff.guild.id)
+        lang = choose_language(settings.language, locale=staff.guild.preferred_locale)
+        listed = await self.services.community.lead_messages(staff.id, retraction.entry_id)
+        edited = 0
+        for message_id in listed:
+            try:
+                message = await staff.fetch_message(message_id)
+                embed = without_lead(message, retraction.entry_thread_id, lang)
+                if embed is not None:
+                    await message.edit(embed=embed, allowed_mentions=NO_PINGS)
+                    edited += 1
+            except (discord.Forbidden, discord.NotFound) as error:
+                log.info(
+                    "entry %d: staff message %d not edited (%s)",
+                    retraction.entry_id,
+                    message_id,
+                    error.status,
+                )
+        log.info(
+            "entry %d taken out of %d staff message(s) in channel %d",
+            retraction.entry_id,
+            edited,
+            staff.id,
         )
 
     @staticmethod

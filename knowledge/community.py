@@ -522,6 +522,7 @@ class CommunityStore:
                 "backfill_state",
                 "guild_departures",
                 "escalations",
+                "escalation_leads",
                 "me_too",
                 "me_too_notices",
                 "report_schedules",
@@ -649,14 +650,40 @@ class CommunityStore:
             return cur.rowcount > 0
 
     async def set_escalation_message(
-        self, thread_id: int, channel_id: int, message_id: int
+        self,
+        thread_id: int,
+        channel_id: int,
+        message_id: int,
+        leads: Sequence[tuple[int, int]] = (),
     ) -> None:
-        """The staff message listing the post was sent."""
+        """The staff message listing the post was sent, with ``leads``: the
+        ``(entry id, entry thread id)`` of the close solved threads it lists (recorded
+        so that a lead that leaves the knowledge base is taken out of it)."""
         async with self._db.transaction() as db:
-            await db.execute(
-                "UPDATE escalations SET channel_id = ?, message_id = ? WHERE thread_id = ?",
+            async with db.execute(
+                "UPDATE escalations SET channel_id = ?, message_id = ? WHERE thread_id = ? "
+                "RETURNING guild_id",
                 (channel_id, message_id, thread_id),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None or not leads:
+                return
+            await db.executemany(
+                "INSERT INTO escalation_leads (thread_id, guild_id, entry_id, entry_thread_id) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (thread_id, entry_id) DO NOTHING",
+                [(thread_id, int(row[0]), entry, entry_thread) for entry, entry_thread in leads],
             )
+
+    async def lead_messages(self, channel_id: int, entry_id: int) -> list[int]:
+        """The staff messages in ``channel_id`` that list ``entry_id`` as a lead."""
+        async with self._db.reader.execute(
+            "SELECT x.message_id FROM escalation_leads l "
+            "JOIN escalations x ON x.thread_id = l.thread_id "
+            "WHERE l.entry_id = ? AND x.channel_id = ? AND x.message_id IS NOT NULL "
+            "ORDER BY x.message_id",
+            (entry_id, channel_id),
+        ) as cur:
+            return [int(r[0]) for r in await cur.fetchall()]
 
     async def escalations_to_close(
         self, limit: int = 50, *, shards: Shards | None = None

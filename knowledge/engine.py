@@ -509,7 +509,7 @@ class KnowledgeBase:
 
     async def finish_retraction(self, retraction: Retraction) -> None:
         """The post no longer shows the removed entry (or can no longer be changed)."""
-        await self.store.finish_retraction(retraction.id)
+        await self.store.finish_retraction(retraction)
 
     # -- lookups -------------------------------------------------------------------
 

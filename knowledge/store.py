@@ -348,6 +348,16 @@ class KnowledgeStore:
                     "ON CONFLICT (channel_id, entry_id) DO NOTHING",
                     (now, *chunk, now, *chunk),
                 )
+                # The staff channels whose escalation messages listed them as leads.
+                await db.execute(
+                    "INSERT INTO retractions "
+                    "(guild_id, channel_id, entry_id, entry_thread_id, created_at) "
+                    "SELECT DISTINCT x.guild_id, x.channel_id, l.entry_id, l.entry_thread_id, ? "
+                    "FROM escalation_leads l JOIN escalations x ON x.thread_id = l.thread_id "
+                    f"WHERE x.channel_id IS NOT NULL AND l.entry_id IN ({placeholders}) "
+                    "ON CONFLICT (channel_id, entry_id) DO NOTHING",
+                    (now, *chunk),
+                )
             async with db.execute(
                 f"SELECT COUNT(*) FROM feedback WHERE entry_id IN ({placeholders})", chunk
             ) as cur:
@@ -516,10 +526,17 @@ class KnowledgeStore:
             rows = await cur.fetchall()
         return [Retraction(*(int(v) for v in row)) for row in rows]
 
-    async def finish_retraction(self, retraction_id: int) -> None:
-        """The post no longer shows the entry (or cannot be changed any more)."""
+    async def finish_retraction(self, retraction: Retraction) -> None:
+        """The post (or staff channel) no longer shows the entry, or cannot be changed
+        any more."""
         async with self.transaction() as db:
-            await db.execute("DELETE FROM retractions WHERE id = ?", (retraction_id,))
+            await db.execute("DELETE FROM retractions WHERE id = ?", (retraction.id,))
+            # Its staff messages no longer list the entry either (or cannot any more).
+            await db.execute(
+                "DELETE FROM escalation_leads WHERE entry_id = ? AND thread_id IN "
+                "(SELECT thread_id FROM escalations WHERE channel_id = ?)",
+                (retraction.entry_id, retraction.channel_id),
+            )
 
     # -- feedback ------------------------------------------------------------------
 

@@ -3,17 +3,18 @@ bot's plan for each of its messages takes out exactly the removed entry."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import discord
 import pytest
 
-from cogs.retraction import plan, suggested_ids
+from cogs.retraction import plan, suggested_ids, without_lead
 from cogs.suggest import suggestion_view
 from index.encoder import HashingEncoder
 from knowledge.engine import KnowledgeBase
-from knowledge.models import FeedbackKind, Query, Retraction, Suggestion
+from knowledge.models import DueEscalation, FeedbackKind, Query, Retraction, Suggestion
 from tests.builders import ASKER, GUILD, HELPER, OTHER, OTHER_GUILD, next_id, reply_ids, thread
 
 pytestmark = pytest.mark.usefixtures("on_each_database")
@@ -160,3 +161,61 @@ def test_a_solved_by_note_linking_the_entry_is_replaced_by_one_that_names_nothin
     assert "削除" in edit.content
     # A link to a thread whose id merely starts the same is not a match.
     assert plan(solved, retraction(11, 11), "en") is None
+
+
+STAFF, LISTING = 77, 7_000
+
+
+async def test_a_lead_of_a_staff_message_is_queued_for_its_channel_and_goes_with_the_server(
+    tmp_path: Path,
+):
+    kb = await open_kb(tmp_path)
+    try:
+        mine = thread("CSV export breaks", "Export fails", ["Use UTF-8"], asker=ASKER)
+        theirs = thread("SSO loop", "Login loops", ["Clear cookies"], asker=OTHER, answerer=OTHER)
+        for t in (mine, theirs):
+            await kb.capture(t, reply_ids(t))
+        mine_entry = await kb.entry_for_thread(mine.thread_id)
+        theirs_entry = await kb.entry_for_thread(theirs.thread_id)
+        assert mine_entry is not None and theirs_entry is not None
+        waiting = next_id()
+        asked = datetime(2026, 5, 1, tzinfo=UTC)
+        due = DueEscalation(waiting, GUILD, 3, OTHER.id, asked, STAFF)
+        assert await kb.community.claim_escalation(due)
+        leads = [(e.id, e.thread_id) for e in (mine_entry, theirs_entry)]
+        await kb.community.set_escalation_message(waiting, STAFF, LISTING, leads)
+        assert await kb.community.lead_messages(STAFF, mine_entry.id) == [LISTING]
+
+        await kb.forget_member(ASKER.id)
+
+        due_now = await kb.due_retractions()
+        assert [(r.channel_id, r.entry_id, r.entry_thread_id) for r in due_now] == [
+            (STAFF, mine_entry.id, mine.thread_id)
+        ]
+        await kb.finish_retraction(due_now[0])
+        assert await kb.community.lead_messages(STAFF, mine_entry.id) == []
+        assert await kb.community.lead_messages(STAFF, theirs_entry.id) == [LISTING]
+
+        await kb.forget_guild(GUILD)
+        assert await kb.community.lead_messages(STAFF, theirs_entry.id) == []
+    finally:
+        await kb.close()
+
+
+def staff_message(thread_ids: list[int]) -> discord.Message:
+    embed = discord.Embed(title="Cannot log in", url=f"https://discord.com/channels/{GUILD}/5")
+    lines = [f"[Title {i}](https://discord.com/channels/{GUILD}/{i}) · close" for i in thread_ids]
+    embed.add_field(name="Closest solved threads", value="\n".join(lines), inline=False)
+    return SimpleNamespace(content="🔔", embeds=[embed], components=[])  # type: ignore[return-value]
+
+
+def test_a_staff_message_loses_only_the_removed_lead_s_line():
+    embed = without_lead(staff_message([111, 222]), 111, "en")
+    assert embed is not None
+    assert embed.fields[0].value == f"[Title 222](https://discord.com/channels/{GUILD}/222) · close"
+    assert embed.title == "Cannot log in" and embed.url is not None
+
+    alone = without_lead(staff_message([111]), 111, "ja")
+    assert alone is not None and alone.fields[0].value == "近い解決済みスレッドはありません。"
+    assert without_lead(staff_message([222]), 111, "en") is None
+    assert without_lead(note("🗑️"), 111, "en") is None

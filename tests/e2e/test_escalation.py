@@ -244,3 +244,34 @@ async def test_a_post_without_suggestion_gets_a_me_too_message_only_when_enabled
     await dismissed.wait_for_response()
     await server.wait_for(lambda: server.message(prompt.id).deleted or None)
     server.assert_clean()
+
+
+async def test_a_lead_that_leaves_the_knowledge_base_is_taken_out_of_the_staff_message(
+    community: Community, senpai: Senpai
+):
+    server = community.server
+    mods = await staff_channel(community, senpai)
+    earlier, _, _ = await solved_post(community, SSO_TITLE, SSO_BODY, SSO_ANSWER)
+    post = await server.open_post(community.chika, community.help, *SSO_AGAIN)
+    senpai.clock.now += timedelta(hours=7)
+    listing = await server.wait_for_bot_message(mods, is_listing)
+    assert f"/{earlier.id})" in listing.embeds[0]["fields"][0]["value"]
+    assert await eventually(lambda: _listed(senpai, post.id))
+
+    await senpai.kb.forget_member(community.aiko.id)  # she asked the earlier thread
+
+    def without_lead() -> bool | None:
+        value = server.message(listing.id).embeds[0]["fields"][0]["value"]
+        return f"/{earlier.id}" not in value or None
+
+    await server.wait_for(without_lead)
+    edited = server.message(listing.id)
+    assert edited.embeds[0]["fields"][0]["value"] == "No close solved thread."
+    assert SSO_TITLE.split()[0] not in edited.embeds[0]["fields"][0]["value"]
+    assert edited.embeds[0]["url"].endswith(f"/{post.id}")  # the waiting post stays listed
+    assert await eventually(lambda: _no_retraction_left(senpai))
+    server.assert_clean()
+
+
+async def _no_retraction_left(senpai: Senpai) -> bool:
+    return await senpai.kb.due_retractions() == []
