@@ -382,6 +382,10 @@ class KnowledgeBase:
         entries = await self.community.entry_refs(
             q.duplicate_of for q in questions if q.duplicate_of is not None
         )
+        invited = [
+            await self.invitations.counts(guild_id, period.start, period.end)
+            for period in (current, previous)
+        ]
         return build_report(
             guild_id=guild_id,
             zone=zone,
@@ -390,6 +394,10 @@ class KnowledgeBase:
             answers=answers,
             entries=entries,
             staff_roles=staff_roles,
+            invitations=(
+                (invited[0].sent, invited[0].replied),
+                (invited[1].sent, invited[1].replied),
+            ),
         )
 
     async def report_guild_ids(self) -> list[int]:

@@ -22,13 +22,16 @@ How each figure is counted (the README's "Community figures" says the same):
 * top helpers: authors of the accepted answers of entries solved in the period (an
   asker's own answer credits nobody), one count per entry;
 * staff or members: among answered questions, whose first reply came from a member
-  holding a staff role; replies whose roles were not recorded are "unknown".
+  holding a staff role; replies whose roles were not recorded are "unknown";
+* invitations: members invited by direct message to a post Senpai could not answer
+  (sent in the period), and how many of them then replied in the post.
 
 Forgotten members' questions are deleted, so they stop counting, in every period.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Collection, Iterable, Sequence
@@ -140,6 +143,10 @@ class Figures:
     answered_by_members: int | None
     answered_by_unknown: int
     """Answered questions whose first replier's roles were not recorded."""
+    invitations_sent: int = 0
+    """Members invited by direct message to posts Senpai could not answer."""
+    invitations_answered: int = 0
+    """Of those, the invitations after which the invited member replied in the post."""
 
     @property
     def solved_rate(self) -> float | None:
@@ -194,15 +201,26 @@ def build_report(
     answers: Iterable[AcceptedAnswer],
     entries: dict[int, EntryRef],
     staff_roles: Collection[int],
+    invitations: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0)),
 ) -> Report:
     """The report from the rows of both periods (questions asked and entries solved in
-    [previous.start, current.end)); ``entries`` names the entries that solved them."""
+    [previous.start, current.end)); ``entries`` names the entries that solved them;
+    ``invitations`` is (sent, answered) in the current and the previous period."""
     current, previous = periods
     questions = list(questions)
     answers = list(answers)
     staff = frozenset(staff_roles)
-    now = _figures(guild_id, current, questions, answers, staff)
-    before = _figures(guild_id, previous, questions, answers, staff)
+    (sent, replied), (sent_before, replied_before) = invitations
+    now = dataclasses.replace(
+        _figures(guild_id, current, questions, answers, staff),
+        invitations_sent=sent,
+        invitations_answered=replied,
+    )
+    before = dataclasses.replace(
+        _figures(guild_id, previous, questions, answers, staff),
+        invitations_sent=sent_before,
+        invitations_answered=replied_before,
+    )
     return Report(
         guild_id=guild_id,
         zone=str(getattr(zone, "key", None) or zone.tzname(None) or "UTC"),

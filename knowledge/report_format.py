@@ -43,7 +43,12 @@ FIGURES: tuple[tuple[str, _Getter], ...] = (
     ("answered_by_members", lambda f: f.answered_by_members),
     ("answered_by_unknown", lambda f: f.answered_by_unknown),
     ("staff_share", lambda f: f.staff_share),
+    ("invitations_sent", lambda f: f.invitations_sent),
+    ("invitations_answered", lambda f: f.invitations_answered),
 )
+
+_INVITATIONS = frozenset({"invitations_sent", "invitations_answered"})
+"""Shown in the text report only where invitations were sent (members opt in)."""
 
 _LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -62,6 +67,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "answered_by_members": "First reply by members",
         "answered_by_unknown": "First reply, roles not recorded",
         "staff_share": "Share answered first by staff",
+        "invitations_sent": "Invitations to earlier helpers",
+        "invitations_answered": "Invitations followed by a reply",
         "previous": "previous",
         "no_staff": "(no staff roles named)",
         "unanswered_list": "Unanswered questions:",
@@ -88,6 +95,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "answered_by_members": "最初の返信がメンバー",
         "answered_by_unknown": "最初の返信（ロール不明）",
         "staff_share": "スタッフが最初に返信した割合",
+        "invitations_sent": "過去に解決した人への招待",
+        "invitations_answered": "招待後に返信があった数",
         "previous": "前期間",
         "no_staff": "（スタッフのロールが未設定）",
         "unanswered_list": "未回答の質問：",
@@ -145,8 +154,11 @@ def render_text(
     ]
     previous = _label("previous", lang)
     staff_named = bool(report.staff_roles)
+    invited = report.current.invitations_sent or report.previous.invitations_sent
     for name, get in FIGURES:
         if not staff_named and name in {"answered_by_staff", "answered_by_members", "staff_share"}:
+            continue
+        if not invited and name in _INVITATIONS:
             continue
         now = _value(name, get(report.current), lang)
         before = _value(name, get(report.previous), lang)

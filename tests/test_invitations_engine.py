@@ -13,6 +13,7 @@ from knowledge.engine import KnowledgeBase, SearchConfig
 from knowledge.invitations import Claim, InvitationCounts, InviteChoice, InvitePolicy
 from knowledge.models import Author, Query
 from knowledge.profiles import GENERIC, PROFILES
+from knowledge.report_format import render_text, report_json
 from tests.builders import ASKER, GUILD, HELPER, OTHER, START, next_id, reply_ids, thread
 
 pytestmark = pytest.mark.usefixtures("on_each_database")
@@ -131,6 +132,15 @@ async def test_a_claimed_member_is_not_chosen_again_for_the_post_and_the_cap_cou
     assert await kb.record_invitee_reply(query.exclude_thread_id, HELPER.id, START)
     counts = await kb.invitation_counts(GUILD, START - timedelta(days=1), START + timedelta(days=1))
     assert counts == InvitationCounts(sent=1, replied=1)
+    # The community report counts them in the period they were sent in.
+    day = START.date()
+    report = await kb.report(GUILD, day, day + timedelta(days=1))
+    assert (report.current.invitations_sent, report.current.invitations_answered) == (1, 1)
+    assert (report.previous.invitations_sent, report.previous.invitations_answered) == (0, 0)
+    text = render_text(report)
+    assert "Invitations to earlier helpers: 1  (previous: 0)" in text
+    assert "Invitations followed by a reply: 1  (previous: 0)" in text
+    assert report_json(report)["invitations_sent"] == 1
 
 
 async def test_forget_member_and_forget_guild_remove_invitations_and_opt_ins(kb):

@@ -290,3 +290,12 @@ async def test_the_text_passes_every_member_written_title_and_name_through_the_e
     assert f"«Question {fixture['Q4']}»" in text
     assert "«Ben»: 3" in text
     assert f"- Question {fixture['Q4']}" in render_text(report, "en")
+
+
+async def test_invitation_lines_appear_only_where_invitations_were_sent(kb, fixture):
+    from knowledge.report_format import render_csv, render_text
+
+    report = await kb.report(GUILD, SINCE, UNTIL, zone=TOKYO)
+    assert report.current.invitations_sent == 0
+    assert "Invitations" not in render_text(report, "en")  # nobody opted in: no noise
+    assert "invitations_sent,0,0" in render_csv(report)  # the figure is still exported
