@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from knowledge import bridge
+from knowledge import bridge, lexical
 from knowledge.db import Connection, Database, parse_time
 from knowledge.errors import KnowledgeError
 
@@ -122,6 +122,15 @@ def _clean(term: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", term).split())
 
 
+def _matchable(term: str, *, japanese: bool) -> bool:
+    """Whether the bridge can use ``term``: a Japanese term is found in questions (two
+    characters at least: one kanji matches far too much); an English one also gives a
+    Japanese question words to search for (its terms of two letters or more)."""
+    if japanese:
+        return len(term) >= 2 and bool(lexical.terms(term))
+    return bool(bridge._targets((term,)))
+
+
 def _check_one(term: str, *, japanese: bool, line: int | None) -> str:
     cleaned = _clean(term)
     side = "Japanese" if japanese else "English"
@@ -143,7 +152,7 @@ def _check_one(term: str, *, japanese: bool, line: int | None) -> str:
         raise GlossaryInputError(
             TermProblem.HAS_JAPANESE, "the English term holds Japanese characters", line=line
         )
-    if not bridge._targets((cleaned,)):
+    if not _matchable(cleaned, japanese=japanese):
         raise GlossaryInputError(
             TermProblem.TOO_SHORT,
             f"the {side} term {cleaned!r} has nothing Senpai can match (too short)",

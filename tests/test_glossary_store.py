@@ -47,6 +47,8 @@ def test_a_term_is_cleaned_and_its_synonyms_split() -> None:
     )
     # Half-width katakana and full-width Latin are folded like the bridge folds questions.
     assert parse_term("ｽﾏｰﾄ配信", "Ｓｍａｒｔ Send") == ("スマート配信", ("Smart Send",))
+    # Kanji cut by okurigana still match in a Japanese question (one direction only).
+    assert parse_term("差し戻し", "send back") == ("差し戻し", ("send back",))
 
 
 @pytest.mark.parametrize(
