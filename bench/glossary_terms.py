@@ -47,7 +47,7 @@ from bench.bilingual import (
 )
 from bench.quality_harness import Scored, TempDirs, make_encoder, unthresholded
 from index.encoder import Encoder
-from knowledge.bridge import Glossary
+from knowledge.bridge import Concept, Glossary
 from knowledge.engine import KnowledgeBase, SearchConfig
 from knowledge.profiles import profile_for
 
@@ -133,22 +133,38 @@ def changes(data: DataSet, runs: dict[str, list[list[Scored]]]) -> list[str]:
     return out or ["no question changed"]
 
 
-def touched(data: DataSet) -> list[str]:
-    """How many questions hold one of their community's own terms at all (the terms
-    can only act on those), per split and kind."""
+def touched(data: DataSet, base: Glossary | None) -> list[str]:
+    """How many questions hold one of their community's own terms at all, and how many
+    of those get words to search for that the profile's glossary (``base``) did not
+    already give them (the terms can only act on those), per split and kind."""
     own = {
         c.name: Glossary.parse(
             (c.threads_dir.parent / GLOSSARY_FILE).read_text("utf-8").splitlines()
         )
         for c in data.communities
     }
-    lines = ["questions holding one of their community's own terms:"]
+    general = base.concepts if base is not None else ()
+    lines = ["questions holding their community's own terms / getting new words from them:"]
     for split in SPLITS:
         for kind in ("same-language", "cross-language"):
             asked = [q for q in data.questions if q.split == split and q.kind == kind]
-            found = [q for q in asked if own[q.community].find(q.post)]
-            lines.append(f"  {split:<9} {kind:<15} {len(found)}/{len(asked)}")
+            holding = [q for q in asked if own[q.community].find(q.post)]
+            gaining = [q for q in holding if _new_words(q.post, base, general, own[q.community])]
+            lines.append(f"  {split:<9} {kind:<15} {len(holding)}/{len(asked)} / {len(gaining)}")
     return lines
+
+
+def _new_words(
+    text: str, base: Glossary | None, general: tuple[Concept, ...], own: Glossary
+) -> set[str]:
+    """The words the question's bridge searches for with its community's terms, and not
+    without them."""
+    before = set() if base is None else _words(base, text)
+    return _words(Glossary((*general, *own.concepts)), text) - before
+
+
+def _words(glossary: Glossary, text: str) -> set[str]:
+    return {t for e in glossary.find(text) for synonym in e.targets for t in synonym}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -187,7 +203,7 @@ async def _main(args: argparse.Namespace) -> list[str]:
         *table(data, runs),
         "P@1 shown: as shipped (gate and floor); P@1 / R@3 ranked: nothing held back; "
         "tuning and held-out questions reported apart",
-        *touched(data),
+        *touched(data, shipped.glossary),
         "changed by the terms:",
         *changes(data, runs),
     ]
