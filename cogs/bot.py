@@ -34,6 +34,7 @@ EXTENSIONS = (
     "cogs.schedule",
     "cogs.credit",
     "cogs.invitations",
+    "cogs.glossary",
 )
 """What a host bot loads to run Senpai (after attaching :class:`Services` and setting
 :class:`~cogs.i18n.SenpaiTranslator` on its command tree)."""

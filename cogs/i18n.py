@@ -587,6 +587,119 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "新しい投稿への招待は受け取らない設定です。`/senpai 招待 オン` で、解決した問題に"
         "似た新しい投稿を DM でお知らせします（1日数件まで）。",
     },
+    # -- the server's own glossary (/senpai-admin glossary) ----------------------------
+    "glossary.added": {
+        "en": "Added: 「{japanese}」 → {english}. Questions in this server now find threads "
+        "written with either.",
+        "ja": "追加しました：「{japanese}」 → {english}。このサーバーの質問で、どちらの言葉で"
+        "書かれたスレッドも見つかるようになります。",
+    },
+    "glossary.updated": {
+        "en": "Changed: 「{japanese}」 → {english}.",
+        "ja": "変更しました：「{japanese}」 → {english}。",
+    },
+    "glossary.unchanged": {
+        "en": "「{japanese}」 → {english} is already in this server's glossary.",
+        "ja": "「{japanese}」 → {english} はすでに登録されています。",
+    },
+    "glossary.removed": {
+        "en": "Removed 「{japanese}」 from this server's glossary.",
+        "ja": "「{japanese}」を用語集から削除しました。",
+    },
+    "glossary.not_found": {
+        "en": "「{japanese}」 is not in this server's glossary (`/senpai-admin glossary list` "
+        "shows its terms).",
+        "ja": "「{japanese}」は用語集にありません（`/senpai-管理 用語集 一覧` で確認できます）。",
+    },
+    "glossary.empty": {
+        "en": "This server has no terms of its own yet. Add one with `/senpai-admin glossary "
+        "add`, or import a file of 'Japanese<TAB>English' lines.",
+        "ja": "このサーバー独自の用語はまだありません。`/senpai-管理 用語集 追加` で追加するか、"
+        "「日本語<TAB>英語」の行のファイルをインポートしてください。",
+    },
+    "glossary.list_head": {
+        "en": "This server's terms ({count}):",
+        "ja": "このサーバーの用語（{count}件）：",
+    },
+    "glossary.list_more": {
+        "en": "…and {count} more: `/senpai-admin glossary export` gives them all as a file.",
+        "ja": "…ほか{count}件。`/senpai-管理 用語集 エクスポート` で全件をファイルで受け取れます。",
+    },
+    "glossary.imported": {
+        "en": "Imported: {added} added, {updated} changed, {unchanged} already there.",
+        "ja": "インポートしました：追加 {added}件、変更 {updated}件、登録済み {unchanged}件。",
+    },
+    "glossary.import_bad": {
+        "en": "Nothing was imported. Fix these lines and import the file again:",
+        "ja": "何もインポートしていません。次の行を直して、もう一度インポートしてください：",
+    },
+    "glossary.nothing_imported": {
+        "en": "Nothing was imported.",
+        "ja": "何もインポートしていません。",
+    },
+    "glossary.more_problems": {
+        "en": "…and {count} more bad lines.",
+        "ja": "…ほか{count}行に問題があります。",
+    },
+    "glossary.line": {"en": "line {line}: {reason}", "ja": "{line}行目：{reason}"},
+    "glossary.too_big": {
+        "en": "That file is too large: a glossary file is at most {limit} KB.",
+        "ja": "ファイルが大きすぎます（用語集ファイルは {limit} KB まで）。",
+    },
+    "glossary.not_text": {
+        "en": "That file is not UTF-8 text. Save it as UTF-8 with one 'Japanese<TAB>English' "
+        "per line.",
+        "ja": "UTF-8 のテキストファイルではありません。1行に「日本語<TAB>英語」で、UTF-8 で"
+        "保存してください。",
+    },
+    "glossary.unreadable": {
+        "en": "Senpai could not download that file. Please attach it again.",
+        "ja": "ファイルをダウンロードできませんでした。もう一度添付してください。",
+    },
+    "glossary.exported": {
+        "en": "This server's {count} terms, as a file to edit and import again.",
+        "ja": "このサーバーの用語 {count}件です。編集して再びインポートできます。",
+    },
+    "glossary.problem.empty": {
+        "en": "a Japanese and an English term are both needed",
+        "ja": "日本語と英語の両方の用語が必要です",
+    },
+    "glossary.problem.format": {
+        "en": "write one Japanese term, a tab, then its English ('|' between English synonyms)",
+        "ja": "日本語の用語、タブ、英語の順に書いてください（英語の同義語は「|」で区切る）",
+    },
+    "glossary.problem.not_japanese": {
+        "en": "the Japanese term has no Japanese characters",
+        "ja": "日本語の用語に日本語の文字がありません",
+    },
+    "glossary.problem.has_japanese": {
+        "en": "the English term contains Japanese characters",
+        "ja": "英語の用語に日本語の文字が含まれています",
+    },
+    "glossary.problem.too_long": {
+        "en": "a term is at most {limit} characters",
+        "ja": "用語は {limit} 文字までです",
+    },
+    "glossary.problem.too_many_synonyms": {
+        "en": "at most {limit} English synonyms per term",
+        "ja": "英語の同義語は1つの用語につき {limit} 個までです",
+    },
+    "glossary.problem.too_short": {
+        "en": "a term is too short for Senpai to find it in questions",
+        "ja": "用語が短すぎて、質問の中から見つけられません",
+    },
+    "glossary.problem.duplicate": {
+        "en": "this Japanese term is already on an earlier line",
+        "ja": "この日本語の用語は前の行にもあります",
+    },
+    "glossary.problem.full": {
+        "en": "a server's glossary holds at most {limit} terms",
+        "ja": "用語集は1サーバーにつき {limit} 件までです",
+    },
+    "glossary.problem.too_many_lines": {
+        "en": "a glossary file is at most {limit} lines",
+        "ja": "用語集ファイルは {limit} 行までです",
+    },
 }
 
 
@@ -712,6 +825,26 @@ COMMAND_TRANSLATIONS: dict[str, str] = {
     "Be invited to new posts like ones you solved": "解決した問題に似た新しい投稿に招待してもらう",
     "choice": "設定",
     "On or off (default: show your choice)": "オンまたはオフ（省略時は現在の設定を表示）",
+    # -- the server's own glossary
+    "glossary": "用語集",
+    "This server's own Japanese/English terms for search (admins)": "検索に使うこのサーバー独自の日本語／英語の用語（管理者）",
+    "add": "追加",
+    "Add a term: Japanese, and its English (admins)": "用語を追加：日本語とその英語（管理者）",
+    "japanese": "日本語",
+    "english": "英語",
+    "The Japanese term, e.g. スマート配信": "日本語の用語（例：スマート配信）",
+    "Its English, e.g. Smart Send (| between synonyms)": "その英語（例：Smart Send、同義語は | で区切る）",
+    "remove": "削除",
+    "Remove one of this server's terms": "このサーバーの用語を削除",
+    "The Japanese term to remove": "削除する日本語の用語",
+    "list": "一覧",
+    "Show this server's terms": "このサーバーの用語を表示",
+    "import": "インポート",
+    "Add terms from a file: one 'Japanese<TAB>English' per line (admins)": "ファイルから用語を追加：1行に「日本語<TAB>英語」（管理者）",
+    "file": "ファイル",
+    "A UTF-8 text file (.tsv): Japanese<TAB>English per line": "UTF-8 のテキストファイル（.tsv）：1行に日本語<TAB>英語",
+    "export": "エクスポート",
+    "This server's terms as a file to edit and import": "このサーバーの用語をファイルで受け取る（編集して再インポート可）",
 }
 
 

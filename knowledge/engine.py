@@ -22,6 +22,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from index.encoder import Encoder
+from knowledge.bridge import Glossary
 from knowledge.capture import draft_entry, likely_answer
 from knowledge.cleaning import clean_for_storage
 from knowledge.community import CommunityStore
@@ -50,6 +51,15 @@ from knowledge.credit import (
 )
 from knowledge.db import Clock, utcnow
 from knowledge.errors import CaptureError, IndexNotReady, KnowledgeError, RebuildInProgress
+from knowledge.glossary_store import (
+    GlossaryStore,
+    GlossaryTerm,
+    ImportResult,
+    ServerGlossaries,
+    export_tsv,
+    parse_term,
+    parse_tsv,
+)
 from knowledge.history import question_history
 from knowledge.invitations import DAY as INVITE_DAY
 from knowledge.invitations import (
@@ -168,6 +178,7 @@ class KnowledgeBase:
         self.terms = LiveTermIndex(store, index_dir.with_name(TERMS_DIR))
         self.retriever = Retriever(store, encoder, self.config, terms=self.terms)
         self._calibrations: dict[int, Calibration] = {}
+        self.retriever.glossaries = self.glossary_for
 
     def configure(self, config: SearchConfig) -> None:
         """Retrieve and rank with ``config`` from now on (benchmarks compare settings;
@@ -445,6 +456,7 @@ class KnowledgeBase:
             await self.community.forget_threads(removed.thread_ids)
             await self._credit.forget_user(user_id, removed.thread_ids)  # before its questions
             await self.invitations.forget_user(user_id)
+            await self.glossary.forget_user(user_id)  # the terms stay, not who added them
             return await self.community.forget_user(user_id)
 
         removed = await self._forget(self.store.forget_user(user_id), history)
@@ -458,6 +470,7 @@ class KnowledgeBase:
         async def history(_: RemovedContent) -> int:
             await self._credit.forget_guild(guild_id)
             await self.invitations.forget_guild(guild_id)
+            await self.glossary.forget_guild(guild_id)
             return await self.community.forget_guild(guild_id)
 
         removed = await self._forget(self.store.delete_guild(guild_id), history)
@@ -981,6 +994,66 @@ class KnowledgeBase:
         """Invitations sent in ``[since, until)`` in the server, and how many invited
         members then replied in the post (for the community report)."""
         return await self.invitations.counts(guild_id, since, until)
+
+    # -- each server's own glossary terms --------------------------------------------
+
+    @functools.cached_property
+    def glossary(self) -> GlossaryStore:
+        """The servers' own Japanese/English terms (:mod:`knowledge.glossary_store`)."""
+        return GlossaryStore(self.store.db)
+
+    @functools.cached_property
+    def _server_glossaries(self) -> ServerGlossaries:
+        return ServerGlossaries(self.glossary, lambda: self.config.glossary)
+
+    async def glossary_for(self, guild_id: int) -> Glossary | None:
+        """The bridge for a question in ``guild_id``: the profile's glossary extended by
+        the server's own terms (cached; rebuilt when they change, in any process)."""
+        return await self._server_glossaries.for_guild(guild_id)
+
+    async def glossary_terms(self, guild_id: int) -> list[GlossaryTerm]:
+        """The server's own terms, by Japanese term."""
+        return await self.glossary.terms(guild_id)
+
+    async def add_glossary_term(
+        self, guild_id: int, japanese: str, english: str, *, added_by: int | None
+    ) -> ImportResult:
+        """Add (or change the English of) one term; ``english``: synonyms separated by
+        ``|``. Raises :class:`~knowledge.glossary_store.GlossaryInputError` with the
+        reason (bad term, the server's limit reached)."""
+        term = parse_term(japanese, english)
+        result = await self.glossary.save(guild_id, [term], added_by)
+        log.info("guild %d: glossary term saved by %s", guild_id, added_by)
+        return result
+
+    async def remove_glossary_term(self, guild_id: int, japanese: str) -> bool:
+        """Remove one of the server's terms. Returns False if it had no such term."""
+        removed = await self.glossary.remove(guild_id, japanese)
+        if removed:
+            log.info("guild %d: a glossary term removed", guild_id)
+        return removed
+
+    async def import_glossary(
+        self, guild_id: int, text: str, *, added_by: int | None
+    ) -> ImportResult:
+        """Add or replace the terms of a "Japanese<TAB>English" file, all or nothing:
+        raises :class:`~knowledge.glossary_store.GlossaryImportError` naming every bad
+        line (number and reason), or
+        :class:`~knowledge.glossary_store.GlossaryInputError` over the server's limit."""
+        result = await self.glossary.save(guild_id, parse_tsv(text), added_by)
+        log.info(
+            "guild %d: glossary import by %s: %d added, %d updated, %d unchanged",
+            guild_id,
+            added_by,
+            result.added,
+            result.updated,
+            result.unchanged,
+        )
+        return result
+
+    async def export_glossary(self, guild_id: int) -> str:
+        """The server's terms as a file :meth:`import_glossary` reads back."""
+        return export_tsv(await self.glossary.terms(guild_id))
 
 
 def _without_opted_out(draft: EntryDraft, opted_out: set[int]) -> EntryDraft:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -160,6 +160,9 @@ class Retriever:
         self.encoder = encoder
         self.config = config
         self.terms = terms
+        self.glossaries: Callable[[int], Awaitable[bridge.Glossary | None]] | None = None
+        """A server's glossary for its questions (its own terms added to the profile's);
+        ``None``: the profile's glossary for every server."""
         # Vectors of judged questions, by (question post, entry): derived from the
         # store's text, encoded once per process.
         self._judged: dict[tuple[int, int], np.ndarray] = {}
@@ -188,7 +191,12 @@ class Retriever:
         prepared = PreparedQuery.of(query)
         if prepared is None:
             return None
-        prepared = prepared.bridged(self.config.glossary)
+        glossary = (
+            self.config.glossary
+            if self.glossaries is None
+            else await self.glossaries(query.guild_id)
+        )
+        prepared = prepared.bridged(glossary)
         term_index = await self.terms.current() if self.terms is not None else None
         if term_index is not None:  # the server's postings: no scan of its rows
             allowed_count = term_index.scope_count(query.guild_id, prepared.scopes)

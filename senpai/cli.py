@@ -228,6 +228,32 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="A,B",
         help="the shards this process runs, numbered from 0 (default: all N); needs --shard-count",
     )
+
+    p = sub.add_parser(
+        "glossary",
+        parents=[common],
+        help="a server's own Japanese/English terms for cross-language search",
+        description="A server's own product vocabulary (e.g. スマート配信 / Smart Send), added to "
+        "the glossary that bridges Japanese and English questions. The same as "
+        "/senpai-admin glossary in Discord.",
+    )
+    actions = p.add_subparsers(dest="glossary_action", required=True, metavar="ACTION")
+    g = actions.add_parser("add", parents=[common], help="add a term (or change its English)")
+    g.add_argument("japanese", type=_argument_text, help="the Japanese term")
+    g.add_argument("english", type=_argument_text, help="its English ('|' between synonyms)")
+    g = actions.add_parser("remove", parents=[common], help="remove a term")
+    g.add_argument("japanese", type=_argument_text, help="the Japanese term")
+    actions.add_parser(
+        "list", parents=[common], help="print the terms as 'Japanese<TAB>English' lines"
+    )
+    g = actions.add_parser(
+        "import",
+        parents=[common],
+        help="add the terms of a UTF-8 file of 'Japanese<TAB>English' lines (all or none)",
+    )
+    g.add_argument("file", type=Path, help="the file ('-' for standard input)")
+    for action in actions.choices.values():
+        action.add_argument("--guild", type=_int_id, required=True, help="the server's id")
     return parser
 
 
@@ -566,6 +592,55 @@ async def _cmd_forget(args: argparse.Namespace) -> int:
     return await _with_kb(args, run)
 
 
+def _glossary_file(path: Path) -> str:
+    """The text of a glossary file (``-``: standard input), or a clear error."""
+    try:
+        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror or error}") from error
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CliError(f"{path} is not UTF-8 text (byte {error.start})") from error
+
+
+async def _cmd_glossary(args: argparse.Namespace) -> int:
+    from knowledge.glossary_store import GlossaryImportError
+
+    text = _glossary_file(args.file) if args.glossary_action == "import" else ""
+
+    async def run(kb: KnowledgeBase) -> int:
+        guild = args.guild
+        try:
+            if args.glossary_action == "add":
+                result = await kb.add_glossary_term(
+                    guild, args.japanese, args.english, added_by=None
+                )
+                what = "added" if result.added else "changed" if result.updated else "unchanged"
+                print(f"{what}: {args.japanese}")
+            elif args.glossary_action == "remove":
+                if not await kb.remove_glossary_term(guild, args.japanese):
+                    raise CliError(f"server {guild} has no term {args.japanese!r}")
+                print(f"removed: {args.japanese}")
+            elif args.glossary_action == "list":
+                sys.stdout.write(await kb.export_glossary(guild))
+            else:
+                result = await kb.import_glossary(guild, text, added_by=None)
+                print(
+                    f"imported into server {guild}: {result.added} added, "
+                    f"{result.updated} changed, {result.unchanged} already there"
+                )
+        except GlossaryImportError as error:
+            print(f"senpai: nothing imported from {args.file}:", file=sys.stderr)
+            for problem in error.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 2
+        return 0
+
+    readonly = args.glossary_action == "list" and _read_only(args)
+    return await _with_kb(args, run, rebuild=False, readonly=readonly)
+
+
 async def _cmd_demo(args: argparse.Namespace) -> int:
     from senpai.demo import DemoFailed, run_demo
 
@@ -614,6 +689,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
     "stats": _cmd_stats,
     "report": _cmd_report,
     "forget": _cmd_forget,
+    "glossary": _cmd_glossary,
 }
 
 

@@ -97,6 +97,8 @@ class World:
         self.guilds: dict[int, Guild] = {}
         self.channels: dict[int, Channel] = {}
         self.messages: dict[int, Message] = {}
+        self.uploads: dict[int, Attachment] = {}
+        """Files attached to slash commands' ATTACHMENT options, by id."""
         self.channel_messages: dict[int, list[Message]] = {}
         self.commands: dict[int | None, list[ApplicationCommand]] = {}
 

@@ -31,6 +31,7 @@ from localdiscord._world import World
 from localdiscord.errors import ScenarioError
 from localdiscord.models import (
     ApplicationCommand,
+    Attachment,
     BotUser,
     Channel,
     ChannelFlag,
@@ -478,6 +479,20 @@ class LocalDiscord:
         self.world.guilds[guild.id] = guild
         self.world.emit("GUILD_CREATE", self.world.guild_create_payload(guild), guild.id, None)
         return guild
+
+    def upload(self, filename: str, data: bytes, *, content_type: str | None = None) -> Attachment:
+        """A file a member attaches to a slash command's ATTACHMENT option (pass it as the
+        option's value); the bot downloads it from its ``url`` as from Discord's CDN."""
+        attachment_id = self.world.ids.next()
+        attachment = Attachment(
+            id=attachment_id,
+            filename=filename,
+            data=data,
+            content_type=content_type,
+            url=f"{self.url}/attachments/uploads/{attachment_id}/{filename}",
+        )
+        self.world.uploads[attachment_id] = attachment
+        return attachment
 
     def owner(self, guild: Guild) -> Member:
         """The guild owner (all permissions)."""
@@ -1233,7 +1248,7 @@ class LocalDiscord:
                     "value": self._option_value(spec, value, partial),
                 }
             )
-            if spec["type"] in (6, 7, 8, 9):
+            if spec["type"] in (6, 7, 8, 9, 11):
                 resolved_targets.append(value)
         if not partial:
             missing = [o["name"] for o in schema if o.get("required") and o["name"] not in values]
@@ -1269,6 +1284,10 @@ class LocalDiscord:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ScenarioError(f"option {name!r} takes a number")
             result = value
+        elif kind == 11:
+            if not isinstance(value, Attachment):
+                raise ScenarioError(f"option {name!r} takes an Attachment (server.upload)")
+            result = str(value.id)
         elif kind in (6, 7, 8, 9):
             if not hasattr(value, "id"):
                 raise ScenarioError(f"option {name!r} takes a Member, User, Channel or Role")
@@ -1298,6 +1317,9 @@ class LocalDiscord:
                     )
             elif isinstance(target, Role):
                 resolved.setdefault("roles", {})[str(target.id)] = self.world.role_payload(target)
+            elif isinstance(target, Attachment):
+                payload = self.world.attachment_payload(target)
+                resolved.setdefault("attachments", {})[str(target.id)] = payload
             elif isinstance(target, Channel):
                 payload = self.world.channel_payload(target)
                 payload["permissions"] = str(self.world.permissions(self.bot_user.id, target))

@@ -272,6 +272,13 @@ class RestApi:
 
     def _serve_attachment(self, path: str) -> web.StreamResponse:
         parts = path.split("/")
+        if len(parts) >= 4 and parts[2] == "uploads" and parts[3].isdigit():
+            upload = self.world.uploads.get(int(parts[3]))
+            if upload is None:
+                return web.Response(status=404)
+            return web.Response(
+                body=upload.data, content_type=upload.content_type or "application/octet-stream"
+            )
         if len(parts) >= 4 and parts[3].isdigit():
             for message in self.world.messages.values():
                 for attachment in message.attachments:
