@@ -1,4 +1,4 @@
--- Senpai schema version 11: each server's own Japanese/English terms (its product
+-- Senpai schema version 12: each server's own Japanese/English terms (its product
 -- vocabulary), added by its admins, extending the shipped glossary of the bridge.
 
 -- One row per Japanese term of a server; ``english`` holds its English synonyms

@@ -1,4 +1,4 @@
--- Senpai schema version 11 on PostgreSQL (twin of migrations/0011_glossary.sql).
+-- Senpai schema version 12 on PostgreSQL (twin of migrations/0012_glossary.sql).
 CREATE TABLE glossary_terms (
     guild_id BIGINT NOT NULL,
     japanese TEXT   NOT NULL,
