@@ -203,7 +203,10 @@ def _local_engine(cache_dir: Path, compiler: str | None, package_dir: Path | Non
     target = cache_dir / f"e5-engine-{cache_key(source, kernels, found.identity, FLAGS)}.so"
     if target.is_file():
         return target
-    patched = patch_source(source.decode("utf-8"), kernels.decode("utf-8"))
+    try:
+        patched = patch_source(source.decode("utf-8"), kernels.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise EngineBuildError("the engine source is not UTF-8 text") from error
     log.info("e5: building a local engine with %s (once; a few seconds)", found.identity)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
