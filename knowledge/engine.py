@@ -223,6 +223,7 @@ class KnowledgeBase:
     async def close(self) -> None:
         """Save the index if it changed, then close the store."""
         try:
+            await self.terms.close()  # a scrub left undone runs at the next start
             if not self.store.db.readonly:
                 await self.flush()
         finally:
