@@ -166,7 +166,7 @@ class KnowledgeBase:
             approximate_from=self.config.approximate_from,
         )
         self.terms = LiveTermIndex(store, index_dir.with_name(TERMS_DIR))
-        self.retriever = Retriever(store, encoder, self.config, terms=self.terms)
+        self.retriever = Retriever(store, encoder, self.config, terms=self.terms, dense=self.live)
         self._calibrations: dict[int, Calibration] = {}
 
     def configure(self, config: SearchConfig) -> None:
