@@ -87,6 +87,14 @@ def _put(
             continue
 
 
+def _convert_and_put(
+    batches: queue.Queue[list[TermDocument] | None],
+    rows: Sequence[TermRow],
+    stopped: threading.Event,
+) -> None:
+    _put(batches, [_document(r) for r in rows], stopped)
+
+
 @contextlib.contextmanager
 def _locked(parent: Path) -> Iterator[None]:
     """Hold the data directory's term-index lock (blocking; for worker threads)."""
@@ -216,7 +224,9 @@ class LiveTermIndex:
                 rows = await self.store.term_documents(after=after, limit=_BATCH)
                 if not rows:
                     break
-                await asyncio.to_thread(_put, batches, [_document(r) for r in rows], stopped)
+                # Segmenting (substring needles) in the worker too: the event loop
+                # stays free for the questions while a scrub runs beside them.
+                await asyncio.to_thread(_convert_and_put, batches, rows, stopped)
                 after = rows[-1].id
         finally:
             # Also when cancelled: the writer thread finishes before its directory goes.
