@@ -69,6 +69,37 @@ def _deleted_documents(directory: Path) -> int:
     return sum((s.get("deletes") or {}).get("num_deleted_docs", 0) for s in meta["segments"])
 
 
+SLOW = 1.0
+"""Questions slower than this (seconds) are reported with the time of each step."""
+
+_TIMINGS = speed.Timings()
+_SLOW: list[tuple[float, dict[str, float]]] = []
+
+
+def _instrument(kb: Any) -> None:
+    """Time each step of a question (the store's reads, the encoder, the index, and
+    the catch-up checks of both indexes and the calibration)."""
+    speed.instrument(kb, _TIMINGS)
+    for owner, method, step in (
+        (kb.terms, "current", "terms_current"),
+        (kb.live, "current", "live_current"),
+        (kb, "calibration", "calibration"),
+    ):
+        original = getattr(owner, method)
+
+        def timed(*args: Any, _original: Callable = original, _step: str = step, **kw: Any):
+            async def run() -> Any:
+                begun = time.perf_counter()
+                try:
+                    return await _original(*args, **kw)
+                finally:
+                    _TIMINGS.add(_step, time.perf_counter() - begun)
+
+            return run()
+
+        setattr(owner, method, timed)
+
+
 async def _ask(
     kb: Any, guild: int, texts: Sequence[str], stop: Callable[[], bool]
 ) -> list[tuple[float, float]]:
@@ -81,9 +112,14 @@ async def _ask(
     while not stop() or not latencies:
         text = texts[n % len(texts)]
         n += 1
+        _TIMINGS.current = {}
         started = time.perf_counter()
         await kb.suggest(Query(guild, text, frozenset({PUBLIC_SCOPE})))
-        latencies.append((started, time.perf_counter() - started))
+        latency = time.perf_counter() - started
+        latencies.append((started, latency))
+        if latency > SLOW:
+            steps = {k: round(v, 2) for k, v in _TIMINGS.current.items() if v > 0.05}
+            _SLOW.append((started, {"total": round(latency, 2), **steps}))
         await asyncio.sleep(0)
     return latencies
 
@@ -130,6 +166,7 @@ async def _forget_while_asking(
         await kb.terms.scrubbed()
         return returned
 
+    _SLOW.clear()
     task = asyncio.ensure_future(forget())
     asked = await _ask(kb, guild, texts, lambda: task.done())
     returned = await task
@@ -144,6 +181,7 @@ async def _forget_while_asking(
         "scrubs": kb.terms.scrubs,
         "questions_during_forget": _figures([d for t, d in asked if t < returned]),
         "questions_during_scrub": _figures([d for t, d in asked if t >= returned]),
+        "slow_questions_during_scrub": [steps for t, steps in _SLOW if t >= returned][:8],
     }
 
 
@@ -168,6 +206,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"fixture": str(fixture), "modes": {}}
     try:
         await kb.live.load()
+        _instrument(kb)
         started = time.perf_counter()
         await kb.terms.load()
         out["terms_load_s"] = round(time.perf_counter() - started, 1)

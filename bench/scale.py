@@ -317,11 +317,14 @@ async def serve(params: dict[str, Any]) -> dict[str, Any]:
             for variant, chosen in (("with_encoder", timed_encoder), ("retrieval", precomputed)):
                 kb.retriever.encoder = chosen
                 server[variant] = await _latency(kb, timings, guild, texts, PUBLIC_SCOPE, Query)
-            if params["mode"] == "after":
-                server["dense_recall_at_10"] = await _dense_recall(kb, guild, texts, encoder)
             out["servers"][label] = server
         out["dense_cached_rows"] = kb.live.server_vectors.cached_rows
+        # Before the recall check, which copies the server's vectors for its exact search.
         out["peak_rss_mb"] = round(speed.status_kib("VmHWM") / 1024, 1)
+        if params["mode"] == "after":
+            for label, guild in params["probes"]:
+                recall = await _dense_recall(kb, guild, texts, encoder)
+                out["servers"][label]["dense_recall_at_10"] = recall
     finally:
         await store.close()
     return out
@@ -353,9 +356,9 @@ def _instrument_dense(kb: Any, timings: Any) -> None:
     kb.live.server_search = timed
 
 
-async def _dense_recall(kb: Any, guild: int, texts: Sequence[str], encoder: Any) -> float:
+async def _dense_recall(kb: Any, guild: int, texts: Sequence[str], encoder: Any) -> float | None:
     """Mean recall@10 of the dense step against exact search over the server's stored
-    vectors (the served index's own, so flat indexes are exact by construction)."""
+    vectors (the served index's own); ``None`` for a server without entries."""
     from knowledge.models import PUBLIC_SCOPE, Query
     from knowledge.retrieval import PreparedQuery
 
@@ -363,7 +366,9 @@ async def _dense_recall(kb: Any, guild: int, texts: Sequence[str], encoder: Any)
     index = await kb.live.current()
     allowed = np.asarray(await kb.store.allowed_ids(guild, scopes), dtype=np.int64)
     stored = index.vectors(allowed)
-    recalls = []
+    recalls: list[float] = []
+    if not len(allowed):
+        return None
     for text in texts:
         prepared = PreparedQuery.of(Query(guild, text, scopes))
         assert prepared is not None
@@ -372,7 +377,7 @@ async def _dense_recall(kb: Any, guild: int, texts: Sequence[str], encoder: Any)
         visible = set(allowed.tolist())
         top = [i for i, _ in sorted(found, key=lambda h: -h[1]) if i in visible][:10]
         exact = allowed[np.argsort(-(stored @ vector), kind="stable")[:10]].tolist()
-        recalls.append(len(set(top) & set(exact)) / max(1, len(exact)))
+        recalls.append(len(set(top) & set(exact)) / len(exact))
     return round(float(np.mean(recalls)), 4)
 
 

@@ -58,6 +58,9 @@ SCRUB_FILE = "terms.scrub"
 still be in the index's files (present while a scrub is due)."""
 _LOCK_FILE = ".terms.lock"
 _BATCH = 4096
+_SCRUB_BATCH = 1024
+"""Rows per store read of a scrub: its reads share the store's reader connection with
+the questions, which wait for the read in progress (measured by bench/forget_cost.py)."""
 _MAX_CODES = 256
 
 
@@ -186,7 +189,7 @@ class LiveTermIndex:
         snapshot = await self.store.revision()
         fresh_dir = self._fresh_dir()
         try:
-            total = await self._build(fresh_dir, snapshot)
+            total = await self._build(fresh_dir, snapshot, batch=_SCRUB_BATCH)
             async with self.lock:
                 await self._serve_fresh(fresh_dir, snapshot)
         finally:
@@ -197,7 +200,7 @@ class LiveTermIndex:
     def _fresh_dir(self) -> Path:
         return self.directory.with_name(f"{self.directory.name}.new-{uuid.uuid4().hex}")
 
-    async def _build(self, fresh_dir: Path, snapshot: int) -> int:
+    async def _build(self, fresh_dir: Path, snapshot: int, *, batch: int = _BATCH) -> int:
         """Write every stored entry into a new index in ``fresh_dir``, stamped ``snapshot``
         (entries written after it may be in it too: the catch-up from there re-applies them)."""
         fresh = await asyncio.to_thread(TermIndex.create, fresh_dir, self._fingerprint(0))
@@ -221,7 +224,7 @@ class LiveTermIndex:
         try:
             after = 0
             while not stopped.is_set():
-                rows = await self.store.term_documents(after=after, limit=_BATCH)
+                rows = await self.store.term_documents(after=after, limit=batch)
                 if not rows:
                     break
                 # Segmenting (substring needles) in the worker too: the event loop

@@ -85,11 +85,11 @@ class Gate:
         self.builds = 0
         original = LiveTermIndex._build
 
-        async def gated(index: LiveTermIndex, fresh_dir: Path, snapshot: int) -> int:
+        async def gated(index: LiveTermIndex, fresh_dir: Path, snapshot: int, **kw: int) -> int:
             self.builds += 1
             self.entered.set()
             await self.opened.wait()
-            return await original(index, fresh_dir, snapshot)
+            return await original(index, fresh_dir, snapshot, **kw)
 
         monkeypatch.setattr(LiveTermIndex, "_build", gated)
 
