@@ -36,6 +36,7 @@ import logging
 import os
 import queue
 import shutil
+import sqlite3
 import threading
 import time
 import uuid
@@ -393,7 +394,7 @@ class LiveTermIndex:
                 log.info("scrubbing the term index after a forget (revision %d)", due)
                 await self._rebuild_aside()
                 self.scrubs += 1
-        except (OSError, ValueError, RuntimeError) as error:
+        except (OSError, ValueError, RuntimeError, sqlite3.Error) as error:
             # The mark stays: the next forget, catch-up or start tries again.
             log.warning("term index scrub failed, will retry later: %s", error)
 
