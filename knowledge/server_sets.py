@@ -292,7 +292,10 @@ class ServerVectors:
                 matrix = self._matrix(index, key, group)
             except KeyError:
                 return None  # removed from the index meanwhile: let the index answer
-            scores = matrix.vectors @ q
+            # Not ``@``: a matrix-vector product goes to BLAS's thread team, whose
+            # threads wait for each other on a busy machine (measured 0.7 ms p50 but
+            # 100 ms p99 for 10k x 384); einsum runs on this thread only.
+            scores = np.einsum("ij,j->i", matrix.vectors, q)
             if exclude_thread_id is not None:
                 keep = matrix.threads != exclude_thread_id
                 ids_parts.append(matrix.ids[keep])
