@@ -20,10 +20,14 @@ built once and cached (``--scale-cache``, under /tmp by default).
 Each scenario is served by a fresh process (its peak memory is the figure):
 :meth:`KnowledgeBase.suggest` from question text to ranked suggestions, per
 server, p50/p99 and the time of each step, in two modes: ``before`` (FTS5 for
-every lexical lookup, as before this work) and ``after`` (the term index serves
-the term lookups and the server's document frequencies). Dense search is the
-same in both: the server's ids from the store, then exact scoring of up to
-:data:`index.vectors.EXACT_FILTER_MAX` of them, or a FAISS selector beyond.
+every lexical lookup, and the dense search as before: the server's ids from the
+store, then exact scoring of up to :data:`index.vectors.EXACT_FILTER_MAX` of them,
+or a FAISS selector beyond) and ``after`` (the term index serves the term lookups
+and the server's document frequencies; the dense search takes the server's ids
+from memory and scores a server of up to
+:data:`knowledge.server_sets.SERVER_EXACT_MAX` entries from its own cached
+vectors, :mod:`knowledge.server_sets`). In ``after`` mode the dense step's
+recall@10 against exact search over the server's vectors is checked too.
 Each mode is measured with the real encoder and once more with the questions'
 vectors encoded beforehand ("retrieval only"), since question encoding is being
 worked on separately.
@@ -300,10 +304,12 @@ async def serve(params: dict[str, Any]) -> dict[str, Any]:
                 out["note"] = "the term index does not serve at this size (FTS5 is used)"
         else:
             kb.retriever.terms = None
+            kb.retriever.dense = None
         out["loaded_rss_mb"] = round((speed.status_kib("VmRSS") - before_load) / 1024, 1)
         timings = speed.Timings()
         speed.instrument(kb, timings)
         _instrument_terms(kb, timings)
+        _instrument_dense(kb, timings)
         timed_encoder = kb.retriever.encoder
         precomputed = _PrecomputedEncoder(encoder, texts)
         for label, guild in params["probes"]:
@@ -312,7 +318,13 @@ async def serve(params: dict[str, Any]) -> dict[str, Any]:
                 kb.retriever.encoder = chosen
                 server[variant] = await _latency(kb, timings, guild, texts, PUBLIC_SCOPE, Query)
             out["servers"][label] = server
+        out["dense_cached_rows"] = kb.live.server_vectors.cached_rows
+        # Before the recall check, which copies the server's vectors for its exact search.
         out["peak_rss_mb"] = round(speed.status_kib("VmHWM") / 1024, 1)
+        if params["mode"] == "after":
+            for label, guild in params["probes"]:
+                recall = await _dense_recall(kb, guild, texts, encoder)
+                out["servers"][label]["dense_recall_at_10"] = recall
     finally:
         await store.close()
     return out
@@ -329,6 +341,44 @@ def _instrument_terms(kb: Any, timings: Any) -> None:
             timings.add("term_index", time.perf_counter() - started)
 
     kb.retriever._indexed_terms = timed
+
+
+def _instrument_dense(kb: Any, timings: Any) -> None:
+    original = kb.live.server_search
+
+    def timed(*args: Any, **kw: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kw)
+        finally:
+            timings.add("dense_server", time.perf_counter() - started)
+
+    kb.live.server_search = timed
+
+
+async def _dense_recall(kb: Any, guild: int, texts: Sequence[str], encoder: Any) -> float | None:
+    """Mean recall@10 of the dense step against exact search over the server's stored
+    vectors (the served index's own); ``None`` for a server without entries."""
+    from knowledge.models import PUBLIC_SCOPE, Query
+    from knowledge.retrieval import PreparedQuery
+
+    scopes = frozenset({PUBLIC_SCOPE})
+    index = await kb.live.current()
+    allowed = np.asarray(await kb.store.allowed_ids(guild, scopes), dtype=np.int64)
+    stored = index.vectors(allowed)
+    recalls: list[float] = []
+    if not len(allowed):
+        return None
+    for text in texts:
+        prepared = PreparedQuery.of(Query(guild, text, scopes))
+        assert prepared is not None
+        vector = np.asarray(encoder.encode([prepared.text])[0], dtype=np.float32)
+        found = await kb.retriever._dense_search(index, vector, prepared, len(allowed))
+        visible = set(allowed.tolist())
+        top = [i for i, _ in sorted(found, key=lambda h: -h[1]) if i in visible][:10]
+        exact = allowed[np.argsort(-(stored @ vector), kind="stable")[:10]].tolist()
+        recalls.append(len(set(top) & set(exact)) / len(exact))
+    return round(float(np.mean(recalls)), 4)
 
 
 async def _latency(
@@ -375,7 +425,11 @@ def print_scenarios(rows: Sequence[dict[str, Any]]) -> None:
                 f"(indexes loaded: +{result['loaded_rss_mb']} MB)"
             )
             for label, server in result["servers"].items():
+                if "dense_recall_at_10" in server:
+                    print(f"    {label}: dense recall@10 {server['dense_recall_at_10']}")
                 for variant, s in server.items():
+                    if not isinstance(s, dict):
+                        continue
                     total = s["total"]
                     steps = ", ".join(f"{n} {p['p50']}/{p['p99']}" for n, p in s["steps"].items())
                     print(
@@ -394,6 +448,9 @@ def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             for label, server in result["servers"].items():
                 for variant, s in server.items():
                     key = f"scale_{row['scenario']}_{mode}_{label}_{variant}"
+                    if not isinstance(s, dict):
+                        out[key] = s
+                        continue
                     out[key + "_p50_ms"] = s["total"]["p50"]
                     out[key + "_p99_ms"] = s["total"]["p99"]
         after = row["modes"].get("after")

@@ -176,7 +176,7 @@ class KnowledgeBase:
             approximate_from=self.config.approximate_from,
         )
         self.terms = LiveTermIndex(store, index_dir.with_name(TERMS_DIR))
-        self.retriever = Retriever(store, encoder, self.config, terms=self.terms)
+        self.retriever = Retriever(store, encoder, self.config, terms=self.terms, dense=self.live)
         self._calibrations: dict[int, Calibration] = {}
         self.retriever.glossaries = self.glossary_for
 
@@ -234,6 +234,7 @@ class KnowledgeBase:
     async def close(self) -> None:
         """Save the index if it changed, then close the store."""
         try:
+            await self.terms.close()  # a scrub left undone runs at the next start
             if not self.store.db.readonly:
                 await self.flush()
         finally:

@@ -8,6 +8,11 @@ since that revision. A saved index is stamped with the revision it really
 contains, so it can be caught up when loaded, or rebuilt when it cannot be
 trusted (another model, another database, damage). Saves and loads of the
 index directory are serialised across processes by a file lock.
+
+Beside the vectors it keeps which entries each server holds
+(:class:`knowledge.server_sets.ServerSets`), filled from the store when loaded
+or rebuilt and caught up from the same change log, so that a question's dense
+search reads neither the store nor the whole base (:meth:`LiveIndex.server_search`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import fcntl
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +36,7 @@ from index.vectors import VectorIndex
 from knowledge.cleaning import to_index_text
 from knowledge.db import PRIVATE_FILE_MODE, make_private_dir
 from knowledge.errors import IndexNotReady, RebuildInProgress
+from knowledge.server_sets import ServerSets, ServerVectors
 from knowledge.store import IndexDocument, KnowledgeStore
 
 log = logging.getLogger(__name__)
@@ -112,6 +118,9 @@ class LiveIndex:
         self._reason = "not loaded"
         self.lock = asyncio.Lock()
         self._rebuilding = False
+        self.servers = ServerSets()
+        self.server_vectors = ServerVectors(self.servers)
+        self._servers_filled = False
 
     # -- state -------------------------------------------------------------------
 
@@ -161,6 +170,7 @@ class LiveIndex:
             meta = await asyncio.to_thread(read_meta, self.directory)
             if meta is None and await self.store.count() == 0:
                 # A new knowledge base: an empty index is trivially up to date.
+                await self._fill_servers()
                 async with self.lock:
                     self._index = VectorIndex(dim)
                     self._applied = 0
@@ -178,8 +188,10 @@ class LiveIndex:
             self._reason = str(error)
             log.warning("vector index needs a rebuild: %s", error)
             return
+        await self._fill_servers()
         async with self.lock:
             self._index = index
+            self.server_vectors.clear()
             self._applied = int(revision)
             self._reason = ""
             await self.catch_up()
@@ -227,6 +239,7 @@ class LiveIndex:
             # compare the ids themselves.
             stale = sorted(set(index.ids().tolist()) - set(await self.store.entry_ids()))
             await asyncio.to_thread(index.remove, stale)
+            await asyncio.to_thread(self.servers.apply, [], stale)
             self._dirty = True
         if changes.changed or changes.removed:
             log.info(
@@ -236,6 +249,11 @@ class LiveIndex:
                 self._applied,
             )
             await self._apply(index, changes.changed, changes.removed)
+            # After the vectors: a server's cached matrix made meanwhile is dropped.
+            places = await self.store.entry_places(ids=changes.changed)
+            present = {p.id for p in places}
+            gone = [*changes.removed, *(i for i in changes.changed if i not in present)]
+            await asyncio.to_thread(self.servers.apply, places, gone)
             self._dirty = True
         self._applied = changes.revision
 
@@ -291,8 +309,10 @@ class LiveIndex:
             )
             if kind != fresh.kind:
                 fresh = await asyncio.to_thread(fresh.convert, kind)
+            await self._fill_servers()  # the catch-up below brings it to the store's state
             async with self.lock:
                 self._index = fresh
+                self.server_vectors.clear()
                 self._applied = snapshot
                 self._reason = ""
                 self._dirty = True
@@ -320,3 +340,43 @@ class LiveIndex:
             if progress is not None:
                 progress(RebuildProgress(done, max(total, done), time.monotonic() - started))
         return fresh
+
+    # -- per-server dense search -------------------------------------------------------
+
+    async def _fill_servers(self) -> None:
+        """Read where every stored entry lives into :attr:`servers` (at load, rebuild)."""
+        fill = self.servers.filler()
+        after = 0
+        while places := await self.store.entry_places(after=after):
+            await asyncio.to_thread(fill.add, places)
+            after = places[-1].id
+        await asyncio.to_thread(fill.finish)
+        self._servers_filled = True
+
+    def server_ids(
+        self, guild_id: int, scopes: Iterable[str], exclude_thread_id: int | None = None
+    ) -> np.ndarray | None:
+        """The ids of the server's entries in ``scopes`` (but the thread's), from memory;
+        ``None`` until they are known (then ask the store). Blocking: numpy work."""
+        if not self._servers_filled:
+            return None
+        return self.servers.ids(guild_id, scopes, exclude_thread_id)
+
+    def server_search(
+        self,
+        index: VectorIndex,
+        query: np.ndarray,
+        k: int,
+        *,
+        guild_id: int,
+        scopes: Iterable[str],
+        exclude_thread_id: int | None = None,
+    ) -> list[tuple[int, float]] | None:
+        """Exact dense search among the server's own vectors (see
+        :class:`~knowledge.server_sets.ServerVectors`); ``None`` when the server is too
+        large for that or its entries are not known yet. Blocking: for a worker thread."""
+        if not self._servers_filled:
+            return None
+        return self.server_vectors.search(
+            index, query, k, guild_id=guild_id, scopes=scopes, exclude_thread_id=exclude_thread_id
+        )

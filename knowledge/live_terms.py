@@ -13,6 +13,18 @@ entries. Below, SQLite's FTS5 stays the path: it costs a few milliseconds there,
 and it is what the shipped confidence gates were fitted on. Processes sharing a
 data directory serialise their writes to it with a file lock and pick up each
 other's commits.
+
+Forgetting: a deleted entry leaves lookups at once (the catch-up deletes its
+document), but tantivy keeps a deleted document's terms in its segment files
+until the segment is merged, and offers no way to force that. So after a forget
+the index is *scrubbed*: rebuilt from a snapshot of the store, outside the lock
+that lookups take (they keep being answered by the current index, which the
+catch-up keeps free of forgotten entries), then swapped in and caught up under
+it. The need for a scrub is recorded in :data:`SCRUB_FILE` in the data directory
+(the store revision of the latest forget) before the forget returns, and removed
+only once an index built from a later snapshot is in place: forgets in a row share
+one scrub, a process that stops before scrubbing leaves the file for the next
+start (or for another process sharing the directory, at its next catch-up).
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ import logging
 import os
 import queue
 import shutil
+import sqlite3
 import threading
 import time
 import uuid
@@ -41,8 +54,14 @@ SERVE_FROM = 50_000
 """Entries from which lexical lookups go to the term index instead of FTS5."""
 
 TERMS_DIR = "terms"
+SCRUB_FILE = "terms.scrub"
+"""Beside :data:`TERMS_DIR`: the store revision of the latest forget whose terms may
+still be in the index's files (present while a scrub is due)."""
 _LOCK_FILE = ".terms.lock"
 _BATCH = 4096
+_SCRUB_BATCH = 1024
+"""Rows per store read of a scrub: its reads share the store's reader connection with
+the questions, which wait for the read in progress (measured by bench/forget_cost.py)."""
 _MAX_CODES = 256
 
 
@@ -72,6 +91,14 @@ def _put(
             continue
 
 
+def _convert_and_put(
+    batches: queue.Queue[list[TermDocument] | None],
+    rows: Sequence[TermRow],
+    stopped: threading.Event,
+) -> None:
+    _put(batches, [_document(r) for r in rows], stopped)
+
+
 @contextlib.contextmanager
 def _locked(parent: Path) -> Iterator[None]:
     """Hold the data directory's term-index lock (blocking; for worker threads)."""
@@ -96,6 +123,9 @@ class LiveTermIndex:
         self._index: TermIndex | None = None
         self._applied = 0
         self.lock = asyncio.Lock()
+        self._scrub_task: asyncio.Task[None] | None = None
+        self.scrubs = 0
+        """Scrubs (rebuilds after forgets) this process has swapped in."""
 
     @property
     def ready(self) -> bool:
@@ -124,7 +154,7 @@ class LiveTermIndex:
                 return
             self._index = index
             self._applied = int(index.meta.fingerprint.partition(":")[2])
-            await self._catch_up_locked()
+            await self._catch_up_locked()  # starts a scrub a stopped process left due
 
     def _open(self) -> TermIndex | None:
         with _locked(self.directory.parent):
@@ -135,21 +165,45 @@ class LiveTermIndex:
             return TermIndex.open(self.directory)
 
     async def rebuild(self) -> int:
-        """Write a new index of every stored entry and serve it. Returns its entries."""
-        async with self.lock:
-            return await self._rebuild_locked()
+        """Write a new index of every stored entry and serve it (lookups are answered
+        by the current one meanwhile). Returns its entries."""
+        return await self._rebuild_aside()
 
     async def _rebuild_locked(self) -> int:
+        """Rebuild with the lock held from start to end (load, or an unusable index)."""
         started = time.monotonic()
         snapshot = await self.store.revision()
         # Its own directory: processes sharing the data directory may rebuild at once.
-        fresh_dir = self.directory.with_name(f"{self.directory.name}.new-{uuid.uuid4().hex}")
+        fresh_dir = self._fresh_dir()
         try:
-            return await self._build(fresh_dir, snapshot, started)
+            total = await self._build(fresh_dir, snapshot)
+            await self._serve_fresh(fresh_dir, snapshot)
         finally:
             await asyncio.to_thread(shutil.rmtree, fresh_dir, True)
+        log.info("rebuilt the term index: %d entries in %.1f s", total, time.monotonic() - started)
+        return total
 
-    async def _build(self, fresh_dir: Path, snapshot: int, started: float) -> int:
+    async def _rebuild_aside(self) -> int:
+        """Rebuild without holding the lock while the new index is written (lookups
+        and catch-ups go on with the current one), then swap it in under the lock."""
+        started = time.monotonic()
+        snapshot = await self.store.revision()
+        fresh_dir = self._fresh_dir()
+        try:
+            total = await self._build(fresh_dir, snapshot, batch=_SCRUB_BATCH)
+            async with self.lock:
+                await self._serve_fresh(fresh_dir, snapshot)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, fresh_dir, True)
+        log.info("rebuilt the term index: %d entries in %.1f s", total, time.monotonic() - started)
+        return total
+
+    def _fresh_dir(self) -> Path:
+        return self.directory.with_name(f"{self.directory.name}.new-{uuid.uuid4().hex}")
+
+    async def _build(self, fresh_dir: Path, snapshot: int, *, batch: int = _BATCH) -> int:
+        """Write every stored entry into a new index in ``fresh_dir``, stamped ``snapshot``
+        (entries written after it may be in it too: the catch-up from there re-applies them)."""
         fresh = await asyncio.to_thread(TermIndex.create, fresh_dir, self._fingerprint(0))
         # Store reads (here) and indexing (a worker thread, one writer, one commit)
         # overlap; the queue bounds what waits in memory.
@@ -171,19 +225,26 @@ class LiveTermIndex:
         try:
             after = 0
             while not stopped.is_set():
-                rows = await self.store.term_documents(after=after, limit=_BATCH)
+                rows = await self.store.term_documents(after=after, limit=batch)
                 if not rows:
                     break
-                await asyncio.to_thread(_put, batches, [_document(r) for r in rows], stopped)
+                # Segmenting (substring needles) in the worker too: the event loop
+                # stays free for the questions while a scrub runs beside them.
+                await asyncio.to_thread(_convert_and_put, batches, rows, stopped)
                 after = rows[-1].id
         finally:
+            # Also when cancelled: the writer thread finishes before its directory goes.
             await asyncio.to_thread(_put, batches, None, stopped)
-        total = await writer
+            total = await writer
+        return total
+
+    async def _serve_fresh(self, fresh_dir: Path, snapshot: int) -> None:
+        """With the lock held: serve the index built in ``fresh_dir`` from ``snapshot``,
+        caught up, and drop the scrub mark if it asked for nothing newer."""
         self._index = await asyncio.to_thread(self._swap, fresh_dir)
         self._applied = snapshot
+        await asyncio.to_thread(self._clear_scrub, snapshot)
         await self._catch_up_locked()
-        log.info("rebuilt the term index: %d entries in %.1f s", total, time.monotonic() - started)
-        return total
 
     def _swap(self, fresh_dir: Path) -> TermIndex:
         """Move the new index into place (the old files go) and open it there."""
@@ -216,9 +277,12 @@ class LiveTermIndex:
     async def _catch_up_locked(self) -> None:
         for _ in range(3):  # another process may swap in a new build meanwhile
             if await self._catch_up_once():
-                return
-        log.info("term index directory kept changing (or vanished): rebuilding it")
-        await self._rebuild_locked()
+                break
+        else:
+            log.info("term index directory kept changing (or vanished): rebuilding it")
+            await self._rebuild_locked()
+        if not self.scrub_running and await asyncio.to_thread(self.scrub_due):
+            self._start_scrub()  # another process forgot (and left the scrub to us)
 
     async def _catch_up_once(self) -> bool:
         """One catch-up; False when the directory holds another build than the one
@@ -282,8 +346,86 @@ class LiveTermIndex:
             index.apply(docs, removed, fingerprint)
             return True
 
+    # -- forgetting ------------------------------------------------------------------
+
     async def purge(self) -> None:
-        """After a forget: rebuild, so no removed entry's terms stay in the files
-        (a deleted document lingers in tantivy's segments until they are merged)."""
-        if self._index is not None:
-            await self.rebuild()
+        """After a forget: mark a scrub due (before returning) and start it in the
+        background. Forgotten entries have left lookups already (the catch-up); the
+        scrub rewrites the files so their terms leave the disk too."""
+        if self._index is None and read_meta(self.directory) is None:
+            return  # no term index in this data directory: nothing on disk to scrub
+        revision = await self.store.revision()
+        await asyncio.to_thread(self._mark_scrub, revision)
+        self._start_scrub()
+
+    @property
+    def scrub_running(self) -> bool:
+        return self._scrub_task is not None and not self._scrub_task.done()
+
+    def scrub_due(self) -> bool:
+        """Whether a forget's terms may still be in the files (blocking; small read)."""
+        return self._scrub_mark() is not None
+
+    async def scrubbed(self) -> None:
+        """Wait until no scrub is running (tests, benchmarks, a command that must finish)."""
+        while (task := self._scrub_task) is not None and not task.done():
+            await asyncio.wait({task})
+
+    async def close(self) -> None:
+        """Stop a running scrub; its mark stays, so the next start carries it out."""
+        task = self._scrub_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _start_scrub(self) -> None:
+        if self._index is None or self.scrub_running:
+            return  # a running scrub looks at the mark again when it ends
+        self._scrub_task = asyncio.get_running_loop().create_task(self._scrub())
+
+    async def _scrub(self) -> None:
+        """Rebuild aside until the mark asks for nothing newer than the last build."""
+        try:
+            while self._index is not None:
+                due = await asyncio.to_thread(self._scrub_mark)
+                if due is None:
+                    return
+                log.info("scrubbing the term index after a forget (revision %d)", due)
+                await self._rebuild_aside()
+                self.scrubs += 1
+        except (OSError, ValueError, RuntimeError, sqlite3.Error) as error:
+            # The mark stays: the next forget, catch-up or start tries again.
+            log.warning("term index scrub failed, will retry later: %s", error)
+
+    def _scrub_path(self) -> Path:
+        return self.directory.with_name(SCRUB_FILE)
+
+    def _scrub_mark(self) -> int | None:
+        try:
+            text = self._scrub_path().read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError):
+            return 0  # unreadable: scrub anyway (a build clears it)
+        return int(text) if text.isdigit() else 0
+
+    def _mark_scrub(self, revision: int) -> None:
+        """Record that a build from ``revision`` or later is due (kept at the highest)."""
+        with _locked(self.directory.parent):
+            due = max(revision, self._scrub_mark() or 0)
+            path = self._scrub_path()
+            tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex}")
+            handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+            with os.fdopen(handle, "w", encoding="ascii") as out:
+                out.write(str(due))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+
+    def _clear_scrub(self, snapshot: int) -> None:
+        """A build from ``snapshot`` is served: the mark goes unless a later forget set it."""
+        with _locked(self.directory.parent):
+            due = self._scrub_mark()
+            if due is not None and due <= snapshot:
+                self._scrub_path().unlink(missing_ok=True)

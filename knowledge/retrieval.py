@@ -23,6 +23,7 @@ from knowledge import bridge, lexical
 from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
 from knowledge.confidence import ConfidenceModel
 from knowledge.learning import Verdict, adjustments
+from knowledge.live_index import LiveIndex
 from knowledge.live_terms import LiveTermIndex
 from knowledge.models import Query, Suggestion
 from knowledge.ranking import Candidate, QuestionShape, rank
@@ -155,6 +156,7 @@ class Retriever:
         config: SearchConfig,
         *,
         terms: LiveTermIndex | None = None,
+        dense: LiveIndex | None = None,
     ) -> None:
         self.store = store
         self.encoder = encoder
@@ -163,6 +165,8 @@ class Retriever:
         self.glossaries: Callable[[int], Awaitable[bridge.Glossary | None]] | None = None
         """A server's glossary for its questions (its own terms added to the profile's);
         ``None``: the profile's glossary for every server."""
+        self.dense = dense
+        """The live vector index, for searches within one server (its own id sets)."""
         # Vectors of judged questions, by (question post, entry): derived from the
         # store's text, encoded once per process.
         self._judged: dict[tuple[int, int], np.ndarray] = {}
@@ -307,8 +311,10 @@ class Retriever:
 
         When the allowed entries are a small part of the index (a guild among
         many, a public forum beside large private ones), the search is
-        restricted to them by id; otherwise it over-fetches and the store's
-        filter drops the rest.
+        restricted to them: scored exactly from the server's own vectors while
+        the server is small enough (:mod:`knowledge.server_sets`), else by the
+        vector index with the server's ids (from memory) as a filter. Otherwise
+        it over-fetches and the store's filter drops the rest.
         """
         total = len(index)
         k = self.config.candidates
@@ -316,8 +322,30 @@ class Retriever:
             return []
         query = prepared.query
         if allowed_count * 2 < total:
-            allowed = await self.store.allowed_ids(
-                query.guild_id, prepared.scopes, query.exclude_thread_id
+            dense = self.dense
+            if dense is not None:
+                hits = await asyncio.to_thread(
+                    dense.server_search,
+                    index,
+                    vector,
+                    k,
+                    guild_id=query.guild_id,
+                    scopes=prepared.scopes,
+                    exclude_thread_id=query.exclude_thread_id,
+                )
+                if hits is not None:
+                    return hits
+            known = (
+                None
+                if dense is None
+                else dense.server_ids(query.guild_id, prepared.scopes, query.exclude_thread_id)
+            )
+            allowed = (
+                known
+                if known is not None
+                else await self.store.allowed_ids(
+                    query.guild_id, prepared.scopes, query.exclude_thread_id
+                )
             )
             return await asyncio.to_thread(index.search, vector, k, allowed_ids=allowed)
         fetch = min(total, k + max(k, int(k * total / max(allowed_count, 1))))

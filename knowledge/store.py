@@ -950,6 +950,38 @@ class KnowledgeStore:
             top_answerers=top,
         )
 
+    # -- where entries live (for the vector index's per-server id sets) -----------
+
+    async def entry_places(
+        self, *, after: int = 0, limit: int = 65_536, ids: Sequence[int] | None = None
+    ) -> list[EntryPlace]:
+        """Entries' server, scope and thread: the entries ``ids`` (those still stored),
+        or the next ``limit`` entries with an id above ``after``, in id order."""
+        sql = "SELECT id, guild_id, scope, thread_id FROM entries "
+        rows: list[Any] = []
+        if ids is None:
+            async with self._reader.execute(
+                sql + "WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+            ) as cur:
+                rows = list(await cur.fetchall())
+        else:
+            for chunk in chunks(list(ids)):
+                async with self._reader.execute(
+                    sql + f"WHERE id IN ({marks(len(chunk))}) ORDER BY id", chunk
+                ) as cur:
+                    rows += list(await cur.fetchall())
+        return [EntryPlace(int(r[0]), int(r[1]), str(r[2]), int(r[3])) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPlace:
+    """Where an entry lives: its server, its scope and its thread."""
+
+    id: int
+    guild_id: int
+    scope: str
+    thread_id: int
+
 
 def _filters(
     guild_id: int | None, scopes: Iterable[str] | None, exclude_thread_id: int | None

@@ -126,6 +126,14 @@ def test_a_tiny_run_of_the_scale_scenarios_serves_each_server_before_and_after(t
                 if label != "small_server":  # may hold no entry at this size: no encoding
                     assert "encode" in server["with_encoder"]["steps"]
                     assert "encode" not in server["retrieval"]["steps"]
+        # The dense step against exact search over the server's vectors (flat at this
+        # size, so the per-server search is exact; a server too big for it over-fetches).
+        for label, server in scenario["modes"]["after"]["servers"].items():
+            recall = server["dense_recall_at_10"]
+            assert recall is None if scenario["server_entries"][label] == 0 else 0 < recall <= 1
+        small = multi["server_entries"]["small_server"]
+        if small:
+            assert multi["modes"]["after"]["servers"]["small_server"]["dense_recall_at_10"] == 1.0
     figures = json.loads(out.strip().splitlines()[-1].removeprefix("SPEED_JSON "))
     assert figures["scale_single_after_one_server_with_encoder_p99_ms"] > 0
 
