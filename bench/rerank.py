@@ -33,8 +33,8 @@ section):
   pairs only (``--train-cross-encoder``), for want of shipped cross-encoder
   weights.
 
-The latency line is the time to score ``N`` pairs of one question (one thread
-per core setting as the bot runs it, after warm-up), median and p99.
+The latency line is the wall-clock time to score ``N`` pairs of one question
+(encoded afresh, ``--threads`` torch threads, after warm-up), median and p99.
 """
 
 from __future__ import annotations
@@ -117,10 +117,12 @@ class Asked:
 
     @property
     def answerable(self) -> bool:
+        """Whether some thread of the base answers it."""
         return bool(self.relevant)
 
     @property
     def tuning(self) -> bool:
+        """Whether it belongs to a tuning split (the only ones a weight is chosen on)."""
         return self.source == TUNING_SEMEVAL or self.source.endswith(" tuning")
 
 
@@ -362,6 +364,7 @@ class CrossEncoderScorer:
 
     @property
     def name(self) -> str:
+        """How the tables call it."""
         return self.label
 
     def score(self, query: str, passages: Sequence[str]) -> np.ndarray:
