@@ -1,0 +1,94 @@
+"""What keeps PostgreSQL's lookups near SQLite's: one statement per shape, few round trips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from knowledge.db_postgres import statement, translate
+from knowledge.store import KnowledgeStore
+from tests.databases import fresh_postgres
+from tests.test_store import draft
+
+# -- IN lists as one array parameter (pure) ---------------------------------------------
+
+
+def test_an_in_list_becomes_one_array_parameter_whatever_its_length():
+    three = statement("SELECT id FROM entries e WHERE e.guild_id = ? AND e.id IN (?, ?, ?)")
+    forty = statement(
+        "SELECT id FROM entries e WHERE e.guild_id = ? AND e.id IN (" + ", ".join(["?"] * 40) + ")"
+    )
+    assert (
+        three.sql
+        == forty.sql
+        == ("SELECT id FROM entries e WHERE e.guild_id = $1 AND e.id = ANY($2)")
+    )
+    assert three.bind((7, 1, 2, 3)) == (7, [1, 2, 3])
+    assert forty.bind((7, *range(40))) == (7, list(range(40)))
+
+
+def test_not_in_becomes_all_and_lists_mix_with_single_values_in_order():
+    native = statement("DELETE FROM t WHERE a NOT IN (?,?) AND b = ? AND c IN (?) AND d = ?")
+    assert native.sql == "DELETE FROM t WHERE a <> ALL($1) AND b = $2 AND c = ANY($3) AND d = $4"
+    assert native.bind(("x", "y", 1, 2, 3)) == (["x", "y"], 1, [2], 3)
+
+
+def test_lists_inside_literals_comments_and_subqueries_are_left_alone():
+    sql = (
+        "SELECT 'IN (?, ?)' FROM t -- IN (?, ?)\n"
+        'WHERE a IN (SELECT b FROM u WHERE c = ?) AND "IN (?)" = ?'
+    )
+    native = statement(sql)
+    assert native.sql == translate(sql)
+    assert native.lists is None
+    assert native.bind((1, 2)) == (1, 2)
+
+
+def test_a_statement_without_lists_is_exactly_the_translation():
+    for sql in (
+        "INSERT OR IGNORE INTO t (a) VALUES (?) RETURNING id",
+        "UPDATE kb_meta SET value = ? WHERE key = 'revision'",
+        "SELECT x FROM t JOIN (SELECT 1) s ON TRUE WHERE y = ?",
+    ):
+        assert statement(sql).sql == translate(sql)
+        assert statement(sql).lists is None
+
+
+# -- on a server ------------------------------------------------------------------------
+
+
+async def test_lookups_by_lists_of_ids_answer_as_before_on_postgresql(tmp_path: Path):
+    async with fresh_postgres() as url:
+        store = await KnowledgeStore.open(tmp_path / "kb.db", database_url=url)
+        try:
+            ids = []
+            for n in range(1, 8):
+                entry, _ = await store.upsert_entry(draft(n, title=f"topic {n}"))
+                ids.append(entry.id)
+            for wanted in (ids[:1], ids[2:5], ids):
+                found = await store.get_entries(wanted, guild_id=10, scopes=["public"])
+                assert sorted(found) == sorted(wanted)
+                assert [found[i].title for i in wanted] == [
+                    f"topic {ids.index(i) + 1}" for i in wanted
+                ]
+            assert await store.get_entries([*ids, 10_000]) == await store.get_entries(ids)
+            assert await store.get_entries([ids[0]], guild_id=99) == {}
+        finally:
+            await store.close()
+
+
+async def test_reads_through_the_pool_cost_one_round_trip_and_no_jit(tmp_path: Path):
+    async with fresh_postgres() as url:
+        store = await KnowledgeStore.open(tmp_path / "kb.db", database_url=url)
+        try:
+            async with store.db.reader.execute("SHOW jit") as cur:
+                assert (await cur.fetchone())[0] == "off"
+            # A session setting made through the pool survives the release: the pool
+            # does not reset sessions (the reads never change them).
+            await store.db.reader.execute("SELECT set_config('application_name', 'probe', false)")
+            names = set()
+            for _ in range(8):
+                async with store.db.reader.execute("SHOW application_name") as cur:
+                    names.add((await cur.fetchone())[0])
+            assert "probe" in names
+        finally:
+            await store.close()
