@@ -688,7 +688,8 @@ async def bulk_insert_pg(
     calls of :meth:`KnowledgeStore.upsert_entry` write on PostgreSQL: ``entries``
     (ids and revisions ``1..count``, the identity sequence moved past them),
     ``answer_parts``, the lexical tables of :mod:`knowledge.lexical_pg`
-    (``entry_text``, ``entry_terms``, ``lexical_stats``) and the revision in
+    (``entry_text``, ``entry_terms``, ``lexical_stats``,
+    ``term_frequencies``) and the revision in
     ``kb_meta``; then ``VACUUM ANALYZE``, as autovacuum would leave the tables.
     ``tests/test_bench_pg.py`` checks that both paths leave the same rows and answer
     the same lookups.
@@ -760,6 +761,10 @@ async def bulk_insert_pg(
             await conn.executemany(
                 "INSERT INTO lexical_stats (guild_id, documents, length) VALUES ($1, $2, $3)",
                 [(g, d, n) for g, (d, n) in sorted(stats.items())],
+            )
+            await conn.execute(
+                "INSERT INTO term_frequencies (term, documents) "
+                "SELECT term, COUNT(*) FROM entry_terms GROUP BY term"
             )
             await conn.execute("UPDATE kb_meta SET value = $1 WHERE key = 'revision'", str(count))
             if count:

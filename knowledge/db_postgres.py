@@ -393,6 +393,7 @@ CONTENT_TABLES = (
     "shown",
     "entry_terms",
     "entry_text",
+    "term_frequencies",
     "questions",
     "nudges",
     "escalations",

@@ -98,6 +98,12 @@ class PgLexicalIndex:
                 [title_terms.get(t, 0) for t in terms],
                 [body_terms.get(t, 0) for t in terms],
             )
+            await pg.execute_native(
+                "INSERT INTO term_frequencies (term, documents) "
+                "SELECT t, 1 FROM unnest($1::text[]) AS t "
+                "ON CONFLICT (term) DO UPDATE SET documents = term_frequencies.documents + 1",
+                terms,
+            )
         await pg.execute_native(
             "INSERT INTO lexical_stats (guild_id, documents, length) VALUES ($1, 1, $2) "
             "ON CONFLICT (guild_id) DO UPDATE SET documents = lexical_stats.documents + 1, "
@@ -120,6 +126,17 @@ class PgLexicalIndex:
             ids,
         )
         await pg.execute_native("DELETE FROM lexical_stats WHERE documents <= 0")
+        await pg.execute_native(
+            "UPDATE term_frequencies f SET documents = f.documents - d.n "
+            "FROM (SELECT term, COUNT(*) AS n FROM entry_terms "
+            "WHERE entry_id = ANY($1::bigint[]) GROUP BY term) d WHERE f.term = d.term",
+            ids,
+        )
+        await pg.execute_native(
+            "DELETE FROM term_frequencies f USING (SELECT DISTINCT term FROM entry_terms "
+            "WHERE entry_id = ANY($1::bigint[])) d WHERE f.term = d.term AND f.documents <= 0",
+            ids,
+        )
         await pg.execute_native("DELETE FROM entry_terms WHERE entry_id = ANY($1::bigint[])", ids)
         await pg.execute_native("DELETE FROM entry_text WHERE entry_id = ANY($1::bigint[])", ids)
 
@@ -188,13 +205,14 @@ class PgLexicalIndex:
     async def document_frequencies(
         self, reader: Connection, terms: Sequence[str]
     ) -> dict[str, int]:
-        """{term: entries holding it} over the whole base, as FTS5's vocabulary gives."""
+        """{term: entries holding it} over the whole base, as FTS5's vocabulary gives: one
+        probe per term of ``term_frequencies`` (kept with ``entry_terms``), not a count of
+        the term's postings, which grows with the whole base."""
         unique = list(dict.fromkeys(terms))
         if not unique:
             return {}
         async with reader.execute(
-            "SELECT term, COUNT(*) FROM entry_terms WHERE term = ANY(CAST(? AS TEXT[])) "
-            "GROUP BY term",
+            "SELECT term, documents FROM term_frequencies WHERE term = ANY(CAST(? AS TEXT[]))",
             (unique,),
         ) as cur:
             return {str(r[0]): int(r[1]) for r in await cur.fetchall()}

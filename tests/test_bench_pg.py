@@ -37,6 +37,7 @@ async def _dump(url: str) -> dict[str, list[Any]]:
             "text": "SELECT * FROM entry_text ORDER BY entry_id",
             "terms": "SELECT * FROM entry_terms ORDER BY entry_id, term",
             "stats": "SELECT * FROM lexical_stats ORDER BY guild_id",
+            "frequencies": "SELECT * FROM term_frequencies ORDER BY term",
             "revision": "SELECT value FROM kb_meta WHERE key = 'revision'",
             "tombstones": "SELECT * FROM tombstones",
         }

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
+
+from knowledge import lexical
 from knowledge.db_postgres import statement, translate
 from knowledge.store import KnowledgeStore
 from tests.databases import fresh_postgres
-from tests.test_store import draft
+from tests.test_store import GUILD, OTHER_GUILD, draft
 
 # -- IN lists as one array parameter (pure) ---------------------------------------------
 
@@ -90,5 +93,85 @@ async def test_reads_through_the_pool_cost_one_round_trip_and_no_jit(tmp_path: P
                 async with store.db.reader.execute("SHOW application_name") as cur:
                     names.add((await cur.fetchone())[0])
             assert "probe" in names
+        finally:
+            await store.close()
+
+
+# -- document frequencies kept with the postings ----------------------------------------
+
+
+async def _recount(url: str) -> dict[str, int]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT term, COUNT(*) FROM entry_terms GROUP BY term")
+        return {str(r[0]): int(r[1]) for r in rows}
+    finally:
+        await conn.close()
+
+
+async def _kept(url: str) -> dict[str, int]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT term, documents FROM term_frequencies")
+        return {str(r[0]): int(r[1]) for r in rows}
+    finally:
+        await conn.close()
+
+
+async def test_document_frequencies_follow_captures_edits_and_every_kind_of_forget(
+    tmp_path: Path,
+):
+    async with fresh_postgres() as url:
+        store = await KnowledgeStore.open(tmp_path / "kb.db", database_url=url)
+        try:
+            await store.upsert_entry(draft(1, title="SAML login fails", asker_id=5))
+            await store.upsert_entry(draft(2, title="Webhook retries", asker_id=6))
+            await store.upsert_entry(
+                draft(3, title="Zanzibarite quirk", asker_id=7, guild_id=OTHER_GUILD)
+            )
+            saml, webhook, rare = (lexical.terms(w)[0] for w in ("SAML", "Webhook", "Zanzibarite"))
+            assert await _kept(url) == await _recount(url)
+            frequencies = await store.document_frequencies([saml, webhook, rare, "absent"])
+            assert frequencies == {saml: 1, webhook: 1, rare: 1}
+
+            # Re-capturing with another title moves the counts, never double-counts.
+            await store.upsert_entry(draft(2, title="Webhook webhook retries", asker_id=6))
+            assert await _kept(url) == await _recount(url)
+            assert (await store.document_frequencies([webhook]))[webhook] == 1
+
+            await store.delete_thread(1)
+            assert await _kept(url) == await _recount(url)
+            await store.forget_user(7)  # the only entry holding "zanzibarit"
+            kept = await _kept(url)
+            assert kept == await _recount(url)
+            assert rare not in kept  # a forgotten member's words leave no count behind
+            await store.delete_guild(GUILD)
+            assert await _kept(url) == {}
+        finally:
+            await store.close()
+
+
+async def test_the_migration_counts_the_postings_an_older_database_already_holds(
+    tmp_path: Path,
+):
+    async with fresh_postgres() as url:
+        store = await KnowledgeStore.open(tmp_path / "kb.db", database_url=url)
+        try:
+            for n in range(1, 6):
+                await store.upsert_entry(draft(n, title=f"SAML login fails {n}"))
+        finally:
+            await store.close()
+        expected = await _recount(url)
+        conn = await asyncpg.connect(url)
+        try:  # back to the schema before this migration
+            await conn.execute("DROP TABLE term_frequencies")
+            await conn.execute("UPDATE senpai_schema SET version = version - 1")
+        finally:
+            await conn.close()
+        store = await KnowledgeStore.open(tmp_path / "kb.db", database_url=url)
+        try:
+            assert await _kept(url) == expected
+            saml = lexical.terms("SAML")[0]
+            assert (await store.document_frequencies([saml]))[saml] == 5
         finally:
             await store.close()
