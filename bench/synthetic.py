@@ -689,7 +689,7 @@ async def bulk_insert_pg(
     (ids and revisions ``1..count``, the identity sequence moved past them),
     ``answer_parts``, the lexical tables of :mod:`knowledge.lexical_pg`
     (``entry_text``, ``entry_terms``, ``lexical_stats``,
-    ``term_frequencies``) and the revision in
+    ``lexical_scopes``, ``term_frequencies``) and the revision in
     ``kb_meta``; then ``VACUUM ANALYZE``, as autovacuum would leave the tables.
     ``tests/test_bench_pg.py`` checks that both paths leave the same rows and answer
     the same lookups.
@@ -765,6 +765,10 @@ async def bulk_insert_pg(
             await conn.execute(
                 "INSERT INTO term_frequencies (term, documents) "
                 "SELECT term, COUNT(*) FROM entry_terms GROUP BY term"
+            )
+            await conn.execute(
+                "INSERT INTO lexical_scopes (guild_id, scope, documents) "
+                "SELECT guild_id, scope, COUNT(*) FROM entry_text GROUP BY guild_id, scope"
             )
             await conn.execute("UPDATE kb_meta SET value = $1 WHERE key = 'revision'", str(count))
             if count:

@@ -38,6 +38,7 @@ async def _dump(url: str) -> dict[str, list[Any]]:
             "terms": "SELECT * FROM entry_terms ORDER BY entry_id, term",
             "stats": "SELECT * FROM lexical_stats ORDER BY guild_id",
             "frequencies": "SELECT * FROM term_frequencies ORDER BY term",
+            "scopes": "SELECT * FROM lexical_scopes ORDER BY guild_id, scope",
             "revision": "SELECT value FROM kb_meta WHERE key = 'revision'",
             "tombstones": "SELECT * FROM tombstones",
         }

@@ -151,7 +151,7 @@ async def test_document_frequencies_follow_captures_edits_and_every_kind_of_forg
             await store.close()
 
 
-async def test_the_migration_counts_the_postings_an_older_database_already_holds(
+async def test_the_migration_counts_what_an_older_database_already_holds(
     tmp_path: Path,
 ):
     async with fresh_postgres() as url:
@@ -164,7 +164,8 @@ async def test_the_migration_counts_the_postings_an_older_database_already_holds
         expected = await _recount(url)
         conn = await asyncpg.connect(url)
         try:  # back to the schema before this migration
-            await conn.execute("DROP TABLE term_frequencies")
+            await conn.execute("DROP TABLE term_frequencies, lexical_scopes")
+            await conn.execute("DROP INDEX entry_text_guild")
             await conn.execute("UPDATE senpai_schema SET version = version - 1")
         finally:
             await conn.close()
@@ -173,5 +174,55 @@ async def test_the_migration_counts_the_postings_an_older_database_already_holds
             assert await _kept(url) == expected
             saml = lexical.terms("SAML")[0]
             assert (await store.document_frequencies([saml]))[saml] == 5
+            assert await store.count(GUILD, ["public"]) == 5
+        finally:
+            await store.close()
+
+
+async def test_the_count_of_visible_entries_follows_captures_scope_changes_and_forgets(
+    tmp_path: Path,
+):
+    async with fresh_postgres() as url:
+        store = await KnowledgeStore.open(tmp_path / "kb.db", database_url=url)
+        try:
+
+            async def counted() -> list[int]:
+                return [
+                    await store.count(GUILD, ["public"]),
+                    await store.count(GUILD, ["public", "private:30"]),
+                    await store.count(GUILD, []),
+                    await store.count(OTHER_GUILD, ["public"]),
+                ]
+
+            async def recounted() -> list[int]:
+                conn = await asyncpg.connect(url)
+                try:
+                    return [
+                        await conn.fetchval(
+                            "SELECT COUNT(*) FROM entries WHERE guild_id = $1 "
+                            "AND scope = ANY($2::text[])",
+                            guild,
+                            scopes,
+                        )
+                        for guild, scopes in (
+                            (GUILD, ["public"]),
+                            (GUILD, ["public", "private:30"]),
+                            (GUILD, []),
+                            (OTHER_GUILD, ["public"]),
+                        )
+                    ]
+                finally:
+                    await conn.close()
+
+            await store.upsert_entry(draft(1, asker_id=5))
+            await store.upsert_entry(draft(2, asker_id=6, scope="private:30"))
+            await store.upsert_entry(draft(3, asker_id=7, guild_id=OTHER_GUILD))
+            assert await counted() == await recounted() == [1, 2, 0, 1]
+            await store.upsert_entry(draft(1, asker_id=5, scope="private:30"))  # moved
+            assert await counted() == await recounted() == [0, 2, 0, 1]
+            await store.forget_user(6)
+            assert await counted() == await recounted() == [0, 1, 0, 1]
+            await store.delete_guild(OTHER_GUILD)
+            assert await counted() == await recounted() == [0, 1, 0, 0]
         finally:
             await store.close()
