@@ -17,7 +17,9 @@ server). By default the entries go through the real write path
 (:func:`synthetic.bulk_insert` for SQLite, :func:`synthetic.bulk_insert_pg`, COPY,
 for PostgreSQL), which write the same rows in minutes at 100k.
 
-Then :meth:`KnowledgeBase.suggest` is timed for the same questions, with its steps
+Then :meth:`KnowledgeBase.suggest` is timed for the same questions, alternating
+between the engines question by question (so that the machine's other load falls
+on both alike), with its steps
 timed apart: ``lexical`` (term and substring lookups), ``dense`` (the vector
 search, with the allowed ids read from the store when the server is a small part
 of the base), ``fetch`` (the candidates' entries, term sets and verdicts from the
@@ -43,6 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -175,49 +178,66 @@ def instrument(kb: KnowledgeBase) -> StepTimer:
     return timer
 
 
-async def measure(
-    label: str, directory: Path, url: str | None, args: argparse.Namespace
-) -> dict[str, Any]:
+@dataclass
+class Engine:
+    """One engine's knowledge base under measurement, and what it measured."""
+
+    name: str
+    kb: KnowledgeBase
+    timer: StepTimer
+    out: dict[str, Any]
+
+
+async def open_engine(
+    name: str, directory: Path, url: str | None, args: argparse.Namespace
+) -> Engine:
+    """The engine's base, filled (or reused) and opened, its index built or loaded."""
     fill_seconds = await prepare(directory, url, args)
     encoder = config.make_encoder(args.model)
     search: SearchConfig = profile_for(encoder.name).search_config()
     started = time.perf_counter()
     kb = await KnowledgeBase.open(directory, encoder, search, database_url=url)
-    try:
-        open_seconds = time.perf_counter() - started
-        timer = instrument(kb)
-        texts = synthetic.queries(SEED, args.queries)
-        guilds = {"main_server": synthetic.GUILD_MAIN, "small_server": synthetic.other_guild(1)}
-        out: dict[str, Any] = {
-            "fill_seconds": round(fill_seconds, 1),
-            "open_seconds": round(open_seconds, 1),
-        }
-        for name, guild in guilds.items():
+    out = {
+        "fill_seconds": round(fill_seconds, 1),
+        "open_seconds": round(time.perf_counter() - started, 1),
+    }
+    return Engine(name, kb, instrument(kb), out)
+
+
+async def measure(engines: list[Engine], args: argparse.Namespace) -> None:
+    """Time the same questions on every engine, alternating question by question (the
+    engine asked first alternates too), so that the machine's other load falls on
+    all of them alike."""
+    texts = synthetic.queries(SEED, args.queries)
+    guilds = {"main_server": synthetic.GUILD_MAIN, "small_server": synthetic.other_guild(1)}
+    for server, guild in guilds.items():
+        for engine in engines:
             for text in texts[:10]:
-                await kb.suggest(Query(guild, text, frozenset({PUBLIC_SCOPE})))
-            timer.take()
-            totals: list[float] = []
-            steps: dict[str, list[float]] = {step: [] for step in STEPS}
-            for text in texts:
+                await engine.kb.suggest(Query(guild, text, frozenset({PUBLIC_SCOPE})))
+            engine.timer.take()
+        totals: dict[str, list[float]] = {e.name: [] for e in engines}
+        steps = {e.name: {step: [] for step in STEPS} for e in engines}
+        for n, text in enumerate(texts):
+            for engine in engines if n % 2 == 0 else engines[::-1]:
                 started = time.perf_counter()
-                await kb.suggest(Query(guild, text, frozenset({PUBLIC_SCOPE})))
-                totals.append(time.perf_counter() - started)
-                for step, seconds in timer.take().items():
-                    steps[step].append(seconds)
-            others = [t - sum(s[i] for s in steps.values()) for i, t in enumerate(totals)]
-            out[name] = {
-                "entries": await kb.store.count(guild),
-                **percentiles(totals),
-                "mean_ms": statistics.fmean(totals) * 1000,
+                await engine.kb.suggest(Query(guild, text, frozenset({PUBLIC_SCOPE})))
+                totals[engine.name].append(time.perf_counter() - started)
+                for step, seconds in engine.timer.take().items():
+                    steps[engine.name][step].append(seconds)
+        for engine in engines:
+            own, timed = totals[engine.name], steps[engine.name]
+            others = [t - sum(s[i] for s in timed.values()) for i, t in enumerate(own)]
+            engine.out[server] = {
+                "entries": await engine.kb.store.count(guild),
+                **percentiles(own),
+                "mean_ms": statistics.fmean(own) * 1000,
                 "steps": {
                     step: {k: v for k, v in percentiles(times).items() if k != "p90_ms"}
-                    for step, times in (*steps.items(), ("other", others))
+                    for step, times in (*timed.items(), ("other", others))
                 },
             }
-        _log(f"{label}: {json.dumps(out)}")
-        return out
-    finally:
-        await kb.close()
+    for engine in engines:
+        _log(f"{engine.name}: {json.dumps(engine.out)}")
 
 
 async def drop_tables(url: str) -> None:
@@ -280,9 +300,17 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {"size": args.size, "shape": args.shape, "model": args.model}
     with tempfile.TemporaryDirectory() as tmp:
         root = args.data_dir or Path(tmp)
-        for name in chosen:
-            where = root / f"{name}-{args.shape}-{args.size}"
-            report[name] = await measure(name, where, engines[name], args)
+        opened: list[Engine] = []
+        try:
+            for name in chosen:
+                where = root / f"{name}-{args.shape}-{args.size}"
+                opened.append(await open_engine(name, where, engines[name], args))
+            await measure(opened, args)
+        finally:
+            for engine in opened:
+                await engine.kb.close()
+        for engine in opened:
+            report[engine.name] = engine.out
     print(table(report))
     print(json.dumps(report, indent=2))
     return report
