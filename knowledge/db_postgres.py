@@ -249,8 +249,8 @@ class PgConnection:
 
 SESSION_SETTINGS = {"jit": "off"}
 """Settings of every connection. JIT compilation costs tens of milliseconds each time
-a statement's estimated cost crosses ``jit_above_cost`` (a BM25 lookup over a large
-server's postings does), far more than it saves on statements that run in a few."""
+a statement's estimated cost crosses ``jit_above_cost`` (a misestimated lookup over a
+large server's postings could), far more than it saves on statements that run in a few."""
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
