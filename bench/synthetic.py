@@ -25,6 +25,7 @@ encoding a million texts with the real model would take about an hour here.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import multiprocessing
@@ -32,6 +33,7 @@ import random
 import re
 import sqlite3
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -48,6 +50,7 @@ __all__ = [
     "GUILD_MAIN",
     "SyntheticEntry",
     "bulk_insert",
+    "bulk_insert_pg",
     "entries",
     "entry",
     "insert_via_api",
@@ -609,3 +612,170 @@ def mixture_vectors(
         out[pos : pos + hi - lo] = vec
         pos += hi - lo
     return out
+
+
+# -- PostgreSQL ------------------------------------------------------------------------
+
+_PG_ENTRY_COLUMNS = (
+    "id",
+    "guild_id",
+    "forum_id",
+    "thread_id",
+    "title",
+    "question",
+    "question_message_id",
+    "asker_id",
+    "asker_name",
+    "tags",
+    "asked_at",
+    "solved_at",
+    "jump_url",
+    "language",
+    "scope",
+    "revision",
+    "created_at",
+    "updated_at",
+)
+
+PgRows = tuple[list[tuple], list[tuple], list[tuple], list[tuple], dict[int, tuple[int, int]]]
+"""One chunk for PostgreSQL: entries, answer_parts, entry_text, entry_terms rows, and
+per guild (entries, total length in terms) for ``lexical_stats``."""
+
+
+def _pg_chunk_rows(
+    seed: int, start: int, stop: int, main_share: float, other_guilds: int, now: str
+) -> PgRows:
+    """The rows :meth:`PgLexicalIndex.write <knowledge.lexical_pg.PgLexicalIndex.write>`
+    and the store write for entries ``start..stop-1`` (run in the helper process)."""
+    entries_rows: list[tuple] = []
+    parts: list[tuple] = []
+    texts: list[tuple] = []
+    terms: list[tuple] = []
+    stats: dict[int, tuple[int, int]] = {}
+    for entry_row, entry_parts, (entry_id, fts_title, fts_body), segments in _chunk_rows(
+        seed, start, stop, main_share, other_guilds, now
+    ):
+        guild_id, scope = entry_row[1], entry_row[14]
+        entries_rows.append(entry_row)
+        parts += entry_parts
+        title_terms = Counter(segments[1].split())
+        body_terms = Counter(segments[2].split())
+        length = sum(title_terms.values()) + sum(body_terms.values())
+        texts.append((entry_id, guild_id, scope, f"{fts_title}\n{fts_body}", length))
+        terms += [
+            (entry_id, guild_id, scope, t, title_terms.get(t, 0), body_terms.get(t, 0), length)
+            for t in sorted(set(title_terms) | set(body_terms))
+        ]
+        documents, total = stats.get(guild_id, (0, 0))
+        stats[guild_id] = (documents + 1, total + length)
+    return entries_rows, parts, texts, terms, stats
+
+
+async def bulk_insert_pg(
+    url: str,
+    seed: int,
+    count: int,
+    *,
+    main_share: float = 1.0,
+    other_guilds: int = 39,
+    chunk: int = 20_000,
+    progress: object = None,
+) -> None:
+    """:func:`bulk_insert` for a PostgreSQL store: ``COPY`` instead of ``executemany``.
+
+    The database must hold an empty store made by :meth:`KnowledgeStore.open` with
+    ``database_url=url`` (schema migrated, ``store_id`` set). Writes what ``count``
+    calls of :meth:`KnowledgeStore.upsert_entry` write on PostgreSQL: ``entries``
+    (ids and revisions ``1..count``, the identity sequence moved past them),
+    ``answer_parts``, the lexical tables of :mod:`knowledge.lexical_pg`
+    (``entry_text``, ``entry_terms``, ``lexical_stats``,
+    ``lexical_scopes``, ``term_frequencies``) and the revision in
+    ``kb_meta``; then ``VACUUM ANALYZE``, as autovacuum would leave the tables.
+    ``tests/test_bench_pg.py`` checks that both paths leave the same rows and answer
+    the same lookups.
+    """
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        existing = await conn.fetchval("SELECT COUNT(*) FROM entries")
+        if existing:
+            raise ValueError(f"the database already holds {existing} entries")
+        now = datetime.now(UTC).isoformat()
+        loop = asyncio.get_running_loop()
+        starts = list(range(0, count, chunk))
+
+        def submit(start: int) -> asyncio.Future[PgRows]:
+            stop = min(count, start + chunk)
+            return loop.run_in_executor(
+                pool, _pg_chunk_rows, seed, start, stop, main_share, other_guilds, now
+            )
+
+        pending = [submit(start) for start in starts[:2]]
+        stats: dict[int, tuple[int, int]] = {}
+        for position, start in enumerate(starts):
+            entry_rows, parts, texts, terms, chunk_stats = await pending.pop(0)
+            if position + 2 < len(starts):
+                pending.append(submit(starts[position + 2]))
+            async with conn.transaction():
+                await conn.copy_records_to_table(
+                    "entries", records=entry_rows, columns=_PG_ENTRY_COLUMNS
+                )
+                await conn.copy_records_to_table(
+                    "answer_parts",
+                    records=parts,
+                    columns=(
+                        "entry_id",
+                        "position",
+                        "message_id",
+                        "author_id",
+                        "author_name",
+                        "content",
+                    ),
+                )
+                await conn.copy_records_to_table(
+                    "entry_text",
+                    records=texts,
+                    columns=("entry_id", "guild_id", "scope", "content", "length"),
+                )
+                await conn.copy_records_to_table(
+                    "entry_terms",
+                    records=terms,
+                    columns=(
+                        "entry_id",
+                        "guild_id",
+                        "scope",
+                        "term",
+                        "title_tf",
+                        "body_tf",
+                        "doc_length",
+                    ),
+                )
+            for guild_id, (documents, length) in chunk_stats.items():
+                had_documents, had_length = stats.get(guild_id, (0, 0))
+                stats[guild_id] = (had_documents + documents, had_length + length)
+            if callable(progress):
+                progress(min(count, start + chunk))
+        async with conn.transaction():
+            await conn.executemany(
+                "INSERT INTO lexical_stats (guild_id, documents, length) VALUES ($1, $2, $3)",
+                [(g, d, n) for g, (d, n) in sorted(stats.items())],
+            )
+            await conn.execute(
+                "INSERT INTO term_frequencies (term, documents) "
+                "SELECT term, COUNT(*) FROM entry_terms GROUP BY term"
+            )
+            await conn.execute(
+                "INSERT INTO lexical_scopes (guild_id, scope, documents) "
+                "SELECT guild_id, scope, COUNT(*) FROM entry_text GROUP BY guild_id, scope"
+            )
+            await conn.execute("UPDATE kb_meta SET value = $1 WHERE key = 'revision'", str(count))
+            if count:
+                await conn.execute(
+                    "SELECT setval(pg_get_serial_sequence('entries', 'id'), $1)", count
+                )
+        await conn.execute("VACUUM ANALYZE")  # as autovacuum would: visibility map, statistics
+    finally:
+        pool.shutdown(cancel_futures=True)
+        await conn.close()

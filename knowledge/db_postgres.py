@@ -25,6 +25,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -90,6 +91,61 @@ def translate(sql: str) -> str:
         else:
             out = f"{out.rstrip().rstrip(';')} ON CONFLICT DO NOTHING"
     return out
+
+
+_LIST_TOKEN = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*"
+    r"|(?P<list>\b(?P<negated>NOT\s+)?IN\s*\(\s*\?(?:\s*,\s*\?)*\s*\))|\?",
+    re.DOTALL | re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A store statement as PostgreSQL runs it, and how its parameters are bound."""
+
+    sql: str
+    """The native statement (``$n`` placeholders)."""
+    lists: tuple[int, ...] | None
+    """Per native parameter: 0 for one value, ``n`` for a list that takes ``n`` of the
+    caller's values; ``None`` when every parameter is one value."""
+
+    def bind(self, parameters: Sequence[Any]) -> tuple[Any, ...]:
+        """The caller's parameters as the native statement takes them."""
+        if self.lists is None:
+            return tuple(parameters)
+        out: list[Any] = []
+        at = 0
+        for size in self.lists:
+            if size:
+                out.append(list(parameters[at : at + size]))
+                at += size
+            else:
+                out.append(parameters[at])
+                at += 1
+        out.extend(parameters[at:])  # more than the statement takes: the driver says so
+        return tuple(out)
+
+
+@functools.lru_cache(maxsize=2048)
+def statement(sql: str) -> Statement:
+    """``sql`` as :func:`translate` makes it, with every ``IN (?, ?, ...)`` list written
+    ``= ANY($n)`` (``NOT IN``: ``<> ALL($n)``), one array parameter: a lookup of 3 ids
+    and one of 40 are then the same statement, prepared once per connection and
+    planned once, instead of one statement (and one more round trip to prepare it)
+    per list length. The two forms mean the same, NULLs included."""
+    lists: list[int] = []
+
+    def collapse(match: re.Match[str]) -> str:
+        if match.group("list"):
+            lists.append(match.group(0).count("?"))
+            return "<> ALL(?)" if match.group("negated") else "= ANY(?)"
+        if match.group(0) == "?":
+            lists.append(0)
+        return match.group(0)
+
+    collapsed = _LIST_TOKEN.sub(collapse, sql)
+    return Statement(translate(collapsed), tuple(lists) if any(lists) else None)
 
 
 class StatementFailed(DatabaseError):
@@ -161,20 +217,22 @@ class PgConnection:
         return _Pending(self._run(sql, tuple(parameters or ())))
 
     async def _run(self, sql: str, parameters: tuple[Any, ...]) -> PgCursor:
-        native = translate(sql)
+        native = statement(sql)
+        bound = native.bind(parameters)
         with _driver_errors():
-            if _WRITE.match(native) and not _RETURNING.search(native):
-                status = await self._target.execute(native, *parameters)
+            if _WRITE.match(native.sql) and not _RETURNING.search(native.sql):
+                status = await self._target.execute(native.sql, *bound)
                 return PgCursor((), _rowcount(status))
-            rows = await self._target.fetch(native, *parameters)
+            rows = await self._target.fetch(native.sql, *bound)
         return PgCursor(rows, len(rows))
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> None:
         """Run one statement once per parameter row."""
-        rows = [tuple(p) for p in parameters]
+        native = statement(sql)
+        rows = [native.bind(tuple(p)) for p in parameters]
         if rows:
             with _driver_errors():
-                await self._target.executemany(translate(sql), rows)
+                await self._target.executemany(native.sql, rows)
 
     async def fetch_native(self, sql: str, *parameters: Any) -> list[Any]:
         """A PostgreSQL-only query (``$n`` placeholders), for the dialect's own parts."""
@@ -187,6 +245,20 @@ class PgConnection:
         with _driver_errors():
             status: str = await self._target.execute(sql, *parameters)
         return status
+
+
+SESSION_SETTINGS = {"jit": "off"}
+"""Settings of every connection. JIT compilation costs tens of milliseconds each time
+a statement's estimated cost crosses ``jit_above_cost`` (a misestimated lookup over a
+large server's postings could), far more than it saves on statements that run in a few."""
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Return a read connection to the pool as it is. The reads change no session state
+    (no ``SET``, ``LISTEN`` or session locks; an open transaction is still rolled back
+    by the pool), so asyncpg's default reset, one more round trip after every
+    statement read through the pool, buys nothing."""
+    del connection
 
 
 def check_url(url: str) -> None:
@@ -237,9 +309,17 @@ class PostgresDatabase(Database):
         """Connect to ``url``, creating or migrating the schema unless ``readonly``."""
         check_url(url)
         asyncpg = _asyncpg()
-        settings = {"default_transaction_read_only": "on"} if readonly else {}
+        settings = {**SESSION_SETTINGS}
+        if readonly:
+            settings["default_transaction_read_only"] = "on"
         try:
-            writer = None if readonly else await asyncpg.connect(url, timeout=CONNECT_TIMEOUT)
+            writer = (
+                None
+                if readonly
+                else await asyncpg.connect(
+                    url, timeout=CONNECT_TIMEOUT, server_settings=SESSION_SETTINGS
+                )
+            )
             try:
                 if writer is not None:
                     await migrate_pg(writer)
@@ -249,6 +329,7 @@ class PostgresDatabase(Database):
                     max_size=READ_POOL_SIZE,
                     timeout=CONNECT_TIMEOUT,
                     server_settings=settings,
+                    reset=_keep_session,
                 )
                 if readonly:
                     async with pool.acquire() as conn:
@@ -312,6 +393,7 @@ CONTENT_TABLES = (
     "shown",
     "entry_terms",
     "entry_text",
+    "term_frequencies",
     "questions",
     "nudges",
     "escalations",

@@ -649,6 +649,8 @@ class KnowledgeStore:
     # -- entries: reads ------------------------------------------------------------
 
     async def count(self, guild_id: int | None = None, scopes: Iterable[str] | None = None) -> int:
+        if self.db.lexical is not None and guild_id is not None and scopes is not None:
+            return await self.db.lexical.count(self._reader, guild_id, scopes)
         where, params = _filters(guild_id, scopes, None)
         async with self._reader.execute(f"SELECT COUNT(*) FROM entries e {where}", params) as cur:
             row = await cur.fetchone()
