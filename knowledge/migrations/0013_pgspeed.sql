@@ -1,3 +1,3 @@
--- Senpai schema version 11: nothing to change on SQLite. The PostgreSQL twin
--- (migrations_pg/0011_pgspeed.sql) adds the table of document frequencies that
+-- Senpai schema version 13: nothing to change on SQLite. The PostgreSQL twin
+-- (migrations_pg/0013_pgspeed.sql) adds the table of document frequencies that
 -- FTS5's vocabulary table (entries_terms_vocab) already gives here.

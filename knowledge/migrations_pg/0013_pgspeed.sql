@@ -1,5 +1,5 @@
--- Senpai schema version 11 on PostgreSQL: lookups whose cost does not grow with
--- the whole base (twin of migrations/0011_pgspeed.sql, a no-op there).
+-- Senpai schema version 13 on PostgreSQL: lookups whose cost does not grow with
+-- the whole base (twin of migrations/0013_pgspeed.sql, a no-op there).
 --
 -- term_frequencies: per term, how many entries of all servers hold it (the
 -- document frequencies the retriever weighs a question's terms by, which FTS5's
