@@ -19,7 +19,7 @@ from index.encoder import Encoder
 from index.kinds import APPROXIMATE_FROM
 from index.term_index import TermIndex
 from index.vectors import VectorIndex
-from knowledge import bridge, lexical
+from knowledge import bridge, confidence, lexical
 from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
 from knowledge.confidence import ConfidenceModel
 from knowledge.learning import Verdict, adjustments
@@ -335,11 +335,17 @@ class Retriever:
         )
         ids = [i for i in candidate_ids if i in entries]
         dense = dict(dense_hits)
-        missing = [i for i in ids if i not in dense and index.contains(i)]
-        if missing:
-            stored = await asyncio.to_thread(index.vectors, missing)
-            dense.update(zip(missing, (stored @ vector).tolist(), strict=True))
-        overlap = await self._overlaps(prepared, lexical_hits.weights, ids)
+        indexed = [i for i in ids if index.contains(i)]
+        vectors: dict[int, np.ndarray] = {}
+        if indexed:
+            stored = await asyncio.to_thread(index.vectors, indexed)
+            vectors = dict(zip(indexed, stored, strict=True))
+            missing = [i for i in indexed if i not in dense]
+            if missing:
+                closeness = np.stack([vectors[i] for i in missing]) @ vector
+                dense.update(zip(missing, closeness.tolist(), strict=True))
+        overlaps = await self._overlaps(prepared, lexical_hits.weights, ids)
+        overlap, own, rare = overlaps.overlap, overlaps.own, overlaps.rare
         feedback = await self._feedback(query.guild_id, vector, ids)
         in_terms = {i for i, _ in lexical_hits.terms}
         in_substrings = {i for i, _ in lexical_hits.substrings}
@@ -353,6 +359,9 @@ class Retriever:
                 term_hit=i in in_terms,
                 substring_hit=i in in_substrings,
                 feedback=feedback.get(i, 0.0),
+                own_overlap=own.get(i, 0.0),
+                rare_overlap=rare.get(i, 0.0),
+                vector=vectors.get(i),
             )
             for i in ids
         ]
@@ -385,21 +394,37 @@ class Retriever:
 
     async def _overlaps(
         self, prepared: PreparedQuery, weights: dict[str, float], ids: Sequence[int]
-    ) -> dict[int, float]:
+    ) -> Overlaps:
+        """Each entry's lexical overlap with the question (glossary bridge included), its
+        overlap with the question's own words only, and with its rare terms only."""
         if not prepared.terms or not ids:
-            return {}
+            return Overlaps({}, {}, {})
         sets = await self.store.term_sets(ids)
-        if not prepared.expansions:
-            return {
-                entry_id: lexical.weighted_overlap(
-                    prepared.terms, sets.get(entry_id, set()), weights
-                )
-                for entry_id in ids
-            }
+        rare = confidence.rare_terms({t: weights.get(t, 0.0) for t in set(prepared.terms)})
+        rare_query = [t for t in prepared.terms if t in rare]
         factor = self.config.bridge_weight
-        return {
-            entry_id: bridge.bridged_overlap(
-                prepared.terms, prepared.expansions, sets.get(entry_id, set()), weights, factor
-            )
-            for entry_id in ids
-        }
+        out = Overlaps({}, {}, {})
+        for entry_id in ids:
+            terms = sets.get(entry_id, set())
+            own = lexical.weighted_overlap(prepared.terms, terms, weights)
+            out.own[entry_id] = own
+            if prepared.expansions:
+                out.overlap[entry_id] = bridge.bridged_overlap(
+                    prepared.terms, prepared.expansions, terms, weights, factor
+                )
+                out.rare[entry_id] = bridge.bridged_overlap(
+                    rare_query, prepared.expansions, terms, weights, factor
+                )
+            else:
+                out.overlap[entry_id] = own
+                out.rare[entry_id] = lexical.weighted_overlap(rare_query, terms, weights)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Overlaps:
+    """Lexical overlaps by entry id (see :meth:`Retriever._overlaps`)."""
+
+    overlap: dict[int, float]
+    own: dict[int, float]
+    rare: dict[int, float]
