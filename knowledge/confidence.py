@@ -37,6 +37,8 @@ FEATURES: tuple[str, ...] = (
     "own_lexical",
     "rare_lexical",
     "twin",
+    "answer_lexical",
+    "title_z",
 )
 """Every signal :func:`features` computes; a fitted model uses some of them (its own
 :attr:`ConfidenceModel.features`, in the order its weights are stored)."""
@@ -60,6 +62,11 @@ class Signals:
     (:func:`rare_terms`; bridge credit included; ``nan``: not measured)."""
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
     """The candidate's stored (L2-normalised) vector, when known."""
+    answer_lexical: float = math.nan
+    """The share of the question's term weight its accepted answer holds (``nan``: not
+    measured)."""
+    title_cosine: float = math.nan
+    """The cosine of the question's title alone with the candidate (``nan``: no title)."""
 
 
 def features(
@@ -97,6 +104,11 @@ def features(
         "own_lexical": first.own_lexical,
         "rare_lexical": first.rare_lexical,
         "twin": twin(ranked),
+        "answer_lexical": first.answer_lexical,
+        "title_z": _standing(
+            first.title_cosine,
+            [c.title_cosine for c in rest[:_POOL] if not math.isnan(c.title_cosine)],
+        ),
     }
 
 
@@ -114,7 +126,7 @@ def _standing(value: float, others: Sequence[float]) -> float:
     MiniLM's 0.1-0.3). The spread has a floor so that near-equal candidates do not
     blow it up; the result is clipped to [-5, 10].
     """
-    if len(others) < 2:
+    if len(others) < 2 or math.isnan(value):
         return math.nan
     mean = sum(others) / len(others)
     spread = math.sqrt(sum((o - mean) ** 2 for o in others) / len(others))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
 from knowledge.confidence import ConfidenceModel
 from knowledge.learning import Verdict, adjustments
 from knowledge.live_terms import LiveTermIndex
-from knowledge.models import Query, Suggestion
+from knowledge.models import Entry, Query, Suggestion
 from knowledge.ranking import Candidate, QuestionShape, rank
 from knowledge.store import KnowledgeStore
 
@@ -198,21 +199,25 @@ class Retriever:
             return None
         vector_task = asyncio.create_task(self._query_vector(prepared))
         lexical_hits = await self._lexical(prepared, max(len(index), allowed_count), term_index)
-        vector = await vector_task
+        vector, title_vector = await vector_task
         dense_hits = await self._dense_search(index, vector, prepared, allowed_count)
-        candidates = await self._candidates(index, prepared, vector, dense_hits, lexical_hits)
+        candidates = await self._candidates(
+            index, prepared, vector, dense_hits, lexical_hits, title_vector
+        )
         language = detect_language(prepared.text)
         return candidates, language, QuestionShape(language, len(prepared.text))
 
-    async def _query_vector(self, prepared: PreparedQuery) -> np.ndarray:
-        """The question's vector; with a title, blended with the title's own vector."""
+    async def _query_vector(self, prepared: PreparedQuery) -> tuple[np.ndarray, np.ndarray | None]:
+        """The question's vector (with a title, blended with the title's own vector), and
+        the title's own vector (``None`` without a title or a title weight)."""
         weight = self.config.title_weight if prepared.title.strip() else 0.0
         texts = [prepared.text, prepared.title] if weight else [prepared.text]
         encoded: np.ndarray = await asyncio.to_thread(self.encoder.encode, texts)
         vector: np.ndarray = encoded[0]
         if weight:
             vector = (1.0 - weight) * encoded[0] + weight * encoded[1]
-        return vector
+            return vector, encoded[1]
+        return vector, None
 
     async def _lexical(
         self, prepared: PreparedQuery, total: int, term_index: TermIndex | None = None
@@ -322,6 +327,7 @@ class Retriever:
         vector: np.ndarray,
         dense_hits: Hits,
         lexical_hits: LexicalHits,
+        title_vector: np.ndarray | None = None,
     ) -> list[Candidate]:
         """Every entry some retriever found, visible to the query, with all its signals."""
         query = prepared.query
@@ -346,6 +352,10 @@ class Retriever:
                 dense.update(zip(missing, closeness.tolist(), strict=True))
         overlaps = await self._overlaps(prepared, lexical_hits.weights, ids)
         overlap, own, rare = overlaps.overlap, overlaps.own, overlaps.rare
+        answers = self._answer_overlaps(prepared, lexical_hits.weights, entries, ids)
+        titles: dict[int, float] = {}
+        if title_vector is not None:
+            titles = {i: float(v @ title_vector) for i, v in vectors.items()}
         feedback = await self._feedback(query.guild_id, vector, ids)
         in_terms = {i for i, _ in lexical_hits.terms}
         in_substrings = {i for i, _ in lexical_hits.substrings}
@@ -362,6 +372,8 @@ class Retriever:
                 own_overlap=own.get(i, 0.0),
                 rare_overlap=rare.get(i, 0.0),
                 vector=vectors.get(i),
+                answer_overlap=answers.get(i, 0.0),
+                title_cosine=titles.get(i, math.nan),
             )
             for i in ids
         ]
@@ -418,6 +430,28 @@ class Retriever:
             else:
                 out.overlap[entry_id] = own
                 out.rare[entry_id] = lexical.weighted_overlap(rare_query, terms, weights)
+        return out
+
+    def _answer_overlaps(
+        self,
+        prepared: PreparedQuery,
+        weights: dict[str, float],
+        entries: Mapping[int, Entry],
+        ids: Sequence[int],
+    ) -> dict[int, float]:
+        """How much of the question's term weight each entry's accepted answer holds
+        (glossary bridge included): whether the answer speaks of this question."""
+        if not prepared.terms:
+            return {}
+        factor = self.config.bridge_weight
+        out: dict[int, float] = {}
+        for entry_id in ids:
+            terms = set(lexical.terms(entries[entry_id].answer))
+            out[entry_id] = (
+                bridge.bridged_overlap(prepared.terms, prepared.expansions, terms, weights, factor)
+                if prepared.expansions
+                else lexical.weighted_overlap(prepared.terms, terms, weights)
+            )
         return out
 
 
