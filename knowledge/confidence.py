@@ -37,7 +37,6 @@ FEATURES: tuple[str, ...] = (
     "own_lexical",
     "rare_lexical",
     "twin",
-    "answer_lexical",
     "title_z",
 )
 """Every signal :func:`features` computes; a fitted model uses some of them (its own
@@ -62,9 +61,6 @@ class Signals:
     (:func:`rare_terms`; bridge credit included; ``nan``: not measured)."""
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
     """The candidate's stored (L2-normalised) vector, when known."""
-    answer_lexical: float = math.nan
-    """The share of the question's term weight its accepted answer holds (``nan``: not
-    measured)."""
     title_cosine: float = math.nan
     """The cosine of the question's title alone with the candidate (``nan``: no title)."""
 
@@ -104,7 +100,6 @@ def features(
         "own_lexical": first.own_lexical,
         "rare_lexical": first.rare_lexical,
         "twin": twin(ranked),
-        "answer_lexical": first.answer_lexical,
         "title_z": _standing(
             first.title_cosine,
             [c.title_cosine for c in rest[:_POOL] if not math.isnan(c.title_cosine)],

@@ -43,8 +43,6 @@ class Candidate:
     """The overlap over the question's rare terms only (:func:`knowledge.confidence.rare_terms`)."""
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
     """The entry's stored vector (for the confidence model's ``twin`` signal)."""
-    answer_overlap: float = math.nan
-    """The share of the question's term weight found in the entry's accepted answer."""
     title_cosine: float = math.nan
     """The cosine of the question's title alone with the entry (``nan``: no title)."""
 
@@ -95,7 +93,6 @@ class Scored:
             own_lexical=self.candidate.own_overlap,
             rare_lexical=self.candidate.rare_overlap,
             vector=self.candidate.vector,
-            answer_lexical=self.candidate.answer_overlap,
             title_cosine=self.candidate.title_cosine,
         )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +25,7 @@ from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
 from knowledge.confidence import ConfidenceModel
 from knowledge.learning import Verdict, adjustments
 from knowledge.live_terms import LiveTermIndex
-from knowledge.models import Entry, Query, Suggestion
+from knowledge.models import Query, Suggestion
 from knowledge.ranking import Candidate, QuestionShape, rank
 from knowledge.store import KnowledgeStore
 
@@ -352,7 +352,6 @@ class Retriever:
                 dense.update(zip(missing, closeness.tolist(), strict=True))
         overlaps = await self._overlaps(prepared, lexical_hits.weights, ids)
         overlap, own, rare = overlaps.overlap, overlaps.own, overlaps.rare
-        answers = self._answer_overlaps(prepared, lexical_hits.weights, entries, ids)
         titles: dict[int, float] = {}
         if title_vector is not None:
             titles = {i: float(v @ title_vector) for i, v in vectors.items()}
@@ -372,7 +371,6 @@ class Retriever:
                 own_overlap=own.get(i, 0.0),
                 rare_overlap=rare.get(i, 0.0),
                 vector=vectors.get(i),
-                answer_overlap=answers.get(i, 0.0),
                 title_cosine=titles.get(i, math.nan),
             )
             for i in ids
@@ -430,28 +428,6 @@ class Retriever:
             else:
                 out.overlap[entry_id] = own
                 out.rare[entry_id] = lexical.weighted_overlap(rare_query, terms, weights)
-        return out
-
-    def _answer_overlaps(
-        self,
-        prepared: PreparedQuery,
-        weights: dict[str, float],
-        entries: Mapping[int, Entry],
-        ids: Sequence[int],
-    ) -> dict[int, float]:
-        """How much of the question's term weight each entry's accepted answer holds
-        (glossary bridge included): whether the answer speaks of this question."""
-        if not prepared.terms:
-            return {}
-        factor = self.config.bridge_weight
-        out: dict[int, float] = {}
-        for entry_id in ids:
-            terms = set(lexical.terms(entries[entry_id].answer))
-            out[entry_id] = (
-                bridge.bridged_overlap(prepared.terms, prepared.expansions, terms, weights, factor)
-                if prepared.expansions
-                else lexical.weighted_overlap(prepared.terms, terms, weights)
-            )
         return out
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.fit_confidence import SOURCES, Example, choose_threshold
 from index.encoder import HashingEncoder
-from knowledge.confidence import Signals, features, rank_agreement, rare_terms, twin
+from knowledge.confidence import FEATURES, Signals, features, rank_agreement, rare_terms, twin
 from knowledge.engine import KnowledgeBase, SearchConfig
 from knowledge.models import Query
 from tests.builders import GUILD, reply_ids, thread
@@ -120,5 +121,48 @@ async def test_the_engine_gives_each_candidate_its_own_rare_word_overlap_and_vec
         assert by_thread[2].rare_overlap == 0.0 < by_thread[2].own_overlap
         assert all(c.vector is not None for c in by_thread.values())
         assert all(c.own_overlap == c.overlap for c in by_thread.values())  # no bridge
+        assert all(math.isnan(c.title_cosine) for c in by_thread.values())  # no title
+        titled, _ = await kb.candidates(
+            Query(guild_id=GUILD, text="invoice export error E4471 again", title="E4471")
+        )
+        assert all(-1.0 <= s.candidate.title_cosine <= 1.0 for s in titled)
     finally:
         await kb.close()
+
+
+def test_title_z_stands_the_first_titles_cosine_against_the_others_and_needs_a_title():
+    def titled(cosine: float, title: float) -> Signals:
+        return Signals(cosine, cosine, 0.2, False, "en", 120, title_cosine=title)
+
+    ranked = [titled(0.9, 0.95), *(titled(0.8, t) for t in (0.70, 0.72, 0.74))]
+    values = features(ranked, question_language="en", question_chars=40)
+    assert values["title_z"] > 5.0
+    untitled = [signal(0.9), signal(0.8), signal(0.7)]
+    assert math.isnan(features(untitled, question_language="en", question_chars=40)["title_z"])
+
+
+def _example(source: str, i: int, p: float, *, answerable: bool, right: bool) -> Example:
+    values = tuple(p if name == "score" else 0.5 for name in FEATURES)
+    return Example(source, f"q{i}", answerable, values, right)
+
+
+def test_a_silence_goal_raises_the_threshold_until_enough_unanswerable_questions_go_unanswered():
+    source = SOURCES[1]
+    examples = [_example(source, i, 0.9, answerable=True, right=True) for i in range(8)]
+    examples += [
+        _example(source, 10 + i, p, answerable=False, right=False)
+        for i, p in enumerate((0.2, 0.4, 0.6, 0.8, 0.85))
+    ]
+    probabilities = [e.values[0] for e in examples]
+    # Precision alone: at 0.41, 8 right of 11 shown, smoothed 9/13 >= 2/3 (at 0.40, 9/14 is
+    # not); but only 2 of the 5 unanswerable questions go unanswered there.
+    assert choose_threshold(examples, probabilities) == 0.41
+    # Four in five silent: above 0.8, where 8 of 9 shown are right.
+    assert choose_threshold(examples, probabilities, silence=0.8) == 0.81
+
+
+def test_silence_is_not_asked_of_a_source_without_unanswerable_questions():
+    source = SOURCES[0]
+    examples = [_example(source, i, 0.5 + i / 10, answerable=True, right=True) for i in range(5)]
+    probabilities = [e.values[0] for e in examples]
+    assert choose_threshold(examples, probabilities, silence=0.8) == 0.0
