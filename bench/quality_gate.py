@@ -300,6 +300,27 @@ def choose(examples: Sequence[Example], recipes: dict[str, Recipe], shipped: str
     return max(eligible, key=lambda name: (figures[name].worst_auc, name == shipped))
 
 
+def signal_aucs(examples: Sequence[Example]) -> list[str]:
+    """Each signal alone on the tuning splits: AUC of right first candidates against
+    unanswerable questions (a signal not measured counts as its source's mean)."""
+    lines = ["One signal at a time, tuning splits only: AUC right vs unanswerable"]
+    for source in TUNING:
+        chosen = [e for e in examples if e.source == source and e.values is not None]
+        kept = [e for e in chosen if e.right or not e.answerable]
+        cells = []
+        for position, name in enumerate(FEATURES):
+            measured = [e.values[position] for e in chosen if not np.isnan(e.values[position])]
+            mean = float(np.mean(measured)) if measured else 0.0
+            values = [
+                mean if np.isnan(e.values[position]) else e.values[position]
+                for e in kept
+                if e.values is not None
+            ]
+            cells.append(f"{name} {auc(values, [e.right for e in kept]):.2f}")
+        lines.append(f"  {source}: " + ", ".join(cells))
+    return lines
+
+
 def table(examples: Sequence[Example], recipes: dict[str, Recipe]) -> list[str]:
     """Held-out P@1 / silence / precision of each recipe."""
     lines = [
@@ -346,6 +367,8 @@ async def run(args: argparse.Namespace) -> list[str]:
         examples = await collect(encoder, config, args)
         save(path, examples)
     lines = [f"model {encoder.name}; profile {profile.key}; {describe(config)}; examples {path}"]
+    if args.signals:
+        lines += signal_aucs(examples)
     return lines + table(examples, RECIPES)
 
 
@@ -386,6 +409,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--bilingual-data", default=str(bilingual.DATA_DIR), help="the bilingual community"
     )
     parser.add_argument("--refresh", action="store_true", help="ask again, ignore the cache")
+    parser.add_argument(
+        "--signals", action="store_true", help="also each signal's AUC on the tuning splits"
+    )
     parser.add_argument("--dense-weight", type=float, default=None, help="another dense weight")
     parser.add_argument(
         "--ja-dense-weight", type=float, default=None, help="another Japanese dense weight"
