@@ -356,10 +356,16 @@ def gate(examples: Sequence[Example], probabilities: Sequence[float], threshold:
 
 
 def choose_threshold(
-    examples: Sequence[Example], probabilities: Sequence[float], *, target: float = TARGET
+    examples: Sequence[Example],
+    probabilities: Sequence[float],
+    *,
+    target: float = TARGET,
+    silence: float = 0.0,
 ) -> float:
     """The lowest grid threshold at which every source's smoothed precision reaches
-    ``target`` (see the module docstring); 1.0 (never speak) when none does."""
+    ``target`` (see the module docstring) and every source holding unanswerable
+    questions stays silent on at least ``silence`` of them; 1.0 (never speak) when
+    none does."""
     count = round(1.0 / GRID_STEP)
     sources = list(dict.fromkeys(e.source for e in examples))
     for i in range(count + 1):
@@ -368,7 +374,8 @@ def choose_threshold(
         for source in sources:
             chosen = [j for j, e in enumerate(examples) if e.source == source]
             g = gate([examples[j] for j in chosen], [probabilities[j] for j in chosen], threshold)
-            if smoothed_precision(g.right, g.shown) < target:
+            quiet = g.silent_unanswerable >= silence * g.unanswerable
+            if smoothed_precision(g.right, g.shown) < target or not quiet:
                 ok = False
                 break
         if ok:
@@ -380,9 +387,11 @@ def choose_threshold(
 class Recipe:
     """How a gate is fitted: which signals, how much penalty, how the threshold is chosen.
 
-    The threshold must pass out-of-fold probabilities at ``TARGET + margin``;
-    unless ``cross_margin`` is ``None``, also :func:`cross_source` probabilities
-    (each tuning source scored by a model fitted on the others) at ``TARGET +
+    The threshold must pass out-of-fold probabilities at ``TARGET + margin``,
+    with at least ``silence`` of each source's unanswerable questions left
+    unanswered (issue 11's silence goal, 0.80; 0: no such rule); unless
+    ``cross_margin`` is ``None``, also :func:`cross_source` probabilities (each
+    tuning source scored by a model fitted on the others) at ``TARGET +
     cross_margin``.
     """
 
@@ -390,9 +399,13 @@ class Recipe:
     l2: float = L2
     margin: float = 0.0
     cross_margin: float | None = None
+    silence: float = 0.0
 
 
-BEFORE = Recipe(signals=tuple(name for name in FEATURES if name != "cosine_z"))
+FIRST_TWELVE = FEATURES[: FEATURES.index("cosine_z") + 1]
+"""The signals before the near-miss ones (``knowledge.confidence.FEATURES`` grows at its end)."""
+
+BEFORE = Recipe(signals=tuple(name for name in FIRST_TWELVE if name != "cosine_z"))
 """The first recipe: eleven signals, penalty 1, the out-of-fold threshold alone."""
 
 ROBUST = ("cosine", "lexical", "cosine_margin", "margin", "cosine_z")
@@ -446,7 +459,12 @@ def fit(examples: Sequence[Example], recipe: Recipe | None = None) -> Fitted:
     ins = np.zeros(len(examples))
     oof[positions] = oof_usable
     ins[positions] = in_usable
-    threshold = choose_threshold(examples, oof.tolist(), target=min(1.0, TARGET + recipe.margin))
+    threshold = choose_threshold(
+        examples,
+        oof.tolist(),
+        target=min(1.0, TARGET + recipe.margin),
+        silence=recipe.silence,
+    )
     if recipe.cross_margin is not None:
         cross = np.zeros(len(examples))
         cross[positions] = cross_source(x, y, [e.source for e in usable], names, l2=l2)
@@ -560,7 +578,7 @@ async def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     encoder = make_encoder(args.model, cache_dir=None if args.no_cache else CACHE_DIR)
     profile = profile_for(encoder.name)
-    base = dataclasses.replace(profile.search_config(), confidence=None)
+    base = dataclasses.replace(profile.search_config(), confidence=None, all_signals=True)
     print(f"model {encoder.name}; profile {profile.key}; fusion {_describe(base)}")
     dirs = TempDirs()
     try:

@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 FEATURES: tuple[str, ...] = (
     "score",
@@ -30,6 +32,12 @@ FEATURES: tuple[str, ...] = (
     "answer_length",
     "question_length",
     "cosine_z",
+    "lexical_z",
+    "rank_agreement",
+    "own_lexical",
+    "rare_lexical",
+    "twin",
+    "title_z",
 )
 """Every signal :func:`features` computes; a fitted model uses some of them (its own
 :attr:`ConfidenceModel.features`, in the order its weights are stored)."""
@@ -45,6 +53,16 @@ class Signals:
     substring: bool
     language: str
     answer_chars: int
+    own_lexical: float = math.nan
+    """The question's own words found in the candidate, without any glossary
+    bridge credit (``nan``: not measured)."""
+    rare_lexical: float = math.nan
+    """The share of the question's rare-term mass the candidate covers
+    (:func:`rare_terms`; bridge credit included; ``nan``: not measured)."""
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """The candidate's stored (L2-normalised) vector, when known."""
+    title_cosine: float = math.nan
+    """The cosine of the question's title alone with the candidate (``nan``: no title)."""
 
 
 def features(
@@ -77,6 +95,15 @@ def features(
         "answer_length": math.log1p(first.answer_chars) / 8.0,
         "question_length": math.log1p(question_chars) / 8.0,
         "cosine_z": _standing(first.cosine, others),
+        "lexical_z": _standing(first.lexical, [c.lexical for c in rest[:_POOL]]),
+        "rank_agreement": rank_agreement(ranked),
+        "own_lexical": first.own_lexical,
+        "rare_lexical": first.rare_lexical,
+        "twin": twin(ranked),
+        "title_z": _standing(
+            first.title_cosine,
+            [c.title_cosine for c in rest[:_POOL] if not math.isnan(c.title_cosine)],
+        ),
     }
 
 
@@ -94,11 +121,57 @@ def _standing(value: float, others: Sequence[float]) -> float:
     MiniLM's 0.1-0.3). The spread has a floor so that near-equal candidates do not
     blow it up; the result is clipped to [-5, 10].
     """
-    if len(others) < 2:
+    if len(others) < 2 or math.isnan(value):
         return math.nan
     mean = sum(others) / len(others)
     spread = math.sqrt(sum((o - mean) ** 2 for o in others) / len(others))
     return max(-5.0, min(10.0, (value - mean) / max(spread, 0.01)))
+
+
+def rank_agreement(ranked: Sequence[Signals]) -> float:
+    """Whether the dense and the lexical channel both put the first candidate on top:
+    the mean of its reciprocal ranks by cosine and by lexical overlap among
+    ``ranked`` (1: first in both; ties share the better rank). Ranks, not values,
+    so it means the same whatever a model's or a community's score levels."""
+    first = ranked[0]
+    dense_rank = 1 + sum(c.cosine > first.cosine for c in ranked[1:])
+    lexical_rank = 1 + sum(c.lexical > first.lexical for c in ranked[1:])
+    return (1.0 / dense_rank + 1.0 / lexical_rank) / 2.0
+
+
+def twin(ranked: Sequence[Signals]) -> float:
+    """How much closer the second candidate is to the first than the question is:
+    ``cos(first, second) - cosine(question, first)``. Positive when the question
+    lands between two threads of one cluster (the same product area) rather than
+    on one of them; ``nan`` when there is no second candidate or a vector is unknown.
+    A difference of two cosines of the same model, so a model's cosine level cancels.
+    """
+    if len(ranked) < 2:
+        return math.nan
+    first, second = ranked[0].vector, ranked[1].vector
+    if first is None or second is None:
+        return math.nan
+    return float(np.dot(first, second)) - ranked[0].cosine
+
+
+def rare_terms(weights: Mapping[str, float]) -> frozenset[str]:
+    """The question's rarest terms holding at least half of its term weight (IDF).
+
+    Terms are taken by falling weight (ties by name, for a stable result) until
+    they hold half of the total: the words that make this question specific,
+    rather than the common words of its product area. Empty when no term has weight.
+    """
+    total = sum(w for w in weights.values() if w > 0.0)
+    if total <= 0.0:
+        return frozenset()
+    out: list[str] = []
+    held = 0.0
+    for term, weight in sorted(weights.items(), key=lambda item: (-item[1], item[0])):
+        if weight <= 0.0 or held >= total / 2.0:
+            break
+        out.append(term)
+        held += weight
+    return frozenset(out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from knowledge.confidence import ConfidenceModel, Signals, features
 from knowledge.models import Entry, Query, Suggestion
@@ -34,6 +37,14 @@ class Candidate:
     substring_hit: bool = False
     feedback: float = 0.0
     """Members' verdicts on this entry for questions close to this one (see learning)."""
+    own_overlap: float = math.nan
+    """``overlap`` without the glossary bridge's credit: the question's own words only."""
+    rare_overlap: float = math.nan
+    """The overlap over the question's rare terms only (:func:`knowledge.confidence.rare_terms`)."""
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """The entry's stored vector (for the confidence model's ``twin`` signal)."""
+    title_cosine: float = math.nan
+    """The cosine of the question's title alone with the entry (``nan``: no title)."""
 
 
 def fuse(
@@ -79,6 +90,10 @@ class Scored:
             substring=self.candidate.substring_hit,
             language=entry.language,
             answer_chars=len(entry.answer),
+            own_lexical=self.candidate.own_overlap,
+            rare_lexical=self.candidate.rare_overlap,
+            vector=self.candidate.vector,
+            title_cosine=self.candidate.title_cosine,
         )
 
     def suggestion(self, confidence: float | None = None) -> Suggestion:

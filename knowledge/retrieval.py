@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from index.encoder import Encoder
 from index.kinds import APPROXIMATE_FROM
 from index.term_index import TermIndex
 from index.vectors import VectorIndex
-from knowledge import bridge, lexical
+from knowledge import bridge, confidence, lexical
 from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
 from knowledge.confidence import ConfidenceModel
 from knowledge.learning import Verdict, adjustments
@@ -33,6 +34,10 @@ Hits = list[tuple[int, float]]
 
 MAX_JUDGED = 50_000
 """Judged-question vectors kept in memory before the cache starts over."""
+
+
+VECTOR_SIGNALS = frozenset({"twin", "title_z"})
+"""Confidence signals that read each candidate's stored vector."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,18 @@ class SearchConfig:
     (:mod:`knowledge.bridge`); ``None``: no cross-language expansion."""
     bridge_weight: float = 0.5
     """How much a concept found in the other language counts, against its own words."""
+    all_signals: bool = False
+    """Compute every confidence signal for every candidate, also those the shipped
+    model does not read (for the benchmarks that measure them). Otherwise the signals
+    that need each candidate's stored vector (``twin``, ``title_z``) are computed only
+    when :attr:`confidence` uses them."""
+
+    def wants_vectors(self) -> bool:
+        """Whether the candidates' stored vectors are needed (see :attr:`all_signals`)."""
+        if self.all_signals:
+            return True
+        used = self.confidence.features if self.confidence is not None else ()
+        return bool(VECTOR_SIGNALS.intersection(used))
 
     def dense_weight_for(self, language: str) -> float:
         """The dense weight for a question in ``language``.
@@ -210,21 +227,25 @@ class Retriever:
             return None
         vector_task = asyncio.create_task(self._query_vector(prepared))
         lexical_hits = await self._lexical(prepared, max(len(index), allowed_count), term_index)
-        vector = await vector_task
+        vector, title_vector = await vector_task
         dense_hits = await self._dense_search(index, vector, prepared, allowed_count)
-        candidates = await self._candidates(index, prepared, vector, dense_hits, lexical_hits)
+        candidates = await self._candidates(
+            index, prepared, vector, dense_hits, lexical_hits, title_vector
+        )
         language = detect_language(prepared.text)
         return candidates, language, QuestionShape(language, len(prepared.text))
 
-    async def _query_vector(self, prepared: PreparedQuery) -> np.ndarray:
-        """The question's vector; with a title, blended with the title's own vector."""
+    async def _query_vector(self, prepared: PreparedQuery) -> tuple[np.ndarray, np.ndarray | None]:
+        """The question's vector (with a title, blended with the title's own vector), and
+        the title's own vector (``None`` without a title or a title weight)."""
         weight = self.config.title_weight if prepared.title.strip() else 0.0
         texts = [prepared.text, prepared.title] if weight else [prepared.text]
         encoded: np.ndarray = await asyncio.to_thread(self.encoder.encode, texts)
         vector: np.ndarray = encoded[0]
         if weight:
             vector = (1.0 - weight) * encoded[0] + weight * encoded[1]
-        return vector
+            return vector, encoded[1]
+        return vector, None
 
     async def _lexical(
         self, prepared: PreparedQuery, total: int, term_index: TermIndex | None = None
@@ -358,6 +379,7 @@ class Retriever:
         vector: np.ndarray,
         dense_hits: Hits,
         lexical_hits: LexicalHits,
+        title_vector: np.ndarray | None = None,
     ) -> list[Candidate]:
         """Every entry some retriever found, visible to the query, with all its signals."""
         query = prepared.query
@@ -371,11 +393,25 @@ class Retriever:
         )
         ids = [i for i in candidate_ids if i in entries]
         dense = dict(dense_hits)
-        missing = [i for i in ids if i not in dense and index.contains(i)]
-        if missing:
-            stored = await asyncio.to_thread(index.vectors, missing)
-            dense.update(zip(missing, (stored @ vector).tolist(), strict=True))
-        overlap = await self._overlaps(prepared, lexical_hits.weights, ids)
+        # Every candidate's stored vector only when a signal reads it; otherwise only
+        # those the dense search did not score (found by the lexical search alone).
+        wanted = self.config.wants_vectors()
+        fetch = [i for i in ids if (wanted or i not in dense) and index.contains(i)]
+        vectors: dict[int, np.ndarray] = {}
+        if fetch:
+            stored = await asyncio.to_thread(index.vectors, fetch)
+            vectors = dict(zip(fetch, stored, strict=True))
+            missing = [i for i in fetch if i not in dense]
+            if missing:
+                closeness = np.stack([vectors[i] for i in missing]) @ vector
+                dense.update(zip(missing, closeness.tolist(), strict=True))
+        if not wanted:
+            vectors, title_vector = {}, None
+        overlaps = await self._overlaps(prepared, lexical_hits.weights, ids)
+        overlap, own, rare = overlaps.overlap, overlaps.own, overlaps.rare
+        titles: dict[int, float] = {}
+        if title_vector is not None:
+            titles = {i: float(v @ title_vector) for i, v in vectors.items()}
         feedback = await self._feedback(query.guild_id, vector, ids)
         in_terms = {i for i, _ in lexical_hits.terms}
         in_substrings = {i for i, _ in lexical_hits.substrings}
@@ -389,6 +425,10 @@ class Retriever:
                 term_hit=i in in_terms,
                 substring_hit=i in in_substrings,
                 feedback=feedback.get(i, 0.0),
+                own_overlap=own.get(i, 0.0),
+                rare_overlap=rare.get(i, 0.0),
+                vector=vectors.get(i),
+                title_cosine=titles.get(i, math.nan),
             )
             for i in ids
         ]
@@ -421,21 +461,37 @@ class Retriever:
 
     async def _overlaps(
         self, prepared: PreparedQuery, weights: dict[str, float], ids: Sequence[int]
-    ) -> dict[int, float]:
+    ) -> Overlaps:
+        """Each entry's lexical overlap with the question (glossary bridge included), its
+        overlap with the question's own words only, and with its rare terms only."""
         if not prepared.terms or not ids:
-            return {}
+            return Overlaps({}, {}, {})
         sets = await self.store.term_sets(ids)
-        if not prepared.expansions:
-            return {
-                entry_id: lexical.weighted_overlap(
-                    prepared.terms, sets.get(entry_id, set()), weights
-                )
-                for entry_id in ids
-            }
+        rare = confidence.rare_terms({t: weights.get(t, 0.0) for t in set(prepared.terms)})
+        rare_query = [t for t in prepared.terms if t in rare]
         factor = self.config.bridge_weight
-        return {
-            entry_id: bridge.bridged_overlap(
-                prepared.terms, prepared.expansions, sets.get(entry_id, set()), weights, factor
-            )
-            for entry_id in ids
-        }
+        out = Overlaps({}, {}, {})
+        for entry_id in ids:
+            terms = sets.get(entry_id, set())
+            own = lexical.weighted_overlap(prepared.terms, terms, weights)
+            out.own[entry_id] = own
+            if prepared.expansions:
+                out.overlap[entry_id] = bridge.bridged_overlap(
+                    prepared.terms, prepared.expansions, terms, weights, factor
+                )
+                out.rare[entry_id] = bridge.bridged_overlap(
+                    rare_query, prepared.expansions, terms, weights, factor
+                )
+            else:
+                out.overlap[entry_id] = own
+                out.rare[entry_id] = lexical.weighted_overlap(rare_query, terms, weights)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Overlaps:
+    """Lexical overlaps by entry id (see :meth:`Retriever._overlaps`)."""
+
+    overlap: dict[int, float]
+    own: dict[int, float]
+    rare: dict[int, float]
