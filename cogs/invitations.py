@@ -13,6 +13,7 @@ the report.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import discord
 from discord.ext import commands
@@ -25,6 +26,7 @@ from cogs.services import Services, services_of
 from knowledge.engine import IndexNotReady
 from knowledge.invitations import Claim, Invitee
 from knowledge.models import Query
+from knowledge.ranking import Scored
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,14 @@ class Invitations(commands.Cog):
 
     @commands.Cog.listener()
     async def on_senpai_silent_post(
-        self, thread: discord.Thread, message: discord.Message, query: Query
+        self,
+        thread: discord.Thread,
+        message: discord.Message,
+        query: Query,
+        ranked: Sequence[Scored] | None = None,
     ) -> None:
         """A new post got no confident suggestion: invite up to two members who solved
-        threads close to it."""
+        threads close to it (``ranked``: the post's candidates, when already searched)."""
         kb, policy = self.services.kb, self.services.invite_policy
         asker_id = message.author.id
         try:
@@ -68,6 +74,7 @@ class Invitations(commands.Cog):
                 asker_id=asker_id,
                 repliers=await self._repliers(thread, asker_id),
                 policy=policy,
+                ranked=ranked,
             )
         except IndexNotReady:
             log.info("no invitation for post %d: the index is being rebuilt", thread.id)

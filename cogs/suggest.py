@@ -198,12 +198,16 @@ class Suggestions(commands.Cog):
         )
         lang = choose_language(settings.language, text=text)
         try:
-            suggestions = await self.services.kb.suggest(query)
+            answer = await self.services.kb.answer(query)
         except IndexNotReady:
             log.info("no suggestion for post %d: the index is being rebuilt", thread.id)
-            suggestions = []
+            answer = None
+        suggestions = answer.suggestions if answer is not None else []
         if not suggestions:
-            self.bot.dispatch("senpai_silent_post", thread, message, query)
+            # The candidates go with the event, so that inviting helpers does not
+            # search (and encode the post) a second time.
+            ranked = answer.ranked if answer is not None else None
+            self.bot.dispatch("senpai_silent_post", thread, message, query, ranked)
             if settings.me_too_on_posts:
                 await thread.send(
                     render.me_too_message(0, lang),

@@ -96,7 +96,7 @@ from knowledge.models import (
 )
 from knowledge.ranking import QuestionShape, Scored, scored
 from knowledge.report import Report, ReportError, build_report, periods_for
-from knowledge.retrieval import Retriever, SearchConfig
+from knowledge.retrieval import Answer, Retriever, SearchConfig
 from knowledge.schedule import (
     ReportRecord,
     ReportSchedule,
@@ -116,6 +116,7 @@ from knowledge.store import KnowledgeStore
 __all__ = [
     "DB_FILE",
     "INDEX_DIR",
+    "Answer",
     "Calibration",
     "CaptureError",
     "CaptureResult",
@@ -600,12 +601,19 @@ class KnowledgeBase:
         the question's own thread: these filters are applied by the store in SQL.
         When another process changed the store, the index catches up first.
         """
+        return (await self.answer(query)).suggestions
+
+    async def answer(self, query: Query) -> Answer:
+        """:meth:`suggest`'s suggestions with every candidate they were chosen from
+        (``Answer.ranked``, as :meth:`candidates` gives them): a post on which Senpai
+        stays silent is then matched to helpers (:meth:`invitees`) without a second
+        search."""
         index = await self.live.current()
         if query.threshold is None:
             calibrated = await self.calibration(query.guild_id)
             if calibrated.calibrated:
                 query = dataclasses.replace(query, threshold=calibrated.threshold)
-        return await self.retriever.suggest(index, query)
+        return await self.retriever.answer(index, query)
 
     async def candidates(self, query: Query) -> tuple[list[Scored], QuestionShape]:
         """Every visible candidate for ``query`` with its fused score, best first, before
@@ -927,17 +935,20 @@ class KnowledgeBase:
         asker_id: int,
         repliers: Collection[int] = (),
         policy: InvitePolicy,
+        ranked: Sequence[Scored] | None = None,
     ) -> list[Invitee]:
         """Members who may be invited to the new post ``query.exclude_thread_id``, on
         which Senpai stayed silent, best first (see :func:`choose_invitees`): helpers
         of solved threads the post may see scoring at least the profile's
         ``invite_floor``. Empty at once when nobody in the server opted in.
+        ``ranked``: the post's candidates from :meth:`answer`, if the caller has them
+        (otherwise they are searched for again).
         Raises :class:`~knowledge.errors.IndexNotReady` while the index is rebuilt."""
         if query.exclude_thread_id is None or not await self.invitations.has_opt_ins(
             query.guild_id
         ):
             return []
-        found, _ = await self.candidates(query)
+        found = ranked if ranked is not None else (await self.candidates(query))[0]
         floor = self.config.invite_floor
         close = [(s.candidate.entry, s.score) for s in found if s.score >= floor]
         helpers = {user for entry, _ in close for user in helpers_of(entry)}

@@ -193,6 +193,19 @@ def rank(
     """
     language = question.language if cross_language_lexical and question is not None else None
     ranked = scored(candidates, query, dense_weight, question_language=language)
+    return choose(ranked, query, threshold=threshold, confidence=confidence, question=question)
+
+
+def choose(
+    ranked: Sequence[Scored],
+    query: Query,
+    *,
+    threshold: float,
+    confidence: ConfidenceModel | None = None,
+    question: QuestionShape | None = None,
+) -> list[Suggestion]:
+    """What to show of candidates already fused and ordered by :func:`scored` (see
+    :func:`rank`, which is ``choose(scored(...))``)."""
     if confidence is None:
         floor = threshold if query.threshold is None else query.threshold
         return [s.suggestion() for s in ranked if s.score >= floor][: max(0, query.limit)]

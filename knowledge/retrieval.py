@@ -27,7 +27,7 @@ from knowledge.learning import Verdict, adjustments
 from knowledge.live_index import LiveIndex
 from knowledge.live_terms import LiveTermIndex
 from knowledge.models import Query, Suggestion
-from knowledge.ranking import Candidate, QuestionShape, rank
+from knowledge.ranking import Candidate, QuestionShape, Scored, choose, scored
 from knowledge.store import KnowledgeStore
 
 Hits = list[tuple[int, float]]
@@ -190,19 +190,30 @@ class Retriever:
 
     async def suggest(self, index: VectorIndex, query: Query) -> list[Suggestion]:
         """The solved threads closest to ``query``, best first; empty when unsure."""
+        return (await self.answer(index, query)).suggestions
+
+    async def answer(self, index: VectorIndex, query: Query) -> Answer:
+        """What to show for ``query`` and every candidate it was chosen from (one
+        search: a caller that also needs the candidates does not search again)."""
         found = await self.gather(index, query)
         if found is None:
-            return []
+            return Answer([], [], QuestionShape("", 0))
         candidates, language, shape = found
-        return rank(
+        cross = language if self.config.cross_language_lexical else None
+        ranked = scored(
             candidates,
             query,
-            dense_weight=self.config.dense_weight_for(language),
+            self.config.dense_weight_for(language),
+            question_language=cross,
+        )
+        suggestions = choose(
+            ranked,
+            query,
             threshold=self.config.threshold,
             confidence=self.config.confidence,
             question=shape,
-            cross_language_lexical=self.config.cross_language_lexical,
         )
+        return Answer(suggestions, ranked, shape)
 
     async def gather(
         self, index: VectorIndex, query: Query
@@ -486,6 +497,18 @@ class Retriever:
                 out.overlap[entry_id] = own
                 out.rare[entry_id] = lexical.weighted_overlap(rare_query, terms, weights)
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A question's suggestions and the candidates they were chosen from."""
+
+    suggestions: list[Suggestion]
+    """What to show, best first; empty when unsure."""
+    ranked: list[Scored]
+    """Every visible candidate with its fused score, best first, before any gate."""
+    shape: QuestionShape
+    """The question's language and length, as the confidence model saw them."""
 
 
 @dataclass(frozen=True, slots=True)

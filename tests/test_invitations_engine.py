@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.encoder import HashingEncoder
@@ -71,6 +73,43 @@ async def test_nobody_is_invited_until_someone_opts_in(kb):
     invitees = await kb.invitees(query, asker_id=OTHER.id, policy=POLICY)
     assert [(i.user_id, i.lang) for i in invitees] == [(HELPER.id, "ja")]
     assert invitees[0].earlier.title == SSO[0]
+
+
+class CountingEncoder(HashingEncoder):
+    """The hashing encoder, counting the texts it is asked to encode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts = 0
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        self.texts += len(texts)
+        return super().encode(texts, batch_size=batch_size)
+
+
+async def test_a_silent_answer_gives_invitees_its_candidates_without_a_second_search(
+    tmp_path: Path,
+):
+    encoder = CountingEncoder()
+    kb = await KnowledgeBase.open(tmp_path, encoder, CONFIG)
+    kb.store.db.clock = lambda: START
+    try:
+        await solved_by(kb, SSO, HELPER)
+        await kb.set_invites(HELPER.id, GUILD, True, "en")
+        query = new_post()
+        answer = await kb.answer(query)
+        assert answer.suggestions == [] and answer.ranked  # silent, with candidates
+        assert [s.suggestion() for s in answer.ranked] == [
+            s.suggestion() for s in (await kb.candidates(query))[0]
+        ]
+        before = encoder.texts
+        given = await kb.invitees(query, asker_id=OTHER.id, policy=POLICY, ranked=answer.ranked)
+        assert encoder.texts == before  # nothing encoded again
+        searched = await kb.invitees(query, asker_id=OTHER.id, policy=POLICY)
+        assert encoder.texts > before
+        assert given == searched and [i.user_id for i in given] == [HELPER.id]
+    finally:
+        await kb.close()
 
 
 async def test_a_far_post_invites_nobody(kb):
