@@ -77,6 +77,10 @@ def _document(row: TermRow) -> TermDocument:
     )
 
 
+class BuildAbandoned(Exception):
+    """A term index build ended early: its writer thread rolled back what it wrote."""
+
+
 def _put(
     batches: queue.Queue[list[TermDocument] | None],
     item: list[TermDocument] | None,
@@ -208,9 +212,25 @@ class LiveTermIndex:
         # Store reads (here) and indexing (a worker thread, one writer, one commit)
         # overlap; the queue bounds what waits in memory.
         batches: queue.Queue[list[TermDocument] | None] = queue.Queue(maxsize=4)
+        # Set, without awaiting anything, when the build ends early (an error, or the
+        # task cancelled, as at shutdown): the writer then rolls back and ends by
+        # itself. Handing it an end marker instead needs a worker thread, which a loop
+        # shutting down no longer gives, and the writer would wait for it forever
+        # (and the loop's shutdown for the writer).
+        # The producer's task is watched too, should it end without reaching either.
+        abandoned = threading.Event()
+        producer = asyncio.current_task()
 
         def pending() -> Iterator[list[TermDocument]]:
-            while (batch := batches.get()) is not None:
+            while True:
+                try:
+                    batch = batches.get(timeout=0.1)
+                except queue.Empty:
+                    if abandoned.is_set() or (producer is not None and producer.done()):
+                        raise BuildAbandoned from None
+                    continue
+                if batch is None:
+                    return
                 yield batch
 
         stopped = threading.Event()
@@ -232,11 +252,15 @@ class LiveTermIndex:
                 # stays free for the questions while a scrub runs beside them.
                 await asyncio.to_thread(_convert_and_put, batches, rows, stopped)
                 after = rows[-1].id
-        finally:
-            # Also when cancelled: the writer thread finishes before its directory goes.
             await asyncio.to_thread(_put, batches, None, stopped)
-            total = await writer
-        return total
+        except BaseException:
+            abandoned.set()
+            # The writer thread finishes before its directory goes (it stops within
+            # a tenth of a second); a second cancellation leaves it to stop alone.
+            with contextlib.suppress(BuildAbandoned):
+                await writer
+            raise
+        return await writer
 
     async def _serve_fresh(self, fresh_dir: Path, snapshot: int) -> None:
         """With the lock held: serve the index built in ``fresh_dir`` from ``snapshot``,
