@@ -198,7 +198,7 @@ async def open_engine(
     started = time.perf_counter()
     kb = await KnowledgeBase.open(directory, encoder, search, database_url=url)
     out = {
-        "fill_seconds": round(fill_seconds, 1),
+        "fill_seconds": round(fill_seconds, 3),
         "open_seconds": round(time.perf_counter() - started, 1),
     }
     return Engine(name, kb, instrument(kb), out)

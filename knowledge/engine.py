@@ -223,9 +223,10 @@ class KnowledgeBase:
             await kb.live.load()
             if not kb.index_ready and rebuild_if_needed and not readonly:
                 await kb.rebuild(progress)
-            # PostgreSQL's own lexical lookups read only the asking server's rows; the
-            # derived term index serves SQLite's large bases.
-            if not readonly and store.db.lexical is None:
+            # The derived term index serves large bases' lexical lookups on either
+            # engine (PostgreSQL's SQL BM25 scores every posting of the question's
+            # terms in the server; SQLite's FTS5 every matching row of the base).
+            if not readonly:
                 await kb.terms.load()
         except BaseException:
             await store.close()

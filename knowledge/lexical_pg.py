@@ -25,6 +25,9 @@ from knowledge import lexical
 from knowledge.db import Connection
 from knowledge.db_postgres import PgConnection
 
+TermDocumentRow = tuple[int, int, str, int, str, str, str]
+"""(entry id, guild, scope, thread, title terms, body terms, text)."""
+
 K1 = 1.2
 B = 0.75
 TITLE_WEIGHT = 2.0
@@ -257,6 +260,52 @@ class PgLexicalIndex:
             (list(ids),),
         ) as cur:
             return {int(r[0]): set(r[1]) for r in await cur.fetchall()}
+
+    async def term_documents(
+        self, reader: Connection, *, after: int, limit: int, ids: Sequence[int] | None
+    ) -> list[TermDocumentRow]:
+        """Entries' segmented terms with their guild, scope and thread, for the derived
+        term index (:meth:`knowledge.store.KnowledgeStore.term_documents`): the entries
+        ``ids`` that are still stored, or the next ``limit`` with an id above ``after``,
+        in id order. Title and body terms come back space-separated, each as many
+        times as the entry holds it (the postings keep counts, not positions, and the
+        term index ranks by counts); the text is the one substring search reads."""
+        head = (
+            "SELECT e.id, e.guild_id, e.scope, e.thread_id, x.content FROM entries e "
+            "JOIN entry_text x ON x.entry_id = e.id "
+        )
+        params: tuple[object, ...]
+        if ids is None:
+            sql, params = head + "WHERE e.id > ? ORDER BY e.id LIMIT ?", (after, limit)
+        else:
+            sql = head + "WHERE e.id = ANY(CAST(? AS BIGINT[])) ORDER BY e.id"
+            params = (list(ids),)
+        async with reader.execute(sql, params) as cur:
+            entries = list(await cur.fetchall())
+        if not entries:
+            return []
+        titles: dict[int, list[str]] = {}
+        bodies: dict[int, list[str]] = {}
+        async with reader.execute(
+            "SELECT entry_id, term, title_tf, body_tf FROM entry_terms "
+            "WHERE entry_id = ANY(CAST(? AS BIGINT[])) ORDER BY entry_id, term",
+            ([int(r[0]) for r in entries],),
+        ) as cur:
+            for entry_id, term, title_tf, body_tf in await cur.fetchall():
+                titles.setdefault(int(entry_id), []).extend([str(term)] * int(title_tf))
+                bodies.setdefault(int(entry_id), []).extend([str(term)] * int(body_tf))
+        return [
+            (
+                int(r[0]),
+                int(r[1]),
+                str(r[2]),
+                int(r[3]),
+                " ".join(titles.get(int(r[0]), ())),
+                " ".join(bodies.get(int(r[0]), ())),
+                str(r[4]),
+            )
+            for r in entries
+        ]
 
     async def count(self, reader: Connection, guild_id: int, scopes: Iterable[str]) -> int:
         """How many entries of the server are in these scopes: a probe per scope of the

@@ -888,6 +888,11 @@ class KnowledgeStore:
         """Entries' segmented terms with their guild, scope and thread, for the derived
         term index: the entries ``ids`` (those still stored), or the next ``limit``
         entries with an id above ``after``, in id order."""
+        if self.db.lexical is not None:
+            found = await self.db.lexical.term_documents(
+                self._reader, after=after, limit=limit, ids=ids
+            )
+            return [TermRow(*row) for row in found]
         sql = (
             "SELECT e.id, e.guild_id, e.scope, e.thread_id, t.title, t.body, "
             "f.title || ' ' || f.body FROM entries e "

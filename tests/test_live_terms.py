@@ -1,10 +1,14 @@
-"""The live term index over a real store: rebuilt from it, caught up from its change
-log (also after another process wrote), forgetting, and lookups scoped to a server."""
+"""The live term index over a real store (SQLite, then PostgreSQL): rebuilt from it,
+caught up from its change log (also after another process wrote), forgetting, and
+lookups scoped to a server."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -38,7 +42,8 @@ DELETE_ELSEWHERE = (
     "from pathlib import Path\n"
     "from knowledge.store import KnowledgeStore\n"
     "async def main():\n"
-    "    store = await KnowledgeStore.open(Path(sys.argv[1]))\n"
+    "    url = sys.argv[3] if len(sys.argv) > 3 else None\n"
+    "    store = await KnowledgeStore.open(Path(sys.argv[1]), database_url=url)\n"
     "    try:\n"
     "        assert await store.delete_thread(int(sys.argv[2])) is not None\n"
     "    finally:\n"
@@ -48,8 +53,8 @@ DELETE_ELSEWHERE = (
 
 
 @pytest.fixture
-async def kb(tmp_path: Path):
-    base = await KnowledgeBase.open(tmp_path, HashingEncoder(), CONFIG)
+async def kb(tmp_path: Path, database_url: str | None):
+    base = await KnowledgeBase.open(tmp_path, HashingEncoder(), CONFIG, database_url=database_url)
     base.terms.serve_from = 0  # serve from the first entry (the product waits for 50k)
     yield base
     await base.close()
@@ -88,7 +93,9 @@ async def test_the_term_index_is_built_from_the_store_and_serves_suggestions(kb,
     assert [s.entry.id for s in suggestions] == [sso]
 
 
-async def test_the_index_catches_up_after_another_process_removes_an_entry(kb, tmp_path):
+async def test_the_index_catches_up_after_another_process_removes_an_entry(
+    kb, tmp_path, database_url
+):
     sso_thread, sso = await capture(kb, SSO)
     assert await term_hits(kb, "SAML") == [sso]
     proc = subprocess.run(
@@ -98,6 +105,7 @@ async def test_the_index_catches_up_after_another_process_removes_an_entry(kb, t
             DELETE_ELSEWHERE,
             str(tmp_path / "senpai.db"),
             str(sso_thread.thread_id),
+            *([database_url] if database_url else []),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -110,8 +118,10 @@ async def test_the_index_catches_up_after_another_process_removes_an_entry(kb, t
     assert await kb.suggest(Query(GUILD, SSO[1])) == []
 
 
-async def test_two_knowledge_bases_on_one_data_directory_see_each_others_captures(kb, tmp_path):
-    second = await KnowledgeBase.open(tmp_path, HashingEncoder(), CONFIG)
+async def test_two_knowledge_bases_on_one_data_directory_see_each_others_captures(
+    kb, tmp_path, database_url
+):
+    second = await KnowledgeBase.open(tmp_path, HashingEncoder(), CONFIG, database_url=database_url)
     try:
         second.terms.serve_from = 0
         _, sso = await capture(second, SSO)
@@ -197,11 +207,11 @@ async def test_an_error_code_finds_its_entry_through_the_term_index(kb):
     assert suggestions and suggestions[0].entry.id == coded
 
 
-async def test_an_index_older_than_the_pruned_change_log_is_rebuilt(kb, tmp_path):
+async def test_an_index_older_than_the_pruned_change_log_is_rebuilt(kb, tmp_path, database_url):
     sso_thread, _ = await capture(kb, SSO)
     _, csv = await capture(kb, CSV)
     assert await term_hits(kb, "CSV") == [csv]
-    other = await KnowledgeStore.open(tmp_path / "senpai.db")
+    other = await KnowledgeStore.open(tmp_path / "senpai.db", database_url=database_url)
     try:
         await other.delete_thread(sso_thread.thread_id)
         await other.prune_tombstones(await other.revision())  # the removal is forgotten
@@ -210,3 +220,77 @@ async def test_an_index_older_than_the_pruned_change_log_is_rebuilt(kb, tmp_path
     assert await term_hits(kb, "SAML") == []
     assert await term_hits(kb, "CSV") == [csv]
     assert kb.terms.applied_revision == await kb.store.revision()
+
+
+async def test_postgres_gives_the_term_index_what_sqlite_gives_it(tmp_path, database_url):
+    """The derived term index reads each engine's own tables: the same entries give it
+    the same terms (as many times each), guild, scope, thread and identifier tokens."""
+    if database_url is None:
+        pytest.skip("compares SQLite with PostgreSQL")
+    code = ("Export fails with ERR-4471", "The export fails with ERR-4471 again.", ["Retry."])
+
+    async def documents(url: str | None) -> list[tuple]:
+        kb = await KnowledgeBase.open(
+            tmp_path / ("pg" if url else "lite"), HashingEncoder(), CONFIG, database_url=url
+        )
+        try:
+            for spec in (SSO, CSV, code):
+                await capture(kb, spec)
+            ids = [row.id for row in await kb.store.term_documents()]
+            assert [row.id for row in await kb.store.term_documents(ids=ids[1:])] == ids[1:]
+            assert [row.id for row in await kb.store.term_documents(after=ids[0])] == ids[1:]
+            return [
+                (
+                    row.guild_id,
+                    row.scope,
+                    sorted(row.title_terms.split()),
+                    sorted(row.body_terms.split()),
+                    sorted(lexical.substring_needles(row.text, limit=256)),
+                )
+                for row in await kb.store.term_documents()
+            ]
+        finally:
+            await kb.close()
+
+    on_sqlite, on_postgres = await documents(None), await documents(database_url)
+    assert on_postgres == on_sqlite
+    assert any("ERR-4471" in needles or "err-4471" in needles for *_, needles in on_sqlite)
+
+
+async def test_a_build_cut_off_at_shutdown_leaves_no_writer_thread_behind(kb, tmp_path):
+    """A build cancelled while the loop's executor is already shut down (as when a
+    process stops mid-scrub) cannot hand its writer thread an end marker through a
+    worker: the writer must stop by itself, or the executor's shutdown (which waits
+    for its threads) never ends. The index served before is still served."""
+    _, sso = await capture(kb, SSO)
+    await capture(kb, CSV)
+    real = kb.store.term_documents
+    reached = asyncio.Event()
+
+    async def stalling(*, after: int = 0, limit: int = 2048, ids=None):
+        if after:  # the second read never returns
+            reached.set()
+            await asyncio.Event().wait()
+        return await real(after=after, limit=1, ids=ids)
+
+    loop = asyncio.get_running_loop()
+    workers = ThreadPoolExecutor(thread_name_prefix="build-under-test")
+    loop.set_default_executor(workers)
+    kb.store.term_documents = stalling  # type: ignore[method-assign]
+    try:
+        build = asyncio.create_task(kb.terms._build(tmp_path / "cut-off", 0))
+        await reached.wait()
+        workers.shutdown(wait=False)  # running threads go on; nothing new starts
+        build.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await build
+    finally:
+        kb.store.term_documents = real  # type: ignore[method-assign]
+        loop.set_default_executor(ThreadPoolExecutor())
+    for _ in range(600):  # a guard against a hang, not a timing: it ends at once
+        if not any(t.name.startswith("build-under-test") for t in threading.enumerate()):
+            break
+        await asyncio.sleep(0.1)
+    stuck = [t.name for t in threading.enumerate() if t.name.startswith("build-under-test")]
+    assert stuck == []
+    assert await term_hits(kb, "SAML") == [sso]
