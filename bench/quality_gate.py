@@ -60,7 +60,12 @@ import numpy as np
 from bench import bilingual, semeval
 from bench import fit_confidence as fitting
 from bench.fit_confidence import Example, Recipe
-from bench.quality_harness import CachingEncoder, TempDirs, make_encoder, open_layout, use_config
+from bench.quality_harness import (
+    CachingEncoder,
+    TempDirs,
+    knowledge_base_questions,
+    make_encoder,
+)
 from knowledge.confidence import FEATURES
 from knowledge.engine import KnowledgeBase, SearchConfig
 from knowledge.models import Query
@@ -175,20 +180,13 @@ async def collect(
     out: list[Example] = []
     dirs = TempDirs()
     try:
-        for split, source in SEMEVAL_SOURCES.items():
-            questions = semeval.load(split, data_dir)
-            layout = await open_layout(
-                dirs.new(), encoder, questions, config=config, per_group=False
+        async for asked in knowledge_base_questions(
+            encoder, config, data_dir, SEMEVAL_SOURCES, dirs
+        ):
+            example = await fitting.example(
+                asked.kb, asked.query, asked.source, asked.question.id, asked.relevant
             )
-            try:
-                use_config(layout.kb, config)
-                threads_of = {rel: t for t, rel in layout.rel_of.items()}
-                for q in questions:
-                    relevant = frozenset(threads_of[r] for r in layout.relevant[q.id])
-                    query = Query(guild_id=layout.guild_of[q.id], text=q.text, title=q.subject)
-                    out.append(await fitting.example(layout.kb, query, source, q.id, relevant))
-            finally:
-                await layout.kb.close()
+            out.append(example)
         data = bilingual.load(Path(args.bilingual_data))
         kb = await KnowledgeBase.open(dirs.new(), encoder, config)
         try:

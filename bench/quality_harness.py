@@ -21,13 +21,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
+from bench import semeval
 from bench.semeval import Comment, OriginalQuestion, RelatedQuestion
 from index.e5 import E5_MODEL_ALIASES, E5Encoder
 from index.encoder import DEFAULT_MODEL, Encoder, HashingEncoder, SentenceTransformerEncoder
@@ -336,6 +337,43 @@ def unthresholded(config: SearchConfig) -> SearchConfig:
 def ungated(config: SearchConfig) -> SearchConfig:
     """``config`` without its confidence gate: the fused-score floor alone decides."""
     return dataclasses.replace(config, confidence=None)
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBaseQuestion:
+    """One SemEval question asked of its split's knowledge base (see
+    :func:`knowledge_base_questions`)."""
+
+    source: str
+    kb: KnowledgeBase
+    question: OriginalQuestion
+    query: Query
+    relevant: frozenset[int]
+    """The threads that answer it."""
+
+
+async def knowledge_base_questions(
+    encoder: Encoder,
+    config: SearchConfig,
+    data_dir: Path,
+    sources: Mapping[str, str],
+    dirs: TempDirs,
+) -> AsyncIterator[KnowledgeBaseQuestion]:
+    """Every question of each SemEval split in ``sources`` ({split: source name}), asked
+    of one knowledge base per split holding every related thread (the knowledge-base
+    protocol); each base is closed once its questions are done."""
+    for split, source in sources.items():
+        questions = semeval.load(split, data_dir)
+        layout = await open_layout(dirs.new(), encoder, questions, config=config, per_group=False)
+        try:
+            use_config(layout.kb, config)
+            threads_of = {rel: t for t, rel in layout.rel_of.items()}
+            for q in questions:
+                relevant = frozenset(threads_of[r] for r in layout.relevant[q.id])
+                query = Query(guild_id=layout.guild_of[q.id], text=q.text, title=q.subject)
+                yield KnowledgeBaseQuestion(source, layout.kb, q, query, relevant)
+        finally:
+            await layout.kb.close()
 
 
 class TempDirs:

@@ -65,7 +65,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np
 
 from bench import bilingual, semeval
-from bench.quality_harness import CachingEncoder, TempDirs, make_encoder, open_layout, use_config
+from bench.quality_harness import (
+    CachingEncoder,
+    TempDirs,
+    knowledge_base_questions,
+    make_encoder,
+    open_layout,
+    use_config,
+)
 from knowledge.engine import KnowledgeBase, SearchConfig
 from knowledge.models import Query
 from knowledge.profiles import profile_for
@@ -164,21 +171,10 @@ async def collect(
     out: list[Asked] = []
     dirs = TempDirs()
     try:
-        for split, source in SEMEVAL_KB.items():
-            questions = semeval.load(split, data_dir)
-            layout = await open_layout(
-                dirs.new(), encoder, questions, config=config, per_group=False
-            )
-            try:
-                use_config(layout.kb, config)
-                threads_of = {rel: t for t, rel in layout.rel_of.items()}
-                for q in questions:
-                    relevant = frozenset(threads_of[r] for r in layout.relevant[q.id])
-                    query = Query(guild_id=layout.guild_of[q.id], text=q.text, title=q.subject)
-                    options = await first_options(layout.kb, query)
-                    out.append(Asked(source, q.id, q.text, relevant, options))
-            finally:
-                await layout.kb.close()
+        async for asked in knowledge_base_questions(encoder, config, data_dir, SEMEVAL_KB, dirs):
+            options = await first_options(asked.kb, asked.query)
+            q = asked.question
+            out.append(Asked(asked.source, q.id, q.text, asked.relevant, options))
         questions = semeval.load("dev", data_dir)
         layout = await open_layout(dirs.new(), encoder, questions, config=config, per_group=True)
         try:
