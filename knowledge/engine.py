@@ -94,7 +94,7 @@ from knowledge.models import (
     Suggestion,
     Thread,
 )
-from knowledge.ranking import QuestionShape, Scored, scored
+from knowledge.ranking import QuestionShape, Scored
 from knowledge.report import Report, ReportError, build_report, periods_for
 from knowledge.retrieval import Answer, Retriever, SearchConfig
 from knowledge.schedule import (
@@ -621,13 +621,8 @@ class KnowledgeBase:
         any threshold or confidence gate, and the question's shape: what the
         confidence model sees (for calibration and benchmarks)."""
         index = await self.live.current()
-        found = await self.retriever.gather(index, query)
-        if found is None:
-            return [], QuestionShape("", 0)
-        candidates, language, shape = found
-        cross = language if self.config.cross_language_lexical else None
-        weight = self.config.dense_weight_for(language)
-        return scored(candidates, query, weight, question_language=cross), shape
+        found = await self.retriever.answer(index, query)
+        return found.ranked, found.shape
 
     async def closest_solved(
         self, query: Query, *, floor: float = CLOSEST_FLOOR
