@@ -14,7 +14,7 @@ from cogs.retraction import plan, suggested_ids, without_lead
 from cogs.suggest import suggestion_view
 from index.encoder import HashingEncoder
 from knowledge.engine import KnowledgeBase
-from knowledge.models import DueEscalation, FeedbackKind, Query, Retraction, Suggestion
+from knowledge.models import DueEscalation, Entry, FeedbackKind, Query, Retraction, Suggestion
 from tests.builders import ASKER, GUILD, HELPER, OTHER, OTHER_GUILD, next_id, reply_ids, thread
 
 pytestmark = pytest.mark.usefixtures("on_each_database")
@@ -25,6 +25,18 @@ OTHER_POST = 5_000_000_000_000_000_002
 
 async def open_kb(tmp_path: Path) -> KnowledgeBase:
     return await KnowledgeBase.open(tmp_path / "data", HashingEncoder())
+
+
+async def two_members_entries(kb: KnowledgeBase) -> tuple[Entry, Entry]:
+    """Two solved threads: one the asker's (to be forgotten), one another member's."""
+    mine = thread("CSV export breaks", "Export fails", ["Use UTF-8"], asker=ASKER)
+    theirs = thread("SSO loop", "Login loops", ["Clear cookies"], asker=OTHER, answerer=OTHER)
+    for t in (mine, theirs):
+        await kb.capture(t, reply_ids(t))
+    mine_entry = await kb.entry_for_thread(mine.thread_id)
+    theirs_entry = await kb.entry_for_thread(theirs.thread_id)
+    assert mine_entry is not None and theirs_entry is not None
+    return mine_entry, theirs_entry
 
 
 async def show(kb: KnowledgeBase, post: int, entry_ids: list[int], guild: int = GUILD) -> None:
@@ -41,13 +53,7 @@ async def show(kb: KnowledgeBase, post: int, entry_ids: list[int], guild: int = 
 async def test_forgetting_queues_every_post_that_showed_the_member_s_entries(tmp_path: Path):
     kb = await open_kb(tmp_path)
     try:
-        mine = thread("CSV export breaks", "Export fails", ["Use UTF-8"], asker=ASKER)
-        theirs = thread("SSO loop", "Login loops", ["Clear cookies"], asker=OTHER, answerer=OTHER)
-        for t in (mine, theirs):
-            await kb.capture(t, reply_ids(t))
-        mine_entry = await kb.entry_for_thread(mine.thread_id)
-        theirs_entry = await kb.entry_for_thread(theirs.thread_id)
-        assert mine_entry is not None and theirs_entry is not None
+        mine_entry, theirs_entry = await two_members_entries(kb)
         await show(kb, NEW_POST, [mine_entry.id, theirs_entry.id])
         await show(kb, OTHER_POST, [theirs_entry.id])
         solved_post = next_id()
@@ -64,8 +70,8 @@ async def test_forgetting_queues_every_post_that_showed_the_member_s_entries(tmp
 
         due = await kb.due_retractions()
         assert {(r.channel_id, r.entry_id, r.entry_thread_id) for r in due} == {
-            (NEW_POST, mine_entry.id, mine.thread_id),
-            (solved_post, mine_entry.id, mine.thread_id),
+            (NEW_POST, mine_entry.id, mine_entry.thread_id),
+            (solved_post, mine_entry.id, mine_entry.thread_id),
         }
         assert all(r.guild_id == GUILD for r in due)
         for r in due:
@@ -171,13 +177,7 @@ async def test_a_lead_of_a_staff_message_is_queued_for_its_channel_and_goes_with
 ):
     kb = await open_kb(tmp_path)
     try:
-        mine = thread("CSV export breaks", "Export fails", ["Use UTF-8"], asker=ASKER)
-        theirs = thread("SSO loop", "Login loops", ["Clear cookies"], asker=OTHER, answerer=OTHER)
-        for t in (mine, theirs):
-            await kb.capture(t, reply_ids(t))
-        mine_entry = await kb.entry_for_thread(mine.thread_id)
-        theirs_entry = await kb.entry_for_thread(theirs.thread_id)
-        assert mine_entry is not None and theirs_entry is not None
+        mine_entry, theirs_entry = await two_members_entries(kb)
         waiting = next_id()
         asked = datetime(2026, 5, 1, tzinfo=UTC)
         due = DueEscalation(waiting, GUILD, 3, OTHER.id, asked, STAFF)
@@ -190,7 +190,7 @@ async def test_a_lead_of_a_staff_message_is_queued_for_its_channel_and_goes_with
 
         due_now = await kb.due_retractions()
         assert [(r.channel_id, r.entry_id, r.entry_thread_id) for r in due_now] == [
-            (STAFF, mine_entry.id, mine.thread_id)
+            (STAFF, mine_entry.id, mine_entry.thread_id)
         ]
         await kb.finish_retraction(due_now[0])
         assert await kb.community.lead_messages(STAFF, mine_entry.id) == []
