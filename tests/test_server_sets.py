@@ -255,7 +255,7 @@ async def test_dense_search_of_a_small_server_equals_the_indexs_exact_search(kb)
         query = Query(GUILD, text, frozenset({PUBLIC_SCOPE}), exclude_thread_id=mine[0][0])
         prepared = PreparedQuery.of(query)
         assert prepared is not None
-        vector = await kb.retriever._query_vector(prepared)
+        vector, _ = await kb.retriever._query_vector(prepared)
         allowed = await kb.store.allowed_ids(GUILD, {PUBLIC_SCOPE}, mine[0][0])
         found = await kb.retriever._dense_search(index, vector, prepared, len(allowed) + 1)
         expected = index.search(vector, kb.config.candidates, allowed_ids=allowed)
