@@ -21,6 +21,7 @@ from knowledge.live_terms import TERMS_DIR, LiveTermIndex
 from knowledge.models import PUBLIC_SCOPE, Query
 from knowledge.store import KnowledgeStore
 from tests.builders import ASKER, GUILD, OTHER_GUILD, reply_ids, thread
+from tests.databases import fresh_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = SearchConfig(threshold=0.35, dense_weight=0.5)
@@ -222,11 +223,9 @@ async def test_an_index_older_than_the_pruned_change_log_is_rebuilt(kb, tmp_path
     assert kb.terms.applied_revision == await kb.store.revision()
 
 
-async def test_postgres_gives_the_term_index_what_sqlite_gives_it(tmp_path, database_url):
+async def test_postgres_gives_the_term_index_what_sqlite_gives_it(tmp_path):
     """The derived term index reads each engine's own tables: the same entries give it
     the same terms (as many times each), guild, scope, thread and identifier tokens."""
-    if database_url is None:
-        pytest.skip("compares SQLite with PostgreSQL")
     code = ("Export fails with ERR-4471", "The export fails with ERR-4471 again.", ["Retry."])
 
     async def documents(url: str | None) -> list[tuple]:
@@ -252,7 +251,8 @@ async def test_postgres_gives_the_term_index_what_sqlite_gives_it(tmp_path, data
         finally:
             await kb.close()
 
-    on_sqlite, on_postgres = await documents(None), await documents(database_url)
+    async with fresh_postgres() as url:
+        on_sqlite, on_postgres = await documents(None), await documents(url)
     assert on_postgres == on_sqlite
     assert any("ERR-4471" in needles or "err-4471" in needles for *_, needles in on_sqlite)
 
