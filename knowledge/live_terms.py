@@ -103,6 +103,41 @@ def _convert_and_put(
     _put(batches, [_document(r) for r in rows], stopped)
 
 
+def _aside(directory: Path, kind: str) -> Path:
+    """A directory beside ``directory`` for a build being written (``new``) or an index
+    being replaced (``old``), named after this process so that one left behind by a
+    process that stopped half-way can be told from one still in use."""
+    return directory.with_name(f"{directory.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex}")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def _remove_leftovers(directory: Path) -> int:
+    """Remove the build and replaced-index directories beside ``directory`` whose process
+    is gone (killed mid-build, or the machine stopped: each can be as large as the index).
+    Directories of live processes, this one included, are left alone. Returns how many
+    were removed."""
+    removed = 0
+    for kind in ("new", "old"):
+        for path in directory.parent.glob(f"{directory.name}.{kind}-*"):
+            pid_text = path.name.rsplit(f".{kind}-", 1)[1].split("-", 1)[0]
+            # Without a process id (an older Senpai's name) it is a leftover too.
+            pid = int(pid_text) if pid_text.isdigit() and len(pid_text) <= 9 else None
+            if pid is not None and (pid == os.getpid() or _process_alive(pid)):
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 @contextlib.contextmanager
 def _locked(parent: Path) -> Iterator[None]:
     """Hold the data directory's term-index lock (blocking; for worker threads)."""
@@ -162,6 +197,9 @@ class LiveTermIndex:
 
     def _open(self) -> TermIndex | None:
         with _locked(self.directory.parent):
+            removed = _remove_leftovers(self.directory)
+            if removed:
+                log.info("removed %d term index directories left by stopped processes", removed)
             meta = read_meta(self.directory)
             store_id, _, revision = (meta.fingerprint if meta else "").partition(":")
             if meta is None or store_id != self.store.store_id or not revision.isdigit():
@@ -203,7 +241,7 @@ class LiveTermIndex:
         return total
 
     def _fresh_dir(self) -> Path:
-        return self.directory.with_name(f"{self.directory.name}.new-{uuid.uuid4().hex}")
+        return _aside(self.directory, "new")
 
     async def _build(self, fresh_dir: Path, snapshot: int, *, batch: int = _BATCH) -> int:
         """Write every stored entry into a new index in ``fresh_dir``, stamped ``snapshot``
@@ -273,7 +311,7 @@ class LiveTermIndex:
     def _swap(self, fresh_dir: Path) -> TermIndex:
         """Move the new index into place (the old files go) and open it there."""
         with _locked(self.directory.parent):
-            old = self.directory.with_name(f"{self.directory.name}.old-{uuid.uuid4().hex}")
+            old = _aside(self.directory, "old")
             if self.directory.exists():
                 os.replace(self.directory, old)
             os.replace(fresh_dir, self.directory)

@@ -5,6 +5,7 @@ lookups scoped to a server."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import threading
@@ -294,3 +295,32 @@ async def test_a_build_cut_off_at_shutdown_leaves_no_writer_thread_behind(kb, tm
     stuck = [t.name for t in threading.enumerate() if t.name.startswith("build-under-test")]
     assert stuck == []
     assert await term_hits(kb, "SAML") == [sso]
+
+
+async def test_builds_left_by_stopped_processes_are_removed_at_the_next_start(kb, tmp_path):
+    """A process killed mid-build leaves its build directory (as large as the index)
+    beside the index: the next start removes it, and leaves a live process's alone."""
+    await capture(kb, SSO)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead_pid = int(gone.stdout)  # exited: its pid is free (reused only by chance)
+    live_pid = os.getppid()
+    terms = tmp_path / TERMS_DIR
+    left = [
+        terms.with_name(f"{TERMS_DIR}.new-{dead_pid}-0f0f"),
+        terms.with_name(f"{TERMS_DIR}.old-{dead_pid}-1e1e"),
+        terms.with_name(f"{TERMS_DIR}.new-3c5a9e0b4d2f4a6b8c1d2e3f4a5b6c7d"),  # no pid
+    ]
+    running = terms.with_name(f"{TERMS_DIR}.new-{live_pid}-2d2d")
+    for path in (*left, running):
+        path.mkdir()
+        (path / "segment").write_bytes(b"x" * 1024)
+    other = LiveTermIndex(kb.store, terms, serve_from=0)
+    await other.load()
+    assert [p.exists() for p in left] == [False, False, False]
+    assert running.exists()
+    assert len(await other.current() or []) == 1
