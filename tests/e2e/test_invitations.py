@@ -185,9 +185,11 @@ async def test_members_who_left_or_refuse_dms_are_skipped_and_the_next_one_is_in
     await silent_server(community, senpai)
     for member in (ben, maya, chika):
         await invites(community, member, "on")
-    # Ben's credit notice for his solved thread (a DM of its own) comes first: closing his
-    # DMs before it is sent would refuse it too.
-    await server.wait_for(lambda: credit_notices(community, ben) or None, timeout=15)
+    # The helpers' credit notices for their solved threads (DMs of their own) come
+    # first: closing Ben's DMs, or Maya leaving, before they are sent would refuse them.
+    await server.wait_for(
+        lambda: all(credit_notices(community, m) for m in (ben, maya)) or None, timeout=15
+    )
     server.set_accepts_dms(ben, False)
     del community.guild.members[maya.id]  # Maya left the server
     before = dms(community)
