@@ -362,6 +362,29 @@ class LiveIndex:
             return None
         return self.servers.ids(guild_id, scopes, exclude_thread_id)
 
+    def search_server(
+        self,
+        index: VectorIndex,
+        query: np.ndarray,
+        k: int,
+        *,
+        guild_id: int,
+        scopes: Iterable[str],
+        exclude_thread_id: int | None = None,
+    ) -> list[tuple[int, float]] | None:
+        """The ``k`` entries of the server in ``scopes`` (but the thread's) closest to
+        ``query``: scored exactly from its own vectors while it is small enough
+        (:meth:`server_search`), else by ``index`` with its ids from memory as the
+        filter; ``None`` until the servers' entries are known (then the caller asks
+        the store for the ids). Blocking: for a worker thread."""
+        hits = self.server_search(
+            index, query, k, guild_id=guild_id, scopes=scopes, exclude_thread_id=exclude_thread_id
+        )
+        if hits is not None:
+            return hits
+        ids = self.server_ids(guild_id, scopes, exclude_thread_id)
+        return None if ids is None else index.search(query, k, allowed_ids=ids)
+
     def server_search(
         self,
         index: VectorIndex,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,7 @@ from index.vectors import VectorIndex
 from knowledge import bridge, confidence, lexical
 from knowledge.cleaning import clean_for_storage, detect_language, to_index_text
 from knowledge.confidence import ConfidenceModel
+from knowledge.glossary_store import GlossaryFor
 from knowledge.learning import Verdict, adjustments
 from knowledge.live_index import LiveIndex
 from knowledge.live_terms import LiveTermIndex
@@ -79,15 +80,21 @@ class SearchConfig:
     all_signals: bool = False
     """Compute every confidence signal for every candidate, also those the shipped
     model does not read (for the benchmarks that measure them). Otherwise the signals
-    that need each candidate's stored vector (``twin``, ``title_z``) are computed only
-    when :attr:`confidence` uses them."""
+    that cost extra work per candidate (those reading its stored vector, ``twin`` and
+    ``title_z``, and the extra overlaps ``own_lexical`` and ``rare_lexical``) are
+    computed only when :attr:`confidence` reads them."""
 
-    def wants_vectors(self) -> bool:
-        """Whether the candidates' stored vectors are needed (see :attr:`all_signals`)."""
+    def reads(self, *signals: str) -> bool:
+        """Whether any of these confidence signals is computed for each candidate (see
+        :attr:`all_signals`)."""
         if self.all_signals:
             return True
         used = self.confidence.features if self.confidence is not None else ()
-        return bool(VECTOR_SIGNALS.intersection(used))
+        return any(signal in used for signal in signals)
+
+    def wants_vectors(self) -> bool:
+        """Whether the candidates' stored vectors are needed (see :attr:`all_signals`)."""
+        return self.reads(*VECTOR_SIGNALS)
 
     def dense_weight_for(self, language: str) -> float:
         """The dense weight for a question in ``language``.
@@ -179,7 +186,7 @@ class Retriever:
         self.encoder = encoder
         self.config = config
         self.terms = terms
-        self.glossaries: Callable[[int], Awaitable[bridge.Glossary | None]] | None = None
+        self.glossaries: GlossaryFor | None = None
         """A server's glossary for its questions (its own terms added to the profile's);
         ``None``: the profile's glossary for every server."""
         self.dense = dense
@@ -354,10 +361,9 @@ class Retriever:
             return []
         query = prepared.query
         if allowed_count * 2 < total:
-            dense = self.dense
-            if dense is not None:
+            if self.dense is not None:
                 hits = await asyncio.to_thread(
-                    dense.server_search,
+                    self.dense.search_server,
                     index,
                     vector,
                     k,
@@ -367,17 +373,8 @@ class Retriever:
                 )
                 if hits is not None:
                     return hits
-            known = (
-                None
-                if dense is None
-                else dense.server_ids(query.guild_id, prepared.scopes, query.exclude_thread_id)
-            )
-            allowed = (
-                known
-                if known is not None
-                else await self.store.allowed_ids(
-                    query.guild_id, prepared.scopes, query.exclude_thread_id
-                )
+            allowed = await self.store.allowed_ids(
+                query.guild_id, prepared.scopes, query.exclude_thread_id
             )
             return await asyncio.to_thread(index.search, vector, k, allowed_ids=allowed)
         fetch = min(total, k + max(k, int(k * total / max(allowed_count, 1))))
@@ -436,8 +433,8 @@ class Retriever:
                 term_hit=i in in_terms,
                 substring_hit=i in in_substrings,
                 feedback=feedback.get(i, 0.0),
-                own_overlap=own.get(i, 0.0),
-                rare_overlap=rare.get(i, 0.0),
+                own_overlap=math.nan if own is None else own.get(i, 0.0),
+                rare_overlap=math.nan if rare is None else rare.get(i, 0.0),
                 vector=vectors.get(i),
                 title_cosine=titles.get(i, math.nan),
             )
@@ -473,29 +470,35 @@ class Retriever:
     async def _overlaps(
         self, prepared: PreparedQuery, weights: dict[str, float], ids: Sequence[int]
     ) -> Overlaps:
-        """Each entry's lexical overlap with the question (glossary bridge included), its
-        overlap with the question's own words only, and with its rare terms only."""
+        """Each entry's lexical overlap with the question (glossary bridge included), and,
+        when a confidence signal reads them (:meth:`SearchConfig.reads`), its overlap with
+        the question's own words only and with its rare terms only."""
+        own: dict[int, float] | None = {} if self.config.reads("own_lexical") else None
+        rare: dict[int, float] | None = {} if self.config.reads("rare_lexical") else None
+        out = Overlaps({}, own, rare)
         if not prepared.terms or not ids:
-            return Overlaps({}, {}, {})
+            return out
         sets = await self.store.term_sets(ids)
-        rare = confidence.rare_terms({t: weights.get(t, 0.0) for t in set(prepared.terms)})
-        rare_query = [t for t in prepared.terms if t in rare]
-        factor = self.config.bridge_weight
-        out = Overlaps({}, {}, {})
+        rare_query: list[str] = []
+        if rare is not None:
+            kept = confidence.rare_terms({t: weights.get(t, 0.0) for t in set(prepared.terms)})
+            rare_query = [t for t in prepared.terms if t in kept]
+        expansions, factor = prepared.expansions, self.config.bridge_weight
+
+        def overlap(query_terms: Sequence[str], terms: set[str], bridged: bool) -> float:
+            if bridged and expansions:
+                return bridge.bridged_overlap(query_terms, expansions, terms, weights, factor)
+            return lexical.weighted_overlap(query_terms, terms, weights)
+
         for entry_id in ids:
             terms = sets.get(entry_id, set())
-            own = lexical.weighted_overlap(prepared.terms, terms, weights)
-            out.own[entry_id] = own
-            if prepared.expansions:
-                out.overlap[entry_id] = bridge.bridged_overlap(
-                    prepared.terms, prepared.expansions, terms, weights, factor
+            out.overlap[entry_id] = overlap(prepared.terms, terms, True)
+            if own is not None:
+                own[entry_id] = (
+                    overlap(prepared.terms, terms, False) if expansions else out.overlap[entry_id]
                 )
-                out.rare[entry_id] = bridge.bridged_overlap(
-                    rare_query, prepared.expansions, terms, weights, factor
-                )
-            else:
-                out.overlap[entry_id] = own
-                out.rare[entry_id] = lexical.weighted_overlap(rare_query, terms, weights)
+            if rare is not None:
+                rare[entry_id] = overlap(rare_query, terms, True)
         return out
 
 
@@ -516,5 +519,7 @@ class Overlaps:
     """Lexical overlaps by entry id (see :meth:`Retriever._overlaps`)."""
 
     overlap: dict[int, float]
-    own: dict[int, float]
-    rare: dict[int, float]
+    own: dict[int, float] | None
+    """``None``: not computed (no confidence signal reads it)."""
+    rare: dict[int, float] | None
+    """``None``: not computed (no confidence signal reads it)."""
