@@ -414,7 +414,7 @@ class LiveTermIndex:
         """After a forget: mark a scrub due (before returning) and start it in the
         background. Forgotten entries have left lookups already (the catch-up); the
         scrub rewrites the files so their terms leave the disk too."""
-        if self._index is None and read_meta(self.directory) is None:
+        if self._index is None and await asyncio.to_thread(read_meta, self.directory) is None:
             return  # no term index in this data directory: nothing on disk to scrub
         revision = await self.store.revision()
         await asyncio.to_thread(self._mark_scrub, revision)
