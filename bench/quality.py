@@ -134,6 +134,8 @@ def configured(args: argparse.Namespace, model_name: str) -> SearchConfig:
         changes["glossary"] = None
     if args.bridge_weight is not None:
         changes["bridge_weight"] = args.bridge_weight
+    if args.no_language_gap:
+        changes["language_gaps"] = ()
     shipped = profile_for(model_name).search_config()
     return dataclasses.replace(shipped, **changes)  # type: ignore[arg-type]
 
@@ -611,6 +613,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--bridge-weight", type=float, default=None, help="try another bridge weight"
+    )
+    parser.add_argument(
+        "--no-language-gap",
+        action="store_true",
+        help="rank without the profile's language gaps (bench/language_gap.py)",
     )
     args = parser.parse_args(argv)
     if args.quick and not args.questions:

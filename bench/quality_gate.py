@@ -167,6 +167,8 @@ def cache_file(model: str, config: SearchConfig) -> Path:
             config.cross_language_lexical,
             list(FEATURES),
         ]
+        # Only when set: the caches made before the language gap keep their names.
+        + ([list(config.language_gaps)] if config.language_gaps else [])
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return CACHE_DIR / f"examples-{digest}.json"
@@ -387,6 +389,8 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
         out["index_answer"] = True
     if args.no_cross_language_lexical:
         out["cross_language_lexical"] = False
+    if args.no_language_gap:
+        out["language_gaps"] = ()
     return out
 
 
@@ -396,7 +400,8 @@ def describe(config: SearchConfig) -> str:
     return (
         f"dense {config.dense_weight:g} (ja {ja:g}), title {config.title_weight:g}, "
         f"candidates {config.candidates}, answer indexed {config.index_answer}, "
-        f"cross-language lexical rule {config.cross_language_lexical}"
+        f"cross-language lexical rule {config.cross_language_lexical}, "
+        f"language gaps {dict(config.language_gaps) or 'none'}"
     )
 
 
@@ -425,6 +430,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--no-cross-language-lexical",
         action="store_true",
         help="rank without the cross-language lexical rule (knowledge.ranking.scored)",
+    )
+    parser.add_argument(
+        "--no-language-gap",
+        action="store_true",
+        help="rank without the profile's language gaps (SearchConfig.language_gaps)",
     )
     return parser.parse_args(argv)
 

@@ -239,6 +239,8 @@ def pool_file(model: str, config: SearchConfig) -> Path:
             MAX_DEPTH,
             PASSAGE_CHARS,
         ]
+        # Only when set: the caches made before the language gap keep their names.
+        + ([list(config.language_gaps)] if config.language_gaps else [])
     )
     return POOL_DIR / f"pool-{hashlib.sha256(key.encode()).hexdigest()[:12]}.json"
 

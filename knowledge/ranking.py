@@ -48,15 +48,20 @@ class Candidate:
 
 
 def fuse(
-    candidate: Candidate, dense_weight: float, *, lexical_floor: float = 0.0
+    candidate: Candidate,
+    dense_weight: float,
+    *,
+    lexical_floor: float = 0.0,
+    cosine_offset: float = 0.0,
 ) -> tuple[float, float, float]:
     """(score, dense, lexical): a weighted sum of the cosine and the lexical overlap.
 
     Both inputs are absolute measures in [0, 1] (unlike ranks or bm25), so the
     fused score can be compared with a fixed confidence threshold. The lexical
-    part is at least ``lexical_floor`` (see :func:`scored`).
+    part is at least ``lexical_floor``, and ``cosine_offset`` is added to the
+    cosine (a thread in the other language: see :func:`scored`).
     """
-    dense = min(1.0, max(0.0, candidate.cosine))
+    dense = min(1.0, max(0.0, candidate.cosine + cosine_offset))
     lex = min(1.0, max(0.0, candidate.overlap, lexical_floor))
     if candidate.substring_hit:
         lex = max(lex, SUBSTRING_FLOOR)
@@ -116,6 +121,7 @@ def scored(
     dense_weight: float,
     *,
     question_language: str | None = None,
+    language_gap: float = 0.0,
 ) -> list[Scored]:
     """Every visible candidate with its fused score, best first.
 
@@ -124,23 +130,28 @@ def scored(
     which it cannot: its lexical part counts as much as the best of the
     candidates in the question's language (:func:`cross_language_floor`). Its
     own overlap still counts when higher (an identifier, a product name).
-    Within one language, words still tell candidates apart as before.
+    Within one language, words still tell candidates apart as before. Its
+    cosine also gets ``language_gap`` back: how much lower the model puts any
+    two texts in different languages than two in the question's own
+    (:attr:`knowledge.retrieval.SearchConfig.language_gaps`), so that closeness
+    in meaning, not a shared language, orders the two kinds of thread.
     """
     visible = [c for c in candidates if is_visible(c.entry, query)]
     floor = 0.0 if question_language is None else cross_language_floor(visible, question_language)
-    out = [
-        Scored(
-            c,
-            *fuse(
+    out = []
+    for c in visible:
+        other = question_language is not None and c.entry.language != question_language
+        out.append(
+            Scored(
                 c,
-                dense_weight,
-                lexical_floor=floor
-                if question_language is not None and c.entry.language != question_language
-                else 0.0,
-            ),
+                *fuse(
+                    c,
+                    dense_weight,
+                    lexical_floor=floor if other else 0.0,
+                    cosine_offset=language_gap if other else 0.0,
+                ),
+            )
         )
-        for c in visible
-    ]
     out.sort(key=lambda s: (-s.score, s.candidate.entry.id))
     return out
 
@@ -181,6 +192,7 @@ def rank(
     confidence: ConfidenceModel | None = None,
     question: QuestionShape | None = None,
     cross_language_lexical: bool = False,
+    language_gap: float = 0.0,
 ) -> list[Suggestion]:
     """What to show, best first, at most ``query.limit``; empty when unsure.
 
@@ -188,11 +200,13 @@ def rank(
     ``threshold`` (or the query's own threshold). With one: nothing unless the
     probability that the first is right reaches the model's threshold (or the
     query's own, a server's setting); then the first, and the next ones that
-    score at least ``threshold``. ``cross_language_lexical``: see :func:`scored`
-    (the question's language is ``question.language``).
+    score at least ``threshold``. ``cross_language_lexical`` and ``language_gap``:
+    see :func:`scored` (the question's language is ``question.language``).
     """
     language = question.language if cross_language_lexical and question is not None else None
-    ranked = scored(candidates, query, dense_weight, question_language=language)
+    ranked = scored(
+        candidates, query, dense_weight, question_language=language, language_gap=language_gap
+    )
     return choose(ranked, query, threshold=threshold, confidence=confidence, question=question)
 
 

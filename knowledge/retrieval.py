@@ -72,6 +72,12 @@ class SearchConfig:
     cross_language_lexical: bool = False
     """A thread in another language than the question is not held back for sharing no
     words with it (:func:`knowledge.ranking.scored`); for multilingual models."""
+    language_gaps: tuple[tuple[str, float], ...] = ()
+    """For a question in a language, how much lower the model's cosine is between
+    texts in different languages than between texts in that language, measured
+    without labels on a community's own threads (``bench/language_gap.py``); added
+    to the cosine of threads in the other language (:func:`knowledge.ranking.scored`,
+    with :attr:`cross_language_lexical`). Empty: no correction."""
     glossary: bridge.Glossary | None = None
     """The Japanese/English glossary whose equivalents expand a question's terms
     (:mod:`knowledge.bridge`); ``None``: no cross-language expansion."""
@@ -105,6 +111,11 @@ class SearchConfig:
         """
         return dict(self.language_dense_weights).get(language, self.dense_weight)
 
+    def language_gap_for(self, language: str) -> float:
+        """What a thread in another language than a question in ``language`` gets back
+        on its cosine (:attr:`language_gaps`; 0 when none was measured)."""
+        return dict(self.language_gaps).get(language, 0.0)
+
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError("threshold must be between 0 and 1")
@@ -120,6 +131,8 @@ class SearchConfig:
             raise ValueError("invite_floor must be between 0 and 1")
         if not 0.0 <= self.bridge_weight <= 1.0:
             raise ValueError("bridge_weight must be between 0 and 1")
+        if any(not 0.0 <= gap < 0.5 for _, gap in self.language_gaps):
+            raise ValueError("language gaps must be at least 0 and under 0.5")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +225,7 @@ class Retriever:
             query,
             self.config.dense_weight_for(language),
             question_language=cross,
+            language_gap=self.config.language_gap_for(language),
         )
         suggestions = choose(
             ranked,

@@ -165,3 +165,18 @@ async def test_the_engine_stays_silent_below_the_confidence_threshold(tmp_path: 
         ranked, shape = await kb.candidates(Query(GUILD, "webhook retries forever"))
         assert ranked and shape.chars > 0
         await kb.close()
+
+
+def test_only_the_multilingual_profile_gives_threads_in_the_other_language_a_gap():
+    e5 = E5.search_config()
+    assert e5.language_gap_for("ja") > e5.language_gap_for("en") > 0.0
+    assert e5.cross_language_lexical, "the gap is applied with the cross-language rule"
+    minilm = MINILM.search_config()
+    assert minilm.language_gap_for("ja") == minilm.language_gap_for("en") == 0.0
+    assert SearchConfig().language_gap_for("ja") == 0.0
+
+
+@pytest.mark.parametrize("gaps", [(("ja", -0.01),), (("en", 0.5),)])
+def test_a_language_gap_out_of_range_is_refused(gaps):
+    with pytest.raises(ValueError, match="language gaps"):
+        SearchConfig(language_gaps=gaps)

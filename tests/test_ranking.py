@@ -170,3 +170,48 @@ def test_rank_applies_the_rule_only_when_asked_and_with_the_questions_language()
         cross_language_lexical=True,
     )
     assert plain[0].entry.id == 2 and ruled[0].entry.id == 1
+
+
+def test_the_language_gap_lets_the_closer_thread_in_the_other_language_win():
+    """e5 puts a Japanese question about Slack notifications nearer an unrelated
+    Japanese thread (0.90) than the English Slack thread (0.88): given back the
+    model's cross-language gap, the English thread comes first."""
+    candidates = [
+        Candidate(entry(1, language="en"), cosine=0.88, overlap=0.0),
+        Candidate(entry(2, language="ja"), cosine=0.90, overlap=0.0),
+    ]
+    plain = scored(candidates, query(), 0.7, question_language="ja")
+    gapped = scored(candidates, query(), 0.7, question_language="ja", language_gap=0.045)
+    assert [s.candidate.entry.id for s in plain] == [2, 1]
+    assert [s.candidate.entry.id for s in gapped] == [1, 2]
+    assert gapped[0].dense == pytest.approx(0.925)
+    assert gapped[0].score == pytest.approx(0.7 * 0.925)
+    # The thread in the question's own language is scored exactly as before.
+    assert gapped[1].dense == plain[0].dense and gapped[1].score == plain[0].score
+
+
+def test_the_language_gap_needs_the_questions_language_and_stays_within_one():
+    candidates = [Candidate(entry(1, language="en"), cosine=0.98, overlap=0.0)]
+    # Without the question's language (a profile without the cross-language rule) the
+    # gap is never applied: nothing tells which thread is in the other language.
+    assert scored(candidates, query(), 0.9, language_gap=0.045)[0].dense == pytest.approx(0.98)
+    # Same language: nothing added.
+    assert scored(candidates, query(), 0.9, question_language="en", language_gap=0.045)[
+        0
+    ].dense == pytest.approx(0.98)
+    # Other language: added, and the cosine stays a measure in [0, 1].
+    assert scored(candidates, query(), 0.9, question_language="ja", language_gap=0.045)[
+        0
+    ].dense == pytest.approx(1.0)
+
+
+def test_rank_passes_the_language_gap_on():
+    shape = QuestionShape("ja", 40)
+    candidates = [
+        Candidate(entry(1, language="en"), cosine=0.88, overlap=0.0),
+        Candidate(entry(2, language="ja"), cosine=0.90, overlap=0.0),
+    ]
+    kwargs = {"dense_weight": 0.7, "threshold": 0.0, "question": shape}
+    assert rank(candidates, query(), cross_language_lexical=True, **kwargs)[0].entry.id == 2
+    gapped = rank(candidates, query(), cross_language_lexical=True, language_gap=0.045, **kwargs)
+    assert gapped[0].entry.id == 1
