@@ -70,6 +70,7 @@ BUILD = bilingual.DATA_DIR / "bilingual" / "build.py"
 PROMISED = {
     "salesloom": (40, 60, 20, 15),
     "tsumiki": (36, 60, 22, 18),
+    "madoguchi": (40, 66, 22, 20),
 }
 
 
