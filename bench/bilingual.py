@@ -3,8 +3,9 @@
 Each community is a hand-written DiscordChatExporter export of a fictional B2B SaaS
 user group (solved forum posts, English and Japanese) and new questions, each
 labelled with the thread(s) that answer it or none (see each data directory's
-README): ``bilingual/`` (Salesloom, a CRM) and ``bilingual-tsumiki/`` (Tsumiki,
-cloud accounting and expenses). Everything goes through Senpai's own code path:
+README): ``bilingual/`` (Salesloom, a CRM), ``bilingual-tsumiki/`` (Tsumiki,
+cloud accounting and expenses) and ``bilingual-madoguchi/`` (Madoguchi, a support
+helpdesk). Everything goes through Senpai's own code path:
 every export is imported into one knowledge base with
 :func:`knowledge.importer.import_exports` (solution inference included), each
 community into its own guild, indexed, and each question is asked in its own

@@ -195,6 +195,8 @@ class Report:
     encoded: int = 0
     protocol: str = "all"
     bilingual: BilingualReport | None = None
+    data_dir: Path | None = None
+    """The SemEval-2016 files read (``None``: :func:`bench.semeval.default_data_dir`)."""
 
     @property
     def semeval(self) -> bool:
@@ -273,7 +275,12 @@ async def run(args: argparse.Namespace) -> Report:
     started = time.monotonic()
     encoder = make_encoder(args.model, cache_dir=VECTORS_DIR if args.cache else None)
     shipped = configured(args, encoder.name)
-    report = Report(model=encoder.name, shipped=shipped, protocol=args.protocol)
+    report = Report(
+        model=encoder.name,
+        shipped=shipped,
+        protocol=args.protocol,
+        data_dir=Path(args.data) if args.data else None,
+    )
     if report.semeval:
         await run_semeval(args, report, encoder)
     if args.protocol in ("all", "bilingual"):
@@ -292,7 +299,7 @@ async def run(args: argparse.Namespace) -> Report:
 
 async def run_semeval(args: argparse.Namespace, report: Report, encoder: CachingEncoder) -> None:
     """Both SemEval-2016 protocols over every split."""
-    data_dir = Path(args.data) if args.data else semeval.default_data_dir()
+    data_dir = report.data_dir or semeval.default_data_dir()
     splits: dict[str, list[OriginalQuestion]] = {}
     for name in (*RERANK_SPLITS, *KB_SPLITS):
         if name in splits:
@@ -332,7 +339,7 @@ def rerank_table(report: Report) -> list[str]:
         "Re-ranking, official rule (MAP over the top 10; a question without relevant = AP 0)",
         f"{'split':<13} {'system':<30} {'MAP':>6} {'MRR':>6} {'P@1':>6}",
     ]
-    data_dir = semeval.default_data_dir()
+    data_dir = report.data_dir or semeval.default_data_dir()
     gold_path = data_dir / semeval.DEV_GOLD_FILE
     for split in RERANK_SPLITS:
         label = SPLIT_LABELS[split]

@@ -154,8 +154,9 @@ for _name, _signals in (
 """Each recipe measured (README, gate lever table)."""
 
 
-def cache_file(model: str, config: SearchConfig) -> Path:
-    """Where the examples asked with ``config`` of ``model`` are kept."""
+def cache_file(model: str, config: SearchConfig, communities: Sequence[str] = ()) -> Path:
+    """Where the examples asked with ``config`` of ``model`` are kept (``communities``:
+    the bilingual communities asked, so that adding one asks again)."""
     key = json.dumps(
         [
             model,
@@ -169,6 +170,7 @@ def cache_file(model: str, config: SearchConfig) -> Path:
         ]
         # Only when set: the caches made before the language gap keep their names.
         + ([list(config.language_gaps)] if config.language_gaps else [])
+        + ([sorted(communities)] if communities else [])
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return CACHE_DIR / f"examples-{digest}.json"
@@ -362,7 +364,8 @@ async def run(args: argparse.Namespace) -> list[str]:
     config = dataclasses.replace(
         profile.search_config(), confidence=None, all_signals=True, **overrides(args)
     )
-    path = cache_file(encoder.name, config)
+    communities = [p.name for p in bilingual.community_dirs(Path(args.bilingual_data))]
+    path = cache_file(encoder.name, config, communities)
     if path.is_file() and not args.refresh:
         examples = load(path)
     else:
