@@ -101,13 +101,18 @@ def pair_means(vectors: np.ndarray, languages: Sequence[str]) -> PairMeans:
 
 
 async def measure(
-    model: str, communities: Sequence[str] | None, exports: Sequence[Path] = ()
+    model: str,
+    communities: Sequence[str] | None,
+    exports: Sequence[Path] = (),
+    *,
+    cache: bool = True,
 ) -> tuple[str, dict[str, PairMeans]]:
     """The encoder's name and each community's pair means, its threads indexed as the
     engine indexes them: the bench's bilingual communities (only ``communities``, by
     name, if given), or, with ``exports``, the DiscordChatExporter files or
-    directories given (each server found in them is a community, named by its id)."""
-    encoder = make_encoder(model, cache_dir=VECTORS_DIR)
+    directories given (each server found in them is a community, named by its id).
+    ``cache``: keep vectors in :data:`VECTORS_DIR` between runs."""
+    encoder = make_encoder(model, cache_dir=VECTORS_DIR if cache else None)
     config = profile_for(encoder.name).search_config()
     dirs = TempDirs()
     out: dict[str, PairMeans] = {}

@@ -44,3 +44,23 @@ def test_the_report_prints_each_community_the_mean_and_the_profiles_values():
     assert lines[3].split()[-2:] == ["0.0600", "0.0300"]
     assert lines[4].split()[-2:] == ["0.0500", "0.0300"]
     assert lines[-1] == "profile's language_gaps: ja 0.045, en 0.032"
+
+
+@pytest.mark.slow
+def test_the_shipped_language_gaps_are_what_the_script_measures_with_the_real_model():
+    """The e5 profile's ``language_gaps`` are the mean of the bench communities' gaps
+    (``bench/language_gap.py``), and every community is within 0.006 of them: a model
+    or engine change that moves the gap fails here, not silently in the rankings."""
+    import asyncio
+
+    from bench.language_gap import LANGUAGES, measure
+    from knowledge.profiles import E5
+
+    name, measured = asyncio.run(measure("multilingual-e5-small", None, cache=False))
+    assert E5.matches(name)
+    assert len(measured) >= 3
+    shipped = dict(E5.language_gaps)
+    for language in LANGUAGES:
+        gaps = [m.gaps()[language] for m in measured.values()]
+        assert float(np.mean(gaps)) == pytest.approx(shipped[language], abs=0.0015)
+        assert all(abs(gap - shipped[language]) <= 0.006 for gap in gaps), (language, gaps)
