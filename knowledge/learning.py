@@ -45,15 +45,26 @@ class Verdict:
     entry_id: int
     question_vector: np.ndarray
     positive: bool
+    language: str = ""
+    """The judged question's language (``""``: unknown)."""
 
 
 def adjustments(
-    query_vector: np.ndarray, verdicts: Sequence[Verdict], *, closeness: float
+    query_vector: np.ndarray,
+    verdicts: Sequence[Verdict],
+    *,
+    closeness: float,
+    language: str = "",
+    language_gap: float = 0.0,
 ) -> dict[int, float]:
     """{entry id: score adjustment} from verdicts on questions close to this one.
 
     A verdict counts in proportion to how far the two questions' cosine rises
-    above ``closeness`` (the profile's "same question" point) toward 1.
+    above ``closeness`` (the profile's "same question" point) toward 1. When the
+    judged question is in another language than this one (``language``), the
+    cosine first gets ``language_gap`` back, as a thread in the other language
+    does in the ranking (:func:`knowledge.ranking.scored`): the same question asked
+    in Japanese and in English is judged once.
     """
     out: dict[int, float] = {}
     if not verdicts:
@@ -62,6 +73,8 @@ def adjustments(
     cosines = vectors @ query_vector
     span = max(1e-6, 1.0 - closeness)
     for verdict, cosine in zip(verdicts, cosines.tolist(), strict=True):
+        if language and verdict.language and verdict.language != language:
+            cosine = min(1.0, cosine + language_gap)
         weight = (cosine - closeness) / span
         if weight <= 0:
             continue

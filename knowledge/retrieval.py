@@ -434,7 +434,7 @@ class Retriever:
         titles: dict[int, float] = {}
         if title_vector is not None:
             titles = {i: float(v @ title_vector) for i, v in vectors.items()}
-        feedback = await self._feedback(query.guild_id, vector, ids)
+        feedback = await self._feedback(query.guild_id, vector, ids, detect_language(prepared.text))
         in_terms = {i for i, _ in lexical_hits.terms}
         in_substrings = {i for i, _ in lexical_hits.substrings}
         in_dense = {i for i, _ in dense_hits}
@@ -456,9 +456,10 @@ class Retriever:
         ]
 
     async def _feedback(
-        self, guild_id: int, vector: np.ndarray, ids: Sequence[int]
+        self, guild_id: int, vector: np.ndarray, ids: Sequence[int], language: str = ""
     ) -> dict[int, float]:
-        """Score adjustments from members' verdicts on these entries for close questions."""
+        """Score adjustments from members' verdicts on these entries for close questions
+        (``language``: the asking question's, for verdicts given in the other one)."""
         rows = await self.store.verdicts(guild_id, ids)
         if not rows:
             return {}
@@ -475,11 +476,17 @@ class Retriever:
             for (entry, thread, _), row in zip(missing, encoded, strict=True):
                 self._judged[(thread, entry)] = row
         verdicts = [
-            Verdict(entry, self._judged[(thread, entry)], positive)
-            for entry, thread, _, positive in rows
+            Verdict(entry, self._judged[(thread, entry)], positive, detect_language(text))
+            for entry, thread, text, positive in rows
             if (thread, entry) in self._judged
         ]
-        return adjustments(vector, verdicts, closeness=self.config.feedback_closeness)
+        return adjustments(
+            vector,
+            verdicts,
+            closeness=self.config.feedback_closeness,
+            language=language,
+            language_gap=self.config.language_gap_for(language) if language else 0.0,
+        )
 
     async def _overlaps(
         self, prepared: PreparedQuery, weights: dict[str, float], ids: Sequence[int]

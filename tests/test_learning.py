@@ -3,6 +3,7 @@ and each server's threshold is calibrated from its own verdicts (a simulated com
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,22 @@ def test_a_verdict_counts_only_for_close_questions_and_more_the_closer():
     assert -DEMOTION < near[1] < 0
     assert adjustments(unit(0, 0, 1), judged, closeness=0.7) == {}
     assert adjustments(unit(0, 1, 0), judged, closeness=0.7) == {2: pytest.approx(CONFIRMATION)}
+
+
+def test_a_verdict_in_the_other_language_counts_once_the_language_gap_is_given_back():
+    """The same question asked in English and in Japanese sits lower in e5's space
+    than two wordings in one language; given the gap back, a verdict carries over."""
+    question = unit(1, 0, 0)
+    judged = unit(0.9, np.sqrt(1 - 0.9**2), 0)  # cosine 0.90 with the question
+    english = [Verdict(1, judged, positive=False, language="en")]
+    kwargs = {"closeness": 0.92, "language_gap": 0.045}
+    assert adjustments(question, english, closeness=0.92) == {}
+    assert adjustments(question, english, language="en", **kwargs) == {}
+    crossed = adjustments(question, english, language="ja", **kwargs)
+    assert crossed[1] == pytest.approx(-DEMOTION * (0.945 - 0.92) / 0.08, rel=1e-4)
+    # A verdict whose question's language is unknown is taken as it is.
+    unknown = [Verdict(1, judged, positive=False)]
+    assert adjustments(question, unknown, language="ja", **kwargs) == {}
 
 
 def test_calibration_needs_enough_verdicts_and_stays_within_bounds():
@@ -130,3 +147,57 @@ async def test_forgetting_the_asker_removes_the_question_text_kept_for_learning(
     for path in (tmp_path / "data").rglob("*"):
         if path.is_file():
             assert b"Quasarwidget" not in path.read_bytes(), path
+
+
+class BilingualWebhookEncoder:
+    """Webhook texts in English on one axis, the Japanese question 0.90 away from them
+    (e5's cross-language distance), everything else far from both."""
+
+    name = "test-bilingual-webhook"
+    dim = 3
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        rows = []
+        for text in texts:
+            if "ウェブフック" in text:
+                rows.append(unit(0.9, np.sqrt(1 - 0.81), 0))
+            elif "webhook" in text.lower():
+                rows.append(unit(1, 0, 0))
+            else:
+                rows.append(unit(0, 0, 1))
+        return np.stack(rows).astype(np.float32)
+
+
+@pytest.mark.parametrize("gap", [0.0, 0.045])
+async def test_a_not_relevant_in_english_demotes_the_entry_for_the_same_question_in_japanese(
+    tmp_path: Path, database_url: str | None, gap: float
+):
+    config = SearchConfig(
+        threshold=0.0,
+        feedback_closeness=0.92,
+        cross_language_lexical=True,
+        language_gaps=(("ja", gap), ("en", gap)) if gap else (),
+    )
+    kb = await KnowledgeBase.open(
+        tmp_path / "data", BilingualWebhookEncoder(), config, database_url=database_url
+    )
+    try:
+        webhook = thread("Webhook retries", "Webhook delivery retries forever", ["Reply in 5 s"])
+        await kb.capture(webhook, reply_ids(webhook))
+        post, found = await ask(kb, "webhook delivery keeps retrying forever")
+        for member in (ASKER.id, OTHER.id):
+            await kb.record_feedback(
+                found[0].entry.id,
+                guild_id=GUILD,
+                thread_id=post,
+                user_id=member,
+                kind=FeedbackKind.NOT_RELEVANT,
+            )
+        ranked, _ = await kb.candidates(Query(GUILD, "ウェブフックの再送がずっと止まりません"))
+        feedback = {r.candidate.entry.id: r.candidate.feedback for r in ranked}[found[0].entry.id]
+        if gap:  # cosine 0.90 + 0.045 is above the "same question" point
+            assert feedback == pytest.approx(-DEMOTION * (0.945 - 0.92) / 0.08, rel=1e-3)
+        else:  # 0.90 alone is not: the Japanese member gets the entry undemoted
+            assert feedback == 0
+    finally:
+        await kb.close()
