@@ -261,10 +261,10 @@ class Retriever:
         lexical_hits = await self._lexical(prepared, max(len(index), allowed_count), term_index)
         vector, title_vector = await vector_task
         dense_hits = await self._dense_search(index, vector, prepared, allowed_count)
-        candidates = await self._candidates(
-            index, prepared, vector, dense_hits, lexical_hits, title_vector
-        )
         language = detect_language(prepared.text)
+        candidates = await self._candidates(
+            index, prepared, vector, dense_hits, lexical_hits, title_vector, language
+        )
         return candidates, language, QuestionShape(language, len(prepared.text))
 
     async def _query_vector(self, prepared: PreparedQuery) -> tuple[np.ndarray, np.ndarray | None]:
@@ -402,8 +402,10 @@ class Retriever:
         dense_hits: Hits,
         lexical_hits: LexicalHits,
         title_vector: np.ndarray | None = None,
+        language: str = "",
     ) -> list[Candidate]:
-        """Every entry some retriever found, visible to the query, with all its signals."""
+        """Every entry some retriever found, visible to the query, with all its signals
+        (``language``: the question's, for members' verdicts given in the other one)."""
         query = prepared.query
         found = [i for i, _ in dense_hits + lexical_hits.terms + lexical_hits.substrings]
         candidate_ids = list(dict.fromkeys(found))
@@ -434,7 +436,7 @@ class Retriever:
         titles: dict[int, float] = {}
         if title_vector is not None:
             titles = {i: float(v @ title_vector) for i, v in vectors.items()}
-        feedback = await self._feedback(query.guild_id, vector, ids, detect_language(prepared.text))
+        feedback = await self._feedback(query.guild_id, vector, ids, language)
         in_terms = {i for i, _ in lexical_hits.terms}
         in_substrings = {i for i, _ in lexical_hits.substrings}
         in_dense = {i for i, _ in dense_hits}
