@@ -47,6 +47,10 @@ CHUNK = 500
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 
+WAL_SWITCH_SECONDS = 30.0
+"""How long opening a database keeps retrying the switch to WAL while another
+process holds the new file (see :func:`_enable_wal`)."""
+
 
 class DatabaseError(RuntimeError):
     """The database cannot be opened or used; the message is meant for people."""
@@ -176,7 +180,7 @@ class Database:
         _create_private_file(path)
         writer = await _connect(path)
         try:
-            await writer.execute("PRAGMA journal_mode = WAL")
+            await _enable_wal(writer, path)
             await migrate(writer)
             reader = await _connect(path)
         except BaseException:
@@ -267,6 +271,43 @@ class Database:
             row = await cur.fetchone()
         if row is not None and int(row[0]):
             log.warning("the WAL checkpoint after a deletion was blocked by a reader")
+
+
+async def _enable_wal(
+    writer: aiosqlite.Connection,
+    path: Path,
+    *,
+    within: float = WAL_SWITCH_SECONDS,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Put the database in WAL mode (a no-op once it is: the mode is kept in the file).
+
+    Two processes opening a new database at once (two ``senpai import`` runs, a
+    shard starting next to the CLI) may both try the switch; it needs the file to
+    themselves, and SQLite answers "database is locked" at once, without its busy
+    timeout, when waiting could deadlock. So the switch is retried, with growing
+    pauses, until it takes (the other process has switched the file, or closed it)
+    or ``within`` seconds have passed.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    pause = 0.02
+    while True:
+        try:
+            await writer.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            text = str(error).lower()
+            if "locked" not in text and "busy" not in text:
+                raise
+            if loop.time() >= deadline:
+                raise DatabaseError(
+                    f"{path} stayed locked by another process for {within:g} s while "
+                    "being opened; is another Senpai process stuck on it?"
+                ) from error
+            log.debug("database being set up by another process; retrying in %.2f s", pause)
+            await sleep(pause)
+            pause = min(0.5, pause * 2)
 
 
 async def _connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection:

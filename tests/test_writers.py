@@ -8,11 +8,14 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from knowledge.db import DatabaseError, _enable_wal
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "samples" / "community" / "help-api-429-rate-limit.json"
@@ -128,3 +131,44 @@ def test_a_reader_process_sees_what_another_process_wrote_and_forgot(tmp_path: P
     finally:
         reader.stdin.close()
         reader.wait(timeout=60)
+
+
+class LockedWriter:
+    """A writer connection whose first ``locked`` statements meet another process's lock."""
+
+    def __init__(self, locked: int, message: str = "database is locked") -> None:
+        self.locked = locked
+        self.message = message
+        self.statements: list[str] = []
+
+    async def execute(self, sql: str) -> None:
+        self.statements.append(sql)
+        if len(self.statements) <= self.locked:
+            raise sqlite3.OperationalError(self.message)
+
+
+async def test_the_switch_to_wal_waits_for_another_process_setting_up_the_same_file():
+    """Two processes opening a new database at once: SQLite refuses the second switch to
+    WAL at once ("database is locked", no busy timeout); it is retried, not fatal."""
+    writer = LockedWriter(locked=3)
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+
+    await _enable_wal(writer, Path("senpai.db"), sleep=sleep)  # type: ignore[arg-type]
+    assert writer.statements == ["PRAGMA journal_mode = WAL"] * 4
+    assert pauses == pytest.approx([0.02, 0.04, 0.08])
+
+
+async def test_a_file_locked_for_good_gives_a_clear_error_and_other_errors_pass_through():
+    async def sleep(seconds: float) -> None:
+        return None
+
+    stuck = LockedWriter(locked=10**9)
+    with pytest.raises(DatabaseError, match="stayed locked by another process"):
+        await _enable_wal(stuck, Path("senpai.db"), within=0.0, sleep=sleep)  # type: ignore[arg-type]
+    broken = LockedWriter(locked=1, message="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        await _enable_wal(broken, Path("senpai.db"), sleep=sleep)  # type: ignore[arg-type]
+    assert broken.statements == ["PRAGMA journal_mode = WAL"]
