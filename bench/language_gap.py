@@ -196,6 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(your own community: each server in them is measured apart)",
     )
     args = parser.parse_args(argv)
+    missing = [str(path) for path in args.exports if not path.exists()]
+    if missing:
+        print(f"language_gap: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return 2
     try:
         name, measured = asyncio.run(measure(args.model, args.community, args.exports))
     except (ValueError, bilingual.BilingualDataError) as error:

@@ -64,3 +64,10 @@ def test_the_shipped_language_gaps_are_what_the_script_measures_with_the_real_mo
         gaps = [m.gaps()[language] for m in measured.values()]
         assert float(np.mean(gaps)) == pytest.approx(shipped[language], abs=0.0015)
         assert all(abs(gap - shipped[language]) <= 0.006 for gap in gaps), (language, gaps)
+
+
+def test_the_script_names_a_missing_export_and_measures_nothing(capsys):
+    from bench.language_gap import main
+
+    assert main(["--exports", "/no/such/export"]) == 2
+    assert "no such file or directory: /no/such/export" in capsys.readouterr().err
