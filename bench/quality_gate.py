@@ -151,6 +151,10 @@ for _name, _signals in (
     ("+ all six", (*ROBUST, *NEAR_MISS)),
 ):
     RECIPES[f"shipped {_name}, silence 0.8"] = dataclasses.replace(SILENT, signals=_signals)
+RECIPES["shipped, lexical -> raw_lexical"] = dataclasses.replace(
+    SHIPPED, signals=tuple("raw_lexical" if n == "lexical" else n for n in ROBUST)
+)
+RECIPES["shipped + raw_lexical"] = dataclasses.replace(SHIPPED, signals=(*ROBUST, "raw_lexical"))
 """Each recipe measured (README, gate lever table)."""
 
 

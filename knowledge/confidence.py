@@ -38,6 +38,7 @@ FEATURES: tuple[str, ...] = (
     "rare_lexical",
     "twin",
     "title_z",
+    "raw_lexical",
 )
 """Every signal :func:`features` computes; a fitted model uses some of them (its own
 :attr:`ConfidenceModel.features`, in the order its weights are stored)."""
@@ -63,6 +64,9 @@ class Signals:
     """The candidate's stored (L2-normalised) vector, when known."""
     title_cosine: float = math.nan
     """The cosine of the question's title alone with the candidate (``nan``: no title)."""
+    raw_lexical: float = math.nan
+    """The candidate's own lexical overlap, before a cross-language floor (``nan``: not
+    measured)."""
 
 
 def features(
@@ -104,6 +108,7 @@ def features(
             first.title_cosine,
             [c.title_cosine for c in rest[:_POOL] if not math.isnan(c.title_cosine)],
         ),
+        "raw_lexical": first.lexical if math.isnan(first.raw_lexical) else first.raw_lexical,
     }
 
 

@@ -99,6 +99,13 @@ class Scored:
             rare_lexical=self.candidate.rare_overlap,
             vector=self.candidate.vector,
             title_cosine=self.candidate.title_cosine,
+            raw_lexical=min(
+                1.0,
+                max(
+                    self.candidate.overlap,
+                    SUBSTRING_FLOOR if self.candidate.substring_hit else 0.0,
+                ),
+            ),
         )
 
     def suggestion(self, confidence: float | None = None) -> Suggestion:

@@ -194,3 +194,24 @@ def test_silence_is_not_asked_of_a_source_without_unanswerable_questions():
     examples = [_example(source, i, 0.5 + i / 10, answerable=True, right=True) for i in range(5)]
     probabilities = [e.values[0] for e in examples]
     assert choose_threshold(examples, probabilities, silence=0.8) == 0.0
+
+
+def test_raw_lexical_is_the_first_candidates_own_overlap_not_the_cross_language_floor():
+    """A thread in the other language borrows the best same-language overlap as its
+    lexical part (knowledge.ranking.scored); ``raw_lexical`` keeps what it shares itself."""
+    from knowledge.ranking import Candidate, scored
+    from tests.test_ranking import entry, query
+
+    candidates = [
+        Candidate(entry(1, language="en"), cosine=0.90, overlap=0.05),
+        Candidate(entry(2, language="ja"), cosine=0.80, overlap=0.40),
+    ]
+    ranked = scored(candidates, query(), 0.9, question_language="ja")
+    assert ranked[0].candidate.entry.id == 1 and ranked[0].lexical == pytest.approx(0.40)
+    values = features([s.signals() for s in ranked], question_language="ja", question_chars=40)
+    assert values["lexical"] == pytest.approx(0.40)
+    assert values["raw_lexical"] == pytest.approx(0.05)
+    # Measured nowhere (a Signals built without it): the lexical part stands in.
+    assert features([signal(0.9, 0.3)], question_language="en", question_chars=40)[
+        "raw_lexical"
+    ] == pytest.approx(0.3)
