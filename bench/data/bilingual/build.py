@@ -18,6 +18,7 @@ Config (``community.toml``)::
 
     name = "salesloom"                       # the community's short name
     exported_at = 2026-04-20T18:30:00+09:00  # when the export was made (the time is kept)
+    held_out_only = true                     # optional: every question held out, none tuned on
     [guild]        id, name, icon
     [forums]       forum name = channel id (the forums a thread header may name)
     [staff_role]   id, name, color
@@ -94,6 +95,8 @@ class Community:
     staff_role: dict[str, str]
     users: dict[str, User]
     exported_at: datetime
+    held_out_only: bool = False
+    """Every question in the held-out split: a community kept for evaluation only."""
 
     @property
     def source(self) -> Path:
@@ -154,6 +157,7 @@ def load_community(directory: Path) -> Community:
             },
             users=users,
             exported_at=raw["exported_at"],
+            held_out_only=raw.get("held_out_only", False),
         )
     except OSError as error:
         raise SourceError(f"{where}: cannot read it ({error})") from error
@@ -162,6 +166,8 @@ def load_community(directory: Path) -> Community:
     except (KeyError, TypeError, AttributeError) as error:
         problem = f"a field is missing or of the wrong type ({error!r})"
         raise SourceError(f"{where}: {problem}") from error
+    if not isinstance(community.held_out_only, bool):
+        raise SourceError(f"{where}: held_out_only must be true or false")
     if not isinstance(community.exported_at, datetime) or community.exported_at.tzinfo is None:
         raise SourceError(f"{where}: exported_at must be a date and time with its offset")
     ids = [u.id for u in users.values()]
@@ -446,12 +452,17 @@ def parse_questions(path: Path, thread_ids: dict[str, str]) -> list[dict[str, ob
     return questions
 
 
-def assign_splits(questions: list[dict[str, object]]) -> None:
+def assign_splits(questions: list[dict[str, object]], *, held_out_only: bool = False) -> None:
     """Tuning / held-out, stratified by kind and language.
 
     Within each kind, questions are ordered by language, then id, and alternate
-    between the two splits, so both splits get each kind in both languages.
+    between the two splits, so both splits get each kind in both languages. With
+    ``held_out_only`` every question is held out (nothing is ever fitted on them).
     """
+    if held_out_only:
+        for question in questions:
+            question["split"] = "held-out"
+        return
     for kind in KINDS:
         of_kind = sorted(
             (q for q in questions if q["kind"] == kind),
@@ -490,7 +501,7 @@ def build(community: Community) -> dict[Path, str]:
         )
     questions = parse_questions(community.source / "questions.txt", thread_ids)
     check_languages(questions, {t.slug: t.lang for t in threads})
-    assign_splits(questions)
+    assign_splits(questions, held_out_only=community.held_out_only)
     meta = {
         "community": community.name,
         "guild_id": community.guild["id"],
