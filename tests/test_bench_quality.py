@@ -71,6 +71,7 @@ PROMISED = {
     "salesloom": (40, 60, 20, 15),
     "tsumiki": (36, 60, 22, 18),
     "madoguchi": (40, 66, 22, 20),
+    "kintai": (40, 66, 22, 20),
 }
 
 
