@@ -158,6 +158,23 @@ class DataSet:
         return self.communities[0]
 
 
+def load_tuned(data_dir: Path = DATA_DIR) -> DataSet:
+    """The communities that have a tuning split, for fitting: a community kept for
+    evaluation only (``held_out_only``) is left out entirely, so that not even its
+    threads' word statistics reach a fit."""
+    data = load(data_dir)
+    tuned = [
+        c.name
+        for c in data.communities
+        if any(q.community == c.name and q.split == "tuning" for q in data.questions)
+    ]
+    if len(tuned) == len(data.communities):
+        return data
+    if not tuned:
+        raise BilingualDataError(f"{data_dir}: no community has a tuning split")
+    return load(data_dir, communities=tuned)
+
+
 def community_dirs(data_dir: Path) -> list[Path]:
     """``data_dir`` when it is one community, else every ``bilingual*/`` community in it."""
     if (data_dir / "questions.json").is_file():
@@ -461,6 +478,8 @@ def _summary(report: BilingualReport, prefix: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for split, suffix in (("held-out", ""), ("tuning", "_tuning")):
         everything = report.scores[(split, ALL_ROWS)]
+        if not everything.questions:  # a community kept for evaluation has no tuning split
+            continue
         cross = report.scores[(split, "cross-language")]
         out.update(
             {

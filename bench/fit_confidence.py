@@ -185,7 +185,7 @@ async def open_tuning(
     data_dir = Path(args.data) if args.data else semeval.default_data_dir()
     questions = semeval.load(SEMEVAL_TUNING, data_dir)
     layout = await open_layout(dirs.new(), encoder, questions, config=config, per_group=False)
-    data = bilingual.load(Path(args.bilingual_data))
+    data = bilingual.load_tuned(Path(args.bilingual_data))
     kb = await KnowledgeBase.open(dirs.new(), encoder, config)
     try:
         await bilingual.capture(kb, data)

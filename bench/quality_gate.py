@@ -195,7 +195,7 @@ async def collect(
                 asked.kb, asked.query, asked.source, asked.question.id, asked.relevant
             )
             out.append(example)
-        data = bilingual.load(Path(args.bilingual_data))
+        data = bilingual.load_tuned(Path(args.bilingual_data))
         kb = await KnowledgeBase.open(dirs.new(), encoder, config)
         try:
             await bilingual.capture(kb, data)
@@ -368,7 +368,10 @@ async def run(args: argparse.Namespace) -> list[str]:
     config = dataclasses.replace(
         profile.search_config(), confidence=None, all_signals=True, **overrides(args)
     )
-    communities = [p.name for p in bilingual.community_dirs(Path(args.bilingual_data))]
+    communities = [
+        c.threads_dir.parent.name
+        for c in bilingual.load_tuned(Path(args.bilingual_data)).communities
+    ]
     path = cache_file(encoder.name, config, communities)
     if path.is_file() and not args.refresh:
         examples = load(path)

@@ -182,12 +182,19 @@ def test_bilingual_protocol_alone_ends_with_its_json_fields(tmp_path, capsys) ->
     )
     lines = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(lines[-1])
-    for prefix in ("bilingual", *(f"bilingual_{name}" for name in PROMISED)):
-        for suffix in ("", "_tuning"):
+    data = bilingual.load()
+    tuned = {q.community for q in data.questions if q.split == "tuning"}
+    assert tuned and tuned != set(PROMISED), "a community is kept for evaluation only"
+    for name in (None, *PROMISED):
+        prefix = "bilingual" if name is None else f"bilingual_{name}"
+        # A community kept for evaluation only has no tuning figures at all, not zeros.
+        suffixes = ("", "_tuning") if name is None or name in tuned else ("",)
+        assert (f"{prefix}_p1_tuning" in summary) == ("_tuning" in suffixes), prefix
+        for suffix in suffixes:
             for key in ("p1", "cross_p1", "r3", "silence", "precision"):
                 assert 0.0 <= summary[f"{prefix}_{key}{suffix}"] <= 1.0, (prefix, key)
-        # The labels reach the imported threads: same-language questions are found.
-        assert summary[f"{prefix}_r3"] > 0 and summary[f"{prefix}_r3_tuning"] > 0, prefix
+            # The labels reach the imported threads: same-language questions are found.
+            assert summary[f"{prefix}_r3{suffix}"] > 0, (prefix, suffix)
     assert "rerank_map" not in summary
     assert any(line.startswith("Bilingual community") for line in lines)
     for name in PROMISED:
@@ -348,3 +355,21 @@ def test_the_shipped_e5_calibration_is_what_its_script_fits(tmp_path) -> None:
     for key in ("weights", "means", "scales"):
         np.testing.assert_allclose(refit[key], shipped[key], rtol=0, atol=1e-6)
     assert abs(refit["bias"] - shipped["bias"]) < 1e-6
+
+
+def test_fits_never_see_a_community_kept_for_evaluation() -> None:
+    """``bench/fit_confidence.py`` and ``bench/quality_gate.py`` fit on
+    :func:`bench.bilingual.load_tuned`: the held-out-only community is not even in the
+    knowledge base they fit in (its words would change the others' term weights)."""
+    everything = bilingual.load()
+    tuned = bilingual.load_tuned()
+    evaluation_only = {
+        c.name
+        for c in everything.communities
+        if all(q.split == "held-out" for q in everything.questions if q.community == c.name)
+    }
+    assert evaluation_only == {"kintai"}
+    assert set(tuned.names) == set(everything.names) - evaluation_only
+    assert all(q.community not in evaluation_only for q in tuned.questions)
+    one = bilingual.DATA_DIR / "bilingual-tsumiki"
+    assert bilingual.load_tuned(one).names == ("tsumiki",)
