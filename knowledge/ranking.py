@@ -47,6 +47,13 @@ class Candidate:
     """The cosine of the question's title alone with the entry (``nan``: no title)."""
 
 
+def word_overlap(candidate: Candidate) -> float:
+    """The lexical part ``candidate`` earns by itself: its overlap with the question,
+    at least :data:`SUBSTRING_FLOOR` on a substring hit, within [0, 1]."""
+    floor = SUBSTRING_FLOOR if candidate.substring_hit else 0.0
+    return min(1.0, max(0.0, candidate.overlap, floor))
+
+
 def fuse(
     candidate: Candidate,
     dense_weight: float,
@@ -62,9 +69,7 @@ def fuse(
     cosine (a thread in the other language: see :func:`scored`).
     """
     dense = min(1.0, max(0.0, candidate.cosine + cosine_offset))
-    lex = min(1.0, max(0.0, candidate.overlap, lexical_floor))
-    if candidate.substring_hit:
-        lex = max(lex, SUBSTRING_FLOOR)
+    lex = max(word_overlap(candidate), min(1.0, max(0.0, lexical_floor)))
     score = dense_weight * dense + (1.0 - dense_weight) * lex + candidate.feedback
     return min(1.0, max(0.0, score)), dense, lex
 
@@ -99,13 +104,7 @@ class Scored:
             rare_lexical=self.candidate.rare_overlap,
             vector=self.candidate.vector,
             title_cosine=self.candidate.title_cosine,
-            raw_lexical=min(
-                1.0,
-                max(
-                    self.candidate.overlap,
-                    SUBSTRING_FLOOR if self.candidate.substring_hit else 0.0,
-                ),
-            ),
+            raw_lexical=word_overlap(self.candidate),
         )
 
     def suggestion(self, confidence: float | None = None) -> Suggestion:
@@ -170,12 +169,7 @@ def cross_language_floor(candidates: Sequence[Candidate], language: str) -> floa
     so with a fixed dense weight a thread in the other language loses to every
     same-language thread sharing a few words, however much closer its meaning.
     """
-    same = [
-        max(c.overlap, SUBSTRING_FLOOR if c.substring_hit else 0.0)
-        for c in candidates
-        if c.entry.language == language
-    ]
-    return min(1.0, max(0.0, *same)) if same else 0.0
+    return max((word_overlap(c) for c in candidates if c.entry.language == language), default=0.0)
 
 
 def first_confidence(

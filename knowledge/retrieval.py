@@ -204,9 +204,9 @@ class Retriever:
         ``None``: the profile's glossary for every server."""
         self.dense = dense
         """The live vector index, for searches within one server (its own id sets)."""
-        # Vectors of judged questions, by (question post, entry): derived from the
-        # store's text, encoded once per process.
-        self._judged: dict[tuple[int, int], np.ndarray] = {}
+        # Vectors and languages of judged questions, by (question post, entry): derived
+        # from the store's text, encoded and detected once per process.
+        self._judged: dict[tuple[int, int], tuple[np.ndarray, str]] = {}
 
     async def suggest(self, index: VectorIndex, query: Query) -> list[Suggestion]:
         """The solved threads closest to ``query``, best first; empty when unsure."""
@@ -475,19 +475,19 @@ class Retriever:
             encoded = await asyncio.to_thread(self.encoder.encode, texts)
             if len(self._judged) + len(missing) > MAX_JUDGED:
                 self._judged.clear()
-            for (entry, thread, _), row in zip(missing, encoded, strict=True):
-                self._judged[(thread, entry)] = row
+            for (entry, thread, text), row in zip(missing, encoded, strict=True):
+                self._judged[(thread, entry)] = (row, detect_language(text))
         verdicts = [
-            Verdict(entry, self._judged[(thread, entry)], positive, detect_language(text))
-            for entry, thread, text, positive in rows
-            if (thread, entry) in self._judged
+            Verdict(entry, judged[0], positive, judged[1])
+            for entry, thread, _, positive in rows
+            if (judged := self._judged.get((thread, entry))) is not None
         ]
         return adjustments(
             vector,
             verdicts,
             closeness=self.config.feedback_closeness,
             language=language,
-            language_gap=self.config.language_gap_for(language) if language else 0.0,
+            language_gap=self.config.language_gap_for(language),
         )
 
     async def _overlaps(
