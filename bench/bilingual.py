@@ -163,16 +163,13 @@ def load_tuned(data_dir: Path = DATA_DIR) -> DataSet:
     evaluation only (``held_out_only``) is left out entirely, so that not even its
     threads' word statistics reach a fit."""
     data = load(data_dir)
-    tuned = [
-        c.name
-        for c in data.communities
-        if any(q.community == c.name and q.split == "tuning" for q in data.questions)
-    ]
-    if len(tuned) == len(data.communities):
-        return data
+    tuned = {q.community for q in data.questions if q.split == "tuning"}
     if not tuned:
         raise BilingualDataError(f"{data_dir}: no community has a tuning split")
-    return load(data_dir, communities=tuned)
+    return DataSet(
+        tuple(c for c in data.communities if c.name in tuned),
+        tuple(q for q in data.questions if q.community in tuned),
+    )
 
 
 def community_dirs(data_dir: Path) -> list[Path]:

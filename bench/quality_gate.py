@@ -181,9 +181,13 @@ def cache_file(model: str, config: SearchConfig, communities: Sequence[str] = ()
 
 
 async def collect(
-    encoder: CachingEncoder, config: SearchConfig, args: argparse.Namespace
+    encoder: CachingEncoder,
+    config: SearchConfig,
+    args: argparse.Namespace,
+    data: bilingual.DataSet,
 ) -> list[Example]:
-    """One example per question of every tuning and held-out split."""
+    """One example per question of every tuning and held-out split (``data``: the
+    bilingual communities fitted on, :func:`bench.bilingual.load_tuned`)."""
     data_dir = Path(args.data) if args.data else semeval.default_data_dir()
     out: list[Example] = []
     dirs = TempDirs()
@@ -195,7 +199,6 @@ async def collect(
                 asked.kb, asked.query, asked.source, asked.question.id, asked.relevant
             )
             out.append(example)
-        data = bilingual.load_tuned(Path(args.bilingual_data))
         kb = await KnowledgeBase.open(dirs.new(), encoder, config)
         try:
             await bilingual.capture(kb, data)
@@ -368,15 +371,13 @@ async def run(args: argparse.Namespace) -> list[str]:
     config = dataclasses.replace(
         profile.search_config(), confidence=None, all_signals=True, **overrides(args)
     )
-    communities = [
-        c.threads_dir.parent.name
-        for c in bilingual.load_tuned(Path(args.bilingual_data)).communities
-    ]
+    data = bilingual.load_tuned(Path(args.bilingual_data))
+    communities = [c.threads_dir.parent.name for c in data.communities]
     path = cache_file(encoder.name, config, communities)
     if path.is_file() and not args.refresh:
         examples = load(path)
     else:
-        examples = await collect(encoder, config, args)
+        examples = await collect(encoder, config, args, data)
         save(path, examples)
     lines = [f"model {encoder.name}; profile {profile.key}; {describe(config)}; examples {path}"]
     if args.signals:

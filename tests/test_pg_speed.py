@@ -100,22 +100,23 @@ async def test_reads_through_the_pool_cost_one_round_trip_and_no_jit(tmp_path: P
 # -- document frequencies kept with the postings ----------------------------------------
 
 
-async def _recount(url: str) -> dict[str, int]:
+async def _counts(url: str, sql: str) -> dict[str, int]:
+    """{term: count} from ``sql``, which selects a term and a count."""
     conn = await asyncpg.connect(url)
     try:
-        rows = await conn.fetch("SELECT term, COUNT(*) FROM entry_terms GROUP BY term")
-        return {str(r[0]): int(r[1]) for r in rows}
+        return {str(r[0]): int(r[1]) for r in await conn.fetch(sql)}
     finally:
         await conn.close()
+
+
+async def _recount(url: str) -> dict[str, int]:
+    """Every term's document frequency, counted from the postings."""
+    return await _counts(url, "SELECT term, COUNT(*) FROM entry_terms GROUP BY term")
 
 
 async def _kept(url: str) -> dict[str, int]:
-    conn = await asyncpg.connect(url)
-    try:
-        rows = await conn.fetch("SELECT term, documents FROM term_frequencies")
-        return {str(r[0]): int(r[1]) for r in rows}
-    finally:
-        await conn.close()
+    """Every term's document frequency as the store keeps it."""
+    return await _counts(url, "SELECT term, documents FROM term_frequencies")
 
 
 async def test_document_frequencies_follow_captures_edits_and_every_kind_of_forget(
