@@ -139,7 +139,9 @@ async def build(
                         col = column[entry_id]
                         matrix[row, col] = max(matrix[row, col], SUBSTRING_FLOOR)
             features[key] = matrix
-        features["lexcos_full"] = await _lexical_cosine(kb, full, ids, visible)
+        features["lexcos_full"] = await _lexical_cosine(
+            kb, full, ids, visible, [int(g) for g in qguilds]
+        )
         # The shipped fusion computed here must match the engine's own scores.
         if "cos_full" in features:
             engine = await ask(layout, questions, config)
@@ -160,27 +162,35 @@ async def build(
 
 
 async def _lexical_cosine(
-    kb: KnowledgeBase, texts: Sequence[str], ids: Sequence[int], visible: np.ndarray
+    kb: KnowledgeBase,
+    texts: Sequence[str],
+    ids: Sequence[int],
+    visible: np.ndarray,
+    guilds: Sequence[int],
 ) -> np.ndarray:
-    """Cosine of IDF-weighted term sets (query vs entry): symmetric, unlike the overlap."""
+    """Cosine of IDF-weighted term sets (query vs entry): symmetric, unlike the overlap.
+    Each question's weights are its server's (``guilds``), as the engine's are."""
     sets = await kb.store.term_sets(list(ids))
     queries = [set(lexical.terms(t)) for t in texts]
-    vocab = set().union(*sets.values(), *queries)
-    freqs = await kb.store.document_frequencies(sorted(vocab))
-    total = await kb.store.count()
-    weight = {t: lexical.idf(total, freqs.get(t, 0)) for t in vocab}
-    norms = {i: np.sqrt(sum(weight[t] ** 2 for t in sets.get(i, ()))) for i in ids}
     out = np.zeros((len(texts), len(ids)))
-    for row, terms in enumerate(queries):
-        q_norm = np.sqrt(sum(weight[t] ** 2 for t in terms))
-        if q_norm == 0:
-            continue
-        for col, entry_id in enumerate(ids):
-            if not visible[row, col] or norms[entry_id] == 0:
+    for guild in sorted(set(guilds)):
+        rows = [row for row, g in enumerate(guilds) if g == guild]
+        cols = [col for col in range(len(ids)) if visible[rows[0], col]]
+        vocab = set().union(*(sets.get(ids[c], set()) for c in cols), *(queries[r] for r in rows))
+        freqs, total = await kb.store.term_frequencies(guild, sorted(vocab))
+        weight = {t: lexical.idf(total, freqs.get(t, 0)) for t in vocab}
+        norms = {c: np.sqrt(sum(weight[t] ** 2 for t in sets.get(ids[c], ()))) for c in cols}
+        for row in rows:
+            terms = queries[row]
+            q_norm = np.sqrt(sum(weight[t] ** 2 for t in terms))
+            if q_norm == 0:
                 continue
-            shared = terms & sets.get(entry_id, set())
-            dot = sum(weight[t] ** 2 for t in shared)
-            out[row, col] = dot / (q_norm * norms[entry_id])
+            for col in cols:
+                if norms[col] == 0:
+                    continue
+                shared = terms & sets.get(ids[col], set())
+                dot = sum(weight[t] ** 2 for t in shared)
+                out[row, col] = dot / (q_norm * norms[col])
     return out
 
 

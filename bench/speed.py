@@ -689,7 +689,7 @@ def instrument(kb: Any, timings: Timings) -> None:
         "substring_search": "substring_search",
         "allowed_ids": "allowed_ids",
         "get_entries": "fetch_entries",
-        "document_frequencies": "lexical_idf",
+        "term_frequencies": "lexical_idf",
         "term_sets": "lexical_terms",
     }
     for method, step in steps.items():

@@ -522,6 +522,7 @@ def bulk_insert(
             db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('automerge', 16)")
         now = datetime.now(UTC).isoformat()
         starts = list(range(0, count, chunk))
+        frequencies: Counter[tuple[int, str]] = Counter()
         pending = [
             pool.submit(
                 _chunk_rows, seed, start, min(count, start + chunk), main_share, other_guilds, now
@@ -554,9 +555,17 @@ def bulk_insert(
                 "INSERT INTO entries_terms (rowid, title, body) VALUES (?, ?, ?)",
                 [r[3] for r in rows],
             )
+            for r in rows:  # each server's document frequencies, as upsert_entry keeps them
+                guild_id = r[0][1]
+                for term in set(r[3][1].split()) | set(r[3][2].split()):
+                    frequencies[(guild_id, term)] += 1
             db.execute("COMMIT")
             if callable(progress):
                 progress(min(count, start + chunk))
+        db.executemany(
+            "INSERT INTO term_frequencies (guild_id, term, documents) VALUES (?, ?, ?)",
+            [(g, t, n) for (g, t), n in sorted(frequencies.items())],
+        )
         db.execute("UPDATE kb_meta SET value = ? WHERE key = 'revision'", (str(count),))
         db.execute(
             "INSERT OR IGNORE INTO kb_meta (key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,)
@@ -763,8 +772,8 @@ async def bulk_insert_pg(
                 [(g, d, n) for g, (d, n) in sorted(stats.items())],
             )
             await conn.execute(
-                "INSERT INTO term_frequencies (term, documents) "
-                "SELECT term, COUNT(*) FROM entry_terms GROUP BY term"
+                "INSERT INTO term_frequencies (guild_id, term, documents) "
+                "SELECT guild_id, term, COUNT(*) FROM entry_terms GROUP BY guild_id, term"
             )
             await conn.execute(
                 "INSERT INTO lexical_scopes (guild_id, scope, documents) "

@@ -12,7 +12,7 @@ over the indexed text, helped by a ``pg_trgm`` index; it scores an entry by
 how many of the needles it contains.
 
 The results have the shapes of :class:`~knowledge.store.KnowledgeStore`'s
-``term_search`` / ``substring_search`` / ``document_frequencies`` /
+``term_search`` / ``substring_search`` / ``term_frequencies`` /
 ``term_sets``: (entry id, score with larger = better), best first.
 """
 
@@ -107,9 +107,11 @@ class PgLexicalIndex:
                 [body_terms.get(t, 0) for t in terms],
             )
             await pg.execute_native(
-                "INSERT INTO term_frequencies (term, documents) "
-                "SELECT t, 1 FROM unnest($1::text[]) AS t "
-                "ON CONFLICT (term) DO UPDATE SET documents = term_frequencies.documents + 1",
+                "INSERT INTO term_frequencies (guild_id, term, documents) "
+                "SELECT $1, t, 1 FROM unnest($2::text[]) AS t "
+                "ON CONFLICT (guild_id, term) "
+                "DO UPDATE SET documents = term_frequencies.documents + 1",
+                guild_id,
                 terms,
             )
         await pg.execute_native(
@@ -151,13 +153,15 @@ class PgLexicalIndex:
         await pg.execute_native("DELETE FROM lexical_scopes WHERE documents <= 0")
         await pg.execute_native(
             "UPDATE term_frequencies f SET documents = f.documents - d.n "
-            "FROM (SELECT term, COUNT(*) AS n FROM entry_terms "
-            "WHERE entry_id = ANY($1::bigint[]) GROUP BY term) d WHERE f.term = d.term",
+            "FROM (SELECT guild_id, term, COUNT(*) AS n FROM entry_terms "
+            "WHERE entry_id = ANY($1::bigint[]) GROUP BY guild_id, term) d "
+            "WHERE f.guild_id = d.guild_id AND f.term = d.term",
             ids,
         )
         await pg.execute_native(
-            "DELETE FROM term_frequencies f USING (SELECT DISTINCT term FROM entry_terms "
-            "WHERE entry_id = ANY($1::bigint[])) d WHERE f.term = d.term AND f.documents <= 0",
+            "DELETE FROM term_frequencies f USING (SELECT DISTINCT guild_id, term "
+            "FROM entry_terms WHERE entry_id = ANY($1::bigint[])) d "
+            "WHERE f.guild_id = d.guild_id AND f.term = d.term AND f.documents <= 0",
             ids,
         )
         await pg.execute_native("DELETE FROM entry_terms WHERE entry_id = ANY($1::bigint[])", ids)
@@ -233,20 +237,26 @@ class PgLexicalIndex:
         async with reader.execute(sql, (*patterns, guild_id, *patterns, *params, limit)) as cur:
             return [(int(r[0]), float(r[1])) for r in await cur.fetchall()]
 
-    async def document_frequencies(
-        self, reader: Connection, terms: Sequence[str]
-    ) -> dict[str, int]:
-        """{term: entries holding it} over the whole base, as FTS5's vocabulary gives: one
-        probe per term of ``term_frequencies`` (kept with ``entry_terms``), not a count of
-        the term's postings, which grows with the whole base."""
+    async def term_frequencies(
+        self, reader: Connection, guild_id: int, terms: Sequence[str]
+    ) -> tuple[dict[str, int], int]:
+        """({term: the server's entries holding it}, the server's entries): one probe
+        per term of ``term_frequencies`` and one of ``lexical_stats``, both kept with
+        ``entry_terms``, not a count of postings, which grows with the server."""
         unique = list(dict.fromkeys(terms))
-        if not unique:
-            return {}
+        freqs: dict[str, int] = {}
+        if unique:
+            async with reader.execute(
+                "SELECT term, documents FROM term_frequencies "
+                "WHERE guild_id = ? AND term = ANY(CAST(? AS TEXT[]))",
+                (guild_id, unique),
+            ) as cur:
+                freqs = {str(r[0]): int(r[1]) for r in await cur.fetchall()}
         async with reader.execute(
-            "SELECT term, documents FROM term_frequencies WHERE term = ANY(CAST(? AS TEXT[]))",
-            (unique,),
+            "SELECT documents FROM lexical_stats WHERE guild_id = ?", (guild_id,)
         ) as cur:
-            return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+            row = await cur.fetchone()
+        return freqs, int(row[0]) if row else 0
 
     async def term_sets(self, reader: Connection, ids: Sequence[int]) -> dict[int, set[str]]:
         """The indexed terms of each of these entries."""

@@ -258,7 +258,7 @@ class Retriever:
         if allowed_count == 0:
             return None
         vector_task = asyncio.create_task(self._query_vector(prepared))
-        lexical_hits = await self._lexical(prepared, max(len(index), allowed_count), term_index)
+        lexical_hits = await self._lexical(prepared, term_index)
         vector, title_vector = await vector_task
         dense_hits = await self._dense_search(index, vector, prepared, allowed_count)
         language = detect_language(prepared.text)
@@ -280,12 +280,13 @@ class Retriever:
         return vector, None
 
     async def _lexical(
-        self, prepared: PreparedQuery, total: int, term_index: TermIndex | None = None
+        self, prepared: PreparedQuery, term_index: TermIndex | None = None
     ) -> LexicalHits:
-        """Term and substring candidates. On a large base (``term_index`` given) the
-        lookups go to the derived term index, which touches the asking server's
-        postings only, weighs terms by the server's own document frequencies and
-        matches identifiers (error codes, versions) as whole tokens; else to FTS5."""
+        """Term and substring candidates, and the question's term weights from the
+        asking server's own document frequencies. On a large base (``term_index``
+        given) the lookups go to the derived term index, which touches the asking
+        server's postings only and matches identifiers (error codes, versions) as
+        whole tokens; else to the store's full-text tables."""
         query = prepared.query
         k = self.config.candidates
         if term_index is not None and all(len(n) >= 3 for n in prepared.needles):
@@ -293,8 +294,8 @@ class Retriever:
         if term_index is not None:
             term_hits, weights = await asyncio.to_thread(self._indexed_terms, term_index, prepared)
         else:
-            frequencies = await self.store.document_frequencies(
-                [*prepared.terms, *prepared.bridge_terms]
+            frequencies, total = await self.store.term_frequencies(
+                query.guild_id, [*prepared.terms, *prepared.bridge_terms]
             )
             weights = {t: lexical.idf(total, frequencies.get(t, 0)) for t in set(prepared.terms)}
             term_hits = []

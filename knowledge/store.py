@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -243,7 +244,7 @@ class KnowledgeStore:
         async with self.transaction() as db:
             revision = await self._bump(db)
             async with db.execute(
-                "SELECT id FROM entries WHERE thread_id = ?", (draft.thread_id,)
+                "SELECT id, guild_id FROM entries WHERE thread_id = ?", (draft.thread_id,)
             ) as cur:
                 row = await cur.fetchone()
             values = (
@@ -293,7 +294,14 @@ class KnowledgeStore:
                     for pos, p in enumerate(draft.answer_parts)
                 ],
             )
-            await self._write_fts(db, entry_id, draft.title, draft.question, draft.answer_parts)
+            await self._write_fts(
+                db,
+                entry_id,
+                draft.title,
+                draft.question,
+                draft.answer_parts,
+                was_in=None if row is None else int(row[1]),
+            )
         entry = await self.get_entry(entry_id)
         assert entry is not None
         return entry, created
@@ -305,21 +313,41 @@ class KnowledgeStore:
         title: str,
         question: str,
         parts: Sequence[AnswerPart],
+        *,
+        was_in: int | None = None,
     ) -> None:
+        """(Re)index an entry's text; ``was_in`` is the server the entry belonged to
+        before this write, when a re-capture moves it (its own server otherwise)."""
         fts_title, fts_body = lexical_fields(title, question, "\n\n".join(p.content for p in parts))
         if self.db.lexical is not None:
             await self.db.lexical.write(db, entry_id, fts_title, fts_body)
             return
+        async with db.execute(
+            "SELECT e.guild_id, t.title || ' ' || t.body FROM entries e "
+            "LEFT JOIN entries_terms t ON t.rowid = e.id WHERE e.id = ?",
+            (entry_id,),
+        ) as cur:
+            row = await cur.fetchone()
         for table in ("entries_fts", "entries_terms"):
             await db.execute(f"DELETE FROM {table} WHERE rowid = ?", (entry_id,))
         await db.execute(
             "INSERT INTO entries_fts (rowid, title, body) VALUES (?, ?, ?)",
             (entry_id, fts_title, fts_body),
         )
+        term_title, term_body = lexical.document(fts_title), lexical.document(fts_body)
         await db.execute(
             "INSERT INTO entries_terms (rowid, title, body) VALUES (?, ?, ?)",
-            (entry_id, lexical.document(fts_title), lexical.document(fts_body)),
+            (entry_id, term_title, term_body),
         )
+        if row is not None:  # the servers' document frequencies follow the edit
+            guild_id = int(row[0])
+            before = guild_id if was_in is None else was_in
+            changes: Counter[tuple[int, str]] = Counter()
+            for term in set(str(row[1]).split()) if row[1] is not None else ():
+                changes[(before, term)] -= 1
+            for term in set(term_title.split()) | set(term_body.split()):
+                changes[(guild_id, term)] += 1
+            await _count_terms(db, changes)
 
     async def _delete_entries(
         self, db: Connection, entry_ids: Sequence[int], *, retract: bool = True
@@ -365,6 +393,17 @@ class KnowledgeStore:
             feedback += int(row[0]) if row else 0
             if self.db.lexical is not None:
                 await self.db.lexical.delete(db, chunk)
+            else:  # the servers' document frequencies lose these entries' terms
+                changes: Counter[tuple[int, str]] = Counter()
+                async with db.execute(
+                    "SELECT e.guild_id, t.title || ' ' || t.body FROM entries_terms t "
+                    f"JOIN entries e ON e.id = t.rowid WHERE t.rowid IN ({placeholders})",
+                    chunk,
+                ) as cur:
+                    for guild_id, text in await cur.fetchall():
+                        for term in set(str(text).split()):
+                            changes[(int(guild_id), term)] -= 1
+                await _count_terms(db, changes)
             await db.execute(f"DELETE FROM entries WHERE id IN ({placeholders})", chunk)
             if self.db.lexical is None:
                 await db.execute(f"DELETE FROM entries_fts WHERE rowid IN ({placeholders})", chunk)
@@ -851,21 +890,26 @@ class KnowledgeStore:
                     results.setdefault(int(r[0]), float(r[1]))
         return sorted(results.items(), key=lambda item: -item[1])[:limit]
 
-    async def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
-        """{term: number of entries containing it} for the terms any entry contains."""
+    async def term_frequencies(
+        self, guild_id: int, terms: Iterable[str]
+    ) -> tuple[dict[str, int], int]:
+        """({term: entries of the server holding it}, entries of the server), for the
+        terms any of its entries holds: the statistics a question's term weights come
+        from, the server's own, whatever other servers hold."""
         unique = list(dict.fromkeys(terms))
         if self.db.lexical is not None:
-            return await self.db.lexical.document_frequencies(self._reader, unique)
+            return await self.db.lexical.term_frequencies(self._reader, guild_id, unique)
         freqs: dict[str, int] = {}
         for start in range(0, len(unique), CHUNK):
             chunk = unique[start : start + CHUNK]
             async with self._reader.execute(
-                f"SELECT term, doc FROM entries_terms_vocab WHERE term IN ({marks(len(chunk))})",
-                chunk,
+                "SELECT term, documents FROM term_frequencies "
+                f"WHERE guild_id = ? AND term IN ({marks(len(chunk))})",
+                (guild_id, *chunk),
             ) as cur:
-                for term, doc in await cur.fetchall():
-                    freqs[str(term)] = int(doc)
-        return freqs
+                for term, documents in await cur.fetchall():
+                    freqs[str(term)] = int(documents)
+        return freqs, await self.count(guild_id)
 
     async def term_sets(self, ids: Sequence[int]) -> dict[int, set[str]]:
         """The segmented terms of entries, as the ranked full-text index holds them."""
@@ -988,6 +1032,23 @@ class EntryPlace:
     guild_id: int
     scope: str
     thread_id: int
+
+
+async def _count_terms(db: Connection, changes: Mapping[tuple[int, str], int]) -> None:
+    """Add ``changes`` ({(server, term): entries gained or lost}) to the servers'
+    document frequencies; a term leaves with the server's last entry holding it."""
+    rows = [(guild_id, term, n) for (guild_id, term), n in changes.items() if n]
+    if not rows:
+        return
+    await db.executemany(
+        "INSERT INTO term_frequencies (guild_id, term, documents) VALUES (?, ?, ?) "
+        "ON CONFLICT (guild_id, term) DO UPDATE SET documents = documents + excluded.documents",
+        rows,
+    )
+    await db.executemany(
+        "DELETE FROM term_frequencies WHERE guild_id = ? AND term = ? AND documents <= 0",
+        [(guild_id, term) for guild_id, term, n in rows if n < 0],
+    )
 
 
 def _filters(

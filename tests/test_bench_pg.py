@@ -37,7 +37,7 @@ async def _dump(url: str) -> dict[str, list[Any]]:
             "text": "SELECT * FROM entry_text ORDER BY entry_id",
             "terms": "SELECT * FROM entry_terms ORDER BY entry_id, term",
             "stats": "SELECT * FROM lexical_stats ORDER BY guild_id",
-            "frequencies": "SELECT * FROM term_frequencies ORDER BY term",
+            "frequencies": "SELECT * FROM term_frequencies ORDER BY guild_id, term",
             "scopes": "SELECT * FROM lexical_scopes ORDER BY guild_id, scope",
             "revision": "SELECT value FROM kb_meta WHERE key = 'revision'",
             "tombstones": "SELECT * FROM tombstones",
@@ -61,7 +61,7 @@ async def _lookups(store: KnowledgeStore) -> list[Any]:
             }
             answers.append(await store.term_search(terms, **options))
             answers.append(await store.substring_search(["E1042", "429", "SAML"], **options))
-        answers.append(await store.document_frequencies(terms))
+            answers.append(await store.term_frequencies(guild, terms))
     return answers
 
 

@@ -360,7 +360,7 @@ def test_the_shipped_e5_calibration_is_what_its_script_fits(tmp_path) -> None:
 def test_fits_never_see_a_community_kept_for_evaluation() -> None:
     """``bench/fit_confidence.py`` and ``bench/quality_gate.py`` fit on
     :func:`bench.bilingual.load_tuned`: the held-out-only community is not even in the
-    knowledge base they fit in (its words would change the others' term weights)."""
+    knowledge base they fit in, so nothing of it can reach a fitted value."""
     everything = bilingual.load()
     tuned = bilingual.load_tuned()
     evaluation_only = {

@@ -245,6 +245,9 @@ async def test_the_bulk_path_writes_the_rows_the_store_api_writes(tmp_path):
                 "vocab": db.execute(
                     "SELECT term, doc, cnt FROM entries_terms_vocab ORDER BY term"
                 ).fetchall(),
+                "frequencies": db.execute(
+                    "SELECT * FROM term_frequencies ORDER BY guild_id, term"
+                ).fetchall(),
             }
         finally:
             db.close()

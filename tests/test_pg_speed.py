@@ -100,23 +100,25 @@ async def test_reads_through_the_pool_cost_one_round_trip_and_no_jit(tmp_path: P
 # -- document frequencies kept with the postings ----------------------------------------
 
 
-async def _counts(url: str, sql: str) -> dict[str, int]:
-    """{term: count} from ``sql``, which selects a term and a count."""
+async def _counts(url: str, sql: str) -> dict[tuple[int, str], int]:
+    """{(server, term): count} from ``sql``, which selects a server, a term and a count."""
     conn = await asyncpg.connect(url)
     try:
-        return {str(r[0]): int(r[1]) for r in await conn.fetch(sql)}
+        return {(int(r[0]), str(r[1])): int(r[2]) for r in await conn.fetch(sql)}
     finally:
         await conn.close()
 
 
-async def _recount(url: str) -> dict[str, int]:
-    """Every term's document frequency, counted from the postings."""
-    return await _counts(url, "SELECT term, COUNT(*) FROM entry_terms GROUP BY term")
+async def _recount(url: str) -> dict[tuple[int, str], int]:
+    """Every server's document frequency of every term, counted from the postings."""
+    return await _counts(
+        url, "SELECT guild_id, term, COUNT(*) FROM entry_terms GROUP BY guild_id, term"
+    )
 
 
-async def _kept(url: str) -> dict[str, int]:
-    """Every term's document frequency as the store keeps it."""
-    return await _counts(url, "SELECT term, documents FROM term_frequencies")
+async def _kept(url: str) -> dict[tuple[int, str], int]:
+    """Every server's document frequency of every term, as the store keeps it."""
+    return await _counts(url, "SELECT guild_id, term, documents FROM term_frequencies")
 
 
 async def test_document_frequencies_follow_captures_edits_and_every_kind_of_forget(
@@ -132,20 +134,21 @@ async def test_document_frequencies_follow_captures_edits_and_every_kind_of_forg
             )
             saml, webhook, rare = (lexical.terms(w)[0] for w in ("SAML", "Webhook", "Zanzibarite"))
             assert await _kept(url) == await _recount(url)
-            frequencies = await store.document_frequencies([saml, webhook, rare, "absent"])
-            assert frequencies == {saml: 1, webhook: 1, rare: 1}
+            terms = [saml, webhook, rare, "absent"]
+            assert await store.term_frequencies(GUILD, terms) == ({saml: 1, webhook: 1}, 2)
+            assert await store.term_frequencies(OTHER_GUILD, terms) == ({rare: 1}, 1)
 
             # Re-capturing with another title moves the counts, never double-counts.
             await store.upsert_entry(draft(2, title="Webhook webhook retries", asker_id=6))
             assert await _kept(url) == await _recount(url)
-            assert (await store.document_frequencies([webhook]))[webhook] == 1
+            assert await store.term_frequencies(GUILD, [webhook]) == ({webhook: 1}, 2)
 
             await store.delete_thread(1)
             assert await _kept(url) == await _recount(url)
             await store.forget_user(7)  # the only entry holding "zanzibarit"
             kept = await _kept(url)
             assert kept == await _recount(url)
-            assert rare not in kept  # a forgotten member's words leave no count behind
+            assert (OTHER_GUILD, rare) not in kept  # a forgotten member's words leave no count
             await store.delete_guild(GUILD)
             assert await _kept(url) == {}
         finally:
@@ -164,17 +167,17 @@ async def test_the_migration_counts_what_an_older_database_already_holds(
             await store.close()
         expected = await _recount(url)
         conn = await asyncpg.connect(url)
-        try:  # back to the schema before this migration
+        try:  # back to the schema before these migrations (13 and 14)
             await conn.execute("DROP TABLE term_frequencies, lexical_scopes")
             await conn.execute("DROP INDEX entry_text_guild")
-            await conn.execute("UPDATE senpai_schema SET version = version - 1")
+            await conn.execute("UPDATE senpai_schema SET version = 12")
         finally:
             await conn.close()
         store = await KnowledgeStore.open(tmp_path / "kb.db", database_url=url)
         try:
             assert await _kept(url) == expected
             saml = lexical.terms("SAML")[0]
-            assert (await store.document_frequencies([saml]))[saml] == 5
+            assert await store.term_frequencies(GUILD, [saml]) == ({saml: 5}, 5)
             assert await store.count(GUILD, ["public"]) == 5
         finally:
             await store.close()

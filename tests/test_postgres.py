@@ -24,6 +24,7 @@ from knowledge.store import KnowledgeStore
 from senpai.cli import main
 from tests.builders import GUILD, HELPER, OTHER_GUILD, reply_ids, thread
 from tests.databases import fresh_postgres
+from tests.test_store import GUILD as DRAFT_GUILD
 from tests.test_store import draft
 
 CONFIG = SearchConfig(threshold=0.35, dense_weight=0.5)
@@ -212,7 +213,7 @@ async def test_lexical_statistics_are_the_asking_servers_own(tmp_path: Path):
             assert len(hits) == 30
             await store.delete_guild(20)
             assert await store.term_search(["saml"], guild_id=20, scopes=["public"]) == []
-            assert await store.document_frequencies(["saml"]) == {"saml": 2}
+            assert await store.term_frequencies(DRAFT_GUILD, ["saml"]) == ({"saml": 2}, len(DOCS))
         finally:
             await store.close()
 

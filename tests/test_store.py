@@ -277,11 +277,89 @@ async def test_feedback_is_recorded_once_and_solved_counts_a_hit(store):
     assert not await store.record_feedback(wrong_guild)
 
 
-async def test_document_frequencies_count_entries_per_term(store):
+async def test_term_frequencies_count_the_asking_servers_entries_per_term(store):
     await store.upsert_entry(draft(1, question="webhook retries fail"))
     await store.upsert_entry(draft(2, question="webhook signature invalid"))
-    freqs = await store.document_frequencies(["webhook", "signature", "absent"])
-    assert freqs == {"webhook": 2, "signature": 1}
+    terms = ["webhook", "signature", "absent"]
+    assert await store.term_frequencies(GUILD, terms) == ({"webhook": 2, "signature": 1}, 2)
+    # Another server's threads change nothing for this one, and the reverse.
+    for n in range(3, 8):
+        await store.upsert_entry(draft(n, question="webhook webhook", guild_id=OTHER_GUILD))
+    assert await store.term_frequencies(GUILD, terms) == ({"webhook": 2, "signature": 1}, 2)
+    assert await store.term_frequencies(OTHER_GUILD, terms) == ({"webhook": 5}, 5)
+    assert await store.term_frequencies(999, terms) == ({}, 0)
+
+
+async def _recounted(store: KnowledgeStore) -> dict[tuple[int, str], int]:
+    """Every server's document frequency of every term, counted from the indexed text."""
+    counts: dict[tuple[int, str], int] = {}
+    for row in await store.term_documents(limit=10_000):
+        for term in set(row.title_terms.split()) | set(row.body_terms.split()):
+            counts[(row.guild_id, term)] = counts.get((row.guild_id, term), 0) + 1
+    return counts
+
+
+async def _kept(store: KnowledgeStore, vocabulary: set[str]) -> dict[tuple[int, str], int]:
+    """What the store answers for every term of ``vocabulary`` in both servers."""
+    kept: dict[tuple[int, str], int] = {}
+    for guild in (GUILD, OTHER_GUILD):
+        freqs, total = await store.term_frequencies(guild, sorted(vocabulary))
+        assert total == await store.count(guild)
+        kept.update({(guild, term): n for term, n in freqs.items()})
+    return kept
+
+
+async def test_term_frequencies_follow_recaptures_moves_removals_and_forgets(store):
+    await store.upsert_entry(draft(1, title="SAML login fails", asker_id=5))
+    await store.upsert_entry(
+        draft(
+            2,
+            title="Webhook retries",
+            answers=((201, 8, "Check the signature."), (202, 9, "Rotate the secret.")),
+        )
+    )
+    await store.upsert_entry(draft(3, title="Zanzibarite quirk", asker_id=7, guild_id=OTHER_GUILD))
+    steps = [
+        store.remove_message(202),  # one answer part of thread 2 goes
+        # A re-capture with other words moves the counts and never counts a term twice.
+        store.upsert_entry(draft(2, title="Webhook webhook expired")),
+        # A re-capture that moves the thread to another server moves its counts there.
+        store.upsert_entry(draft(1, title="SAML login fails", guild_id=OTHER_GUILD)),
+        store.delete_thread(2),
+        store.forget_user(7),
+        store.delete_guild(OTHER_GUILD),
+    ]
+    vocabulary: set[str] = set()  # every term held so far: the gone ones must count 0
+    expected = await _recounted(store)
+    for step in [*steps, None]:
+        expected = await _recounted(store)
+        vocabulary |= {term for _, term in expected}
+        assert await _kept(store, vocabulary) == expected
+        if step is not None:
+            await step
+    assert expected == {}
+    assert {"rotate", "secret", "zanzibarite"} <= vocabulary
+
+
+async def test_the_migration_counts_what_an_older_sqlite_database_holds(tmp_path: Path):
+    s = await KnowledgeStore.open(tmp_path / "kb.db")
+    for n in range(1, 4):
+        await s.upsert_entry(draft(n, title=f"SAML login fails {n}"))
+    await s.upsert_entry(draft(9, title="SAML again", guild_id=OTHER_GUILD))
+    expected = await _recounted(s)
+    await s.close()
+    with sqlite3.connect(tmp_path / "kb.db") as db:  # back to the schema before it
+        db.execute("DROP TABLE term_frequencies")
+        db.execute("PRAGMA user_version = 13")
+    s = await KnowledgeStore.open(tmp_path / "kb.db")
+    try:
+        saml = lexical.terms("SAML")[0]
+        assert await s.term_frequencies(GUILD, [saml]) == ({saml: 3}, 3)
+        assert await s.term_frequencies(OTHER_GUILD, [saml]) == ({saml: 1}, 1)
+        vocabulary = {term for _, term in expected}
+        assert await _kept(s, vocabulary) == expected
+    finally:
+        await s.close()
 
 
 async def test_stats_count_entries_languages_answerers_and_feedback(store):
