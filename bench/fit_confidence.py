@@ -157,11 +157,7 @@ class Tuning:
         threads_of = {rel: t for t, rel in self.semeval.rel_of.items()}
         for question in self.semeval_questions:
             relevant = frozenset(threads_of[r] for r in self.semeval.relevant[question.id])
-            query = Query(
-                guild_id=self.semeval.guild_of[question.id],
-                text=question.text,
-                title=question.subject,
-            )
+            query = self.semeval.query(question, text=question.text, title=question.subject)
             out.append(await example(self.semeval.kb, query, SOURCES[0], question.id, relevant))
         use_config(self.bilingual_kb, config)
         data = self.bilingual_data

@@ -22,9 +22,10 @@ import dataclasses
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from bench.semeval import Comment, OriginalQuestion, RelatedQuestion
 from index.e5 import E5_MODEL_ALIASES, E5Encoder, EngineChoice
 from index.encoder import DEFAULT_MODEL, Encoder, HashingEncoder, SentenceTransformerEncoder
 from knowledge.engine import KnowledgeBase, SearchConfig
-from knowledge.models import Author, Message, Query, Thread
+from knowledge.models import PUBLIC_SCOPE, Author, Message, Query, Thread, private_scope
 from senpai import config
 
 MINILM_NAMES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"})
@@ -189,6 +190,8 @@ def related_thread(
     guild_id: int,
     thread_id: int,
     entry_text: EntryText = default_entry_text,
+    forum_id: int = FORUM,
+    scope: str = PUBLIC_SCOPE,
 ) -> tuple[Thread, list[int]]:
     """The solved forum thread of a related question, and its answer message id."""
     answer = rel.answer()
@@ -201,10 +204,11 @@ def related_thread(
     message = Message(answer_id, _user(answer.user), reply, START + timedelta(hours=1))
     thread = Thread(
         guild_id=guild_id,
-        forum_id=FORUM,
+        forum_id=forum_id,
         thread_id=thread_id,
         title=title,
         messages=(starter, message),
+        scope=scope,
     )
     return thread, [answer_id]
 
@@ -225,6 +229,8 @@ class Scored:
 
 
 QueryText = Callable[[OriginalQuestion], str]
+GroupsAs = Literal["scopes", "guilds"]
+"""How a re-ranking layout keeps each original question's related threads apart."""
 
 
 def subject_and_body(question: OriginalQuestion) -> str:
@@ -241,6 +247,20 @@ class Layout:
     rel_of: dict[int, str]  # thread id -> related question id
     relevant: dict[str, frozenset[str]]  # original question id -> its relevant related ids
     text_of: dict[str, tuple[str, str]]  # related question id -> (subject, body)
+    scope_of: dict[str, str] = field(default_factory=dict)  # original question id -> scope
+
+    def query(
+        self, question: OriginalQuestion, *, text: str, title: str = "", limit: int = 3
+    ) -> Query:
+        """``question`` asked where its related threads are, seeing only them."""
+        scope = self.scope_of.get(question.id, PUBLIC_SCOPE)
+        return Query(
+            guild_id=self.guild_of[question.id],
+            text=text,
+            title=title,
+            limit=limit,
+            allowed_scopes=frozenset({scope}),
+        )
 
 
 async def open_layout(
@@ -251,28 +271,44 @@ async def open_layout(
     config: SearchConfig,
     per_group: bool,
     entry_text: EntryText = default_entry_text,
+    groups_as: GroupsAs = "scopes",
 ) -> Layout:
     """Capture every related thread of ``questions`` into a fresh knowledge base.
 
-    ``per_group``: one guild per original question (re-ranking); otherwise all
-    threads share one guild (knowledge base). A related question listed under
-    several original questions with the same id is captured once.
+    ``per_group`` (re-ranking): each original question sees only its own related
+    threads. With ``groups_as="scopes"`` they are one server, the forum, each group
+    in a private scope of its own, so term statistics are the whole forum's, as a
+    real community's are; with ``"guilds"`` each group is a server of its own (ten
+    threads, and only their statistics). Otherwise (knowledge base) every thread is
+    in one public server. A related question listed several times in one group is
+    captured once.
     """
     kb = await KnowledgeBase.open(data_dir, encoder, config)
     items: list[tuple[Thread, Sequence[int], datetime | None]] = []
     guild_of: dict[str, int] = {}
+    scope_of: dict[str, str] = {}
     rel_of: dict[int, str] = {}
     seen: set[tuple[int, str]] = set()
     next_thread = THREAD_BASE
     for index, question in enumerate(questions):
-        guild = GUILD_BASE + index if per_group else GUILD_BASE
+        separate = per_group and groups_as == "guilds"
+        guild = GUILD_BASE + index if separate else GUILD_BASE
+        forum = FORUM + 1 + index if per_group else FORUM
+        scope = private_scope(forum) if per_group and not separate else PUBLIC_SCOPE
+        group = index if per_group else 0
         guild_of[question.id] = guild
+        scope_of[question.id] = scope
         for rel in question.related:
-            if (guild, rel.id) in seen:
+            if (group, rel.id) in seen:
                 continue
-            seen.add((guild, rel.id))
+            seen.add((group, rel.id))
             thread, answer_ids = related_thread(
-                rel, guild_id=guild, thread_id=next_thread, entry_text=entry_text
+                rel,
+                guild_id=guild,
+                thread_id=next_thread,
+                entry_text=entry_text,
+                forum_id=forum,
+                scope=scope,
             )
             rel_of[next_thread] = rel.id
             items.append((thread, answer_ids, None))
@@ -280,7 +316,7 @@ async def open_layout(
     await kb.capture_many(items)
     relevant = {q.id: frozenset(r.id for r in q.related if r.relevant) for q in questions}
     text_of = {r.id: (r.subject, r.body) for q in questions for r in q.related}
-    return Layout(kb, guild_of, rel_of, relevant, text_of)
+    return Layout(kb, guild_of, rel_of, relevant, text_of, scope_of)
 
 
 async def ask(
@@ -303,8 +339,8 @@ async def ask(
     out: list[list[Scored]] = []
     for question in questions:
         suggestions = await layout.kb.suggest(
-            Query(
-                guild_id=layout.guild_of[question.id],
+            layout.query(
+                question,
                 text=query_text(question),
                 title=question.subject if query_text is subject_and_body else "",
                 limit=limit,
@@ -375,7 +411,7 @@ async def knowledge_base_questions(
             threads_of = {rel: t for t, rel in layout.rel_of.items()}
             for q in questions:
                 relevant = frozenset(threads_of[r] for r in layout.relevant[q.id])
-                query = Query(guild_id=layout.guild_of[q.id], text=q.text, title=q.subject)
+                query = layout.query(q, text=q.text, title=q.subject)
                 yield KnowledgeBaseQuestion(source, layout.kb, q, query, relevant)
         finally:
             await layout.kb.close()

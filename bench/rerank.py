@@ -181,7 +181,7 @@ async def collect(
             use_config(layout.kb, config)
             for q, group in zip(questions, groups(layout.rel_of, questions), strict=True):
                 relevant = frozenset(group[r] for r in layout.relevant[q.id])
-                query = Query(guild_id=layout.guild_of[q.id], text=q.text, title=q.subject)
+                query = layout.query(q, text=q.text, title=q.subject)
                 options = await first_options(layout.kb, query)
                 returned = {o.thread_id for o in options}
                 rest = tuple(t for t in dict.fromkeys(group.values()) if t not in returned)

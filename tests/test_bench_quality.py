@@ -14,9 +14,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from bench import bilingual, fit_confidence, quality, quality_gate, semeval
+from bench import bilingual, fit_confidence, quality, quality_gate, quality_harness, semeval
+from index.encoder import HashingEncoder
 from knowledge.confidence import FEATURES
 from knowledge.discord_chat_exporter import load_export
+from knowledge.engine import SearchConfig
 from knowledge.solution_inference import infer_solution
 
 DATA = semeval.default_data_dir()
@@ -73,6 +75,35 @@ PROMISED = {
     "madoguchi": (40, 66, 22, 20),
     "kintai": (40, 66, 22, 20),
 }
+
+
+@needs_data
+@pytest.mark.parametrize("groups_as", ["scopes", "guilds"])
+async def test_each_reranking_group_sees_only_its_own_threads(tmp_path, groups_as) -> None:
+    """The re-ranking layout: the forum as one server with a scope per group (its term
+    statistics are the forum's), or a server per group; either way a question is
+    answered from its own ten related threads only."""
+    questions = semeval.load("dev", DATA)[:3]
+    layout = await quality_harness.open_layout(
+        tmp_path,
+        HashingEncoder(),
+        questions,
+        config=quality_harness.unthresholded(SearchConfig()),
+        per_group=True,
+        groups_as=groups_as,
+    )
+    try:
+        servers = {layout.guild_of[q.id] for q in questions}
+        assert len(servers) == (1 if groups_as == "scopes" else 3)
+        results = await quality_harness.ask(
+            layout, questions, quality_harness.unthresholded(SearchConfig()), limit=10
+        )
+        for question, found in zip(questions, results, strict=True):
+            own = {r.id for r in question.related}
+            assert found and {s.rel_id for s in found} <= own
+            assert len({s.entry_id for s in found}) == len(found)
+    finally:
+        await layout.kb.close()
 
 
 def test_every_bilingual_community_is_found_each_in_its_own_guild() -> None:
