@@ -260,8 +260,11 @@ def idf(total: int, frequency: int) -> float:
     """BM25's inverse document frequency, never negative.
 
     A term no entry contains weighs like the rarest known term: it still
-    counts against a partial match, without dominating the query.
+    counts against a partial match, without dominating the query. A server that
+    holds nothing (its last entry removed while a question was answered) counts
+    as one entry, not as a negative weight.
     """
+    total = max(total, 1)
     frequency = max(1, min(frequency, total))
     return math.log(1.0 + (total - frequency + 0.5) / (frequency + 0.5))
 

@@ -51,6 +51,7 @@ def test_weighted_overlap_is_the_share_of_query_weight_found():
 def test_idf_is_positive_and_falls_with_frequency():
     assert lexical.idf(100, 1) > lexical.idf(100, 50) > 0
     assert lexical.idf(100, 0) == lexical.idf(100, 1)
+    assert lexical.idf(0, 0) == lexical.idf(1, 1) > 0  # an emptied server: no negative weight
 
 
 def test_iteration_marks_and_rare_kanji_are_kanji_like_in_cleaning():
