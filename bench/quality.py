@@ -219,7 +219,8 @@ async def run_rerank(
     encoder: CachingEncoder,
     dirs: TempDirs,
 ) -> None:
-    """Re-ranking: one guild per original question, threshold 0, the engine's top 10."""
+    """Re-ranking: each original question sees only its related threads (``--rerank-servers``),
+    threshold 0, the engine's top 10."""
     layout = await open_layout(
         dirs.new(),
         encoder,

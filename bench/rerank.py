@@ -13,9 +13,9 @@ is asked once through :meth:`KnowledgeBase.candidates` with the shipped
 profile's fusion, exactly as ``bench/quality_gate.py`` asks them; the first
 :data:`MAX_DEPTH` candidates (thread id, fused score, title and question) are
 kept in a cache file under ``/tmp``. SemEval dev is also asked with the
-re-ranking protocol (one guild per original question, its ten related threads)
-for MAP. A scorer then gives each (question, candidate) pair a score, and the
-top ``N`` are re-ordered by that score alone, or by ``fused + w * score`` with
+re-ranking protocol (the forum as one server, each original question seeing only
+its ten related threads) for MAP. A scorer then gives each (question, candidate)
+pair a score, and the top ``N`` are re-ordered by that score alone, or by ``fused + w * score`` with
 ``w`` chosen on the tuning splits only (mean top-1 of the tuning sources).
 Only held-out figures are printed as results; the tuning figures are the ones
 the weight was chosen on.
