@@ -55,6 +55,7 @@ from bench.quality_harness import (
 )
 from bench.quality_metrics import KbScores
 from index.encoder import Encoder
+from knowledge.discord_chat_exporter import ExportFileError, find_export_files, load_export
 from knowledge.engine import KnowledgeBase, SearchConfig
 from knowledge.importer import import_exports
 from knowledge.models import Query
@@ -275,6 +276,19 @@ async def capture(kb: KnowledgeBase, data: DataSet) -> None:
             f"{', '.join(str(c.threads_dir) for c in data.communities)}: {imported.captured} "
             f"of {len(data.thread_ids)} threads captured, skipped {imported.skipped_by_reason}"
         )
+
+
+def export_paths(data: DataSet) -> dict[int, Path]:
+    """Each thread's export file, by thread id (to import one thread again)."""
+    out: dict[int, Path] = {}
+    for found in find_export_files([c.threads_dir for c in data.communities]):
+        if isinstance(found, ExportFileError):
+            raise BilingualDataError(f"{found.source}: {found.problem}")
+        out[load_export(found).thread_id] = found
+    missing = data.thread_ids - out.keys()
+    if missing:
+        raise BilingualDataError(f"no export file for threads {sorted(missing)}")
+    return out
 
 
 async def ask(

@@ -7,6 +7,8 @@ data is checked for the shape its README promises, and its protocol is run alone
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
 import runpy
 from collections import Counter
@@ -331,6 +333,101 @@ def test_a_recipe_fits_only_its_signals_and_a_margin_never_lowers_the_threshold(
     assert careful.model.threshold >= plain.model.threshold
     assert fit_confidence.recipe_for("multilingual-e5-small").margin > 0
     assert fit_confidence.recipe_for("all-minilm-l6-v2") == fit_confidence.BEFORE
+
+
+def _held_back(source: str, question_id: str, value: float) -> fit_confidence.Example:
+    """An answerable question asked with its answers held back, scored ``value``."""
+    values = tuple(value for _ in FEATURES)
+    return fit_confidence.Example(
+        fit_confidence.held_back(source), question_id, False, values, False
+    )
+
+
+def test_with_a_prior_unanswerable_questions_count_at_their_share_not_their_number() -> None:
+    source = fit_confidence.SOURCES[0]
+    answerable = [_example(source, i, 0.9, True) for i in range(10)]
+    # 40 held-back questions, a quarter of them scored as high as a right answer's
+    # near miss (0.8), the rest low (0.1).
+    held = [_held_back(source, f"q{i}", 0.8 if i < 10 else 0.1) for i in range(40)]
+    examples = answerable + held
+    probabilities = [0.9] * 10 + [0.8] * 10 + [0.1] * 30
+    # Counted as they are, 40 unanswerable questions to 10: only above 0.8 is it right
+    # two times in three.
+    assert fit_confidence.choose_threshold(examples, probabilities) == 0.81
+    # At a third unanswerable, 5 of them, a quarter shown above 0.1: (10 + 1) /
+    # (10 + 1.25 + 2) is 0.83. Below 0.11 every one is shown: 11 / 17 fails.
+    prior = fit_confidence.PRIOR
+    assert fit_confidence.choose_threshold(examples, probabilities, prior=prior) == 0.11
+    # The silence rule reads the same rate: silent on 3 in 4 is not 0.8.
+    assert (
+        fit_confidence.choose_threshold(examples, probabilities, prior=prior, silence=0.8) == 0.81
+    )
+
+
+def test_a_question_and_its_held_back_twin_share_a_fold() -> None:
+    keys = [f"q{i}" for i in range(23)] * 2
+    fold = fit_confidence.grouped_folds(keys)
+    assert fold[:23].tolist() == fold[23:].tolist()
+    assert fold[:23].tolist() == fit_confidence.folds(23).tolist()
+
+
+def test_held_back_examples_count_only_in_a_recipe_with_a_prior() -> None:
+    examples = _separable(fit_confidence.SOURCES[0], 60) + _separable(
+        fit_confidence.SOURCES[1], 60, offset=100
+    )
+    held = [_held_back(fit_confidence.SOURCES[i % 2], f"q{i}", 1.5) for i in range(60)]
+    plain = fit_confidence.Recipe(signals=("cosine_z",))
+    without = fit_confidence.fit(examples, plain)
+    assert fit_confidence.fit(examples + held, plain).model == without.model
+    with_prior = fit_confidence.fit(examples + held, dataclasses.replace(plain, prior=0.3))
+    # Sixty more negatives in the middle of the range: the fitted model moves.
+    assert with_prior.model.bias < without.model.bias
+    assert with_prior.model.fitted_on == fit_confidence.FITTED_HELD_BACK
+    assert without.model.fitted_on == fit_confidence.FITTED_ON
+
+
+@needs_data
+async def test_held_back_questions_are_asked_without_their_answers_which_then_come_back(
+    tmp_path,
+) -> None:
+    """Every answerable tuning question is asked once more with the threads that answer
+    it removed: no held-back example is right, none of its candidates is one of its
+    answers, and afterwards the base answers every question as before."""
+    encoder = quality_harness.CachingEncoder(HashingEncoder(dim=256))
+    config = dataclasses.replace(SearchConfig(), all_signals=True)
+    args = argparse.Namespace(data=None, bilingual_data=str(bilingual.DATA_DIR))
+    dirs = quality_harness.TempDirs()
+    try:
+        tuning = await fit_confidence.open_tuning(encoder, config, dirs, args)
+        try:
+            before = await tuning.examples(config)
+            held = await tuning.held_back(config)
+            after = await tuning.examples(config)
+        finally:
+            await tuning.close()
+    finally:
+        dirs.cleanup()
+    answerable = [e for e in before if e.answerable]
+    assert [(fit_confidence.held_back(e.source), e.question_id) for e in answerable] == [
+        (e.source, e.question_id) for e in held
+    ]
+    assert all(fit_confidence.is_held_back(e) and not e.answerable for e in held)
+    assert not any(e.right for e in held)
+    # The same first candidates with the same signals (entries captured again may add
+    # their terms in another order: the last bit of a float may differ), except where two
+    # threads with the same text tie for first: the newer entry then comes second.
+    margin = FEATURES.index("margin")
+    assert [e.question_id for e in after] == [e.question_id for e in before]
+    untied = [
+        (again, first)
+        for again, first in zip(after, before, strict=True)
+        if first.values is None or first.values[margin] > 1e-12
+    ]
+    assert len(untied) > 0.8 * len(before)
+    for again, first in untied:
+        assert again.right == first.right
+        np.testing.assert_allclose(again.values, first.values, rtol=1e-9, atol=1e-12)
+    assert sum(e.right for e in before) > 0
 
 
 def test_cross_source_probabilities_come_from_a_model_that_never_saw_the_source() -> None:
