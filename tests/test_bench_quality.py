@@ -468,6 +468,32 @@ def test_gate_recipes_are_fitted_on_tuning_examples_and_scored_on_held_out_ones(
     assert lines[-1].startswith("top-1 without a gate")
 
 
+def test_lexical_signals_can_be_read_as_unmeasured_across_languages_only() -> None:
+    same = FEATURES.index("same_language")
+
+    def speaking(example: fit_confidence.Example, language: float) -> fit_confidence.Example:
+        values = tuple(language if i == same else v for i, v in enumerate(example.values))
+        return dataclasses.replace(example, values=values)
+
+    examples = [speaking(e, 1.0) for e in _separable(quality_gate.TUNING[1], 6)]
+    cross = [speaking(e, 0.0) for e in examples[:3]]
+    silent = fit_confidence.Example(quality_gate.TUNING[1], "none", False, None, False)
+    changed = quality_gate.unmeasured_across_languages(
+        [*cross, *examples[3:], silent], ("own_lexical", "lexical_z")
+    )
+    for position, name in enumerate(FEATURES):
+        read_as_unmeasured = name in ("own_lexical", "lexical_z")
+        for before, after in zip(cross, changed[:3], strict=True):
+            assert np.isnan(after.values[position]) == read_as_unmeasured
+            if not read_as_unmeasured:
+                assert after.values[position] == before.values[position]
+    assert changed[3:] == [*examples[3:], silent]
+    many = _separable(quality_gate.TUNING[0], 30) + _separable(quality_gate.TUNING[1], 30, 100)
+    lines = quality_gate.neutral_table(many + _separable(quality_gate.HELD_OUT[0], 9, 200))
+    assert len(lines) == 2 + len(quality_gate.CROSS_LANGUAGE_NEUTRAL) + 1
+    assert lines[-1].startswith("  chosen on tuning")
+
+
 @pytest.mark.slow
 def test_the_shipped_e5_calibration_is_what_its_script_fits(tmp_path) -> None:
     """``knowledge/calibration/multilingual-e5-small.json`` is reproduced by its script,
