@@ -44,7 +44,9 @@ from bench import semeval
 from bench.quality_harness import make_encoder
 from index.encoder import Encoder
 from knowledge.cleaning import clean_for_storage, to_index_text
+from knowledge.models import Query
 from knowledge.profiles import profile_for
+from knowledge.retrieval import PreparedQuery
 
 VECTORS_DIR = Path(__file__).resolve().parent / "out" / "vectors"
 SPLITS = ("train2", "train1", "dev")
@@ -69,12 +71,24 @@ def encode_split(
     new post (text and title, blended) and an entry (title, then the opening message)."""
     out: list[Encoded] = []
     for q in questions:
-        entries = [to_index_text(f"{r.subject}\n{clean_for_storage(r.body)}") for r in q.related]
-        texts = [to_index_text(clean_for_storage(q.text)), to_index_text(q.subject), *entries]
-        vectors = np.asarray(encoder.encode(texts), dtype=np.float32)
-        question = (1.0 - title_weight) * vectors[0] + title_weight * vectors[1]
+        # The retriever's own preparation of a new post (cleaned text and title), and an
+        # entry's text as capture cleans it and the index encodes it.
+        post = PreparedQuery.of(Query(guild_id=0, text=q.text, title=q.subject))
+        if post is None:
+            raise ValueError(f"{q.id}: the original question has no text to encode")
+        entries = [
+            to_index_text(
+                f"{clean_for_storage(r.subject, max_chars=200)}\n{clean_for_storage(r.body)}"
+            )
+            for r in q.related
+        ]
+        # As the retriever does: the title's vector only when there is a title.
+        weight = title_weight if post.title.strip() else 0.0
+        heads = [post.text, post.title] if weight else [post.text]
+        vectors = np.asarray(encoder.encode([*heads, *entries]), dtype=np.float32)
+        question = vectors[0] if not weight else (1.0 - weight) * vectors[0] + weight * vectors[1]
         relevant = tuple(r.relevant for r in q.related)
-        out.append(Encoded(question, vectors[2:], relevant))
+        out.append(Encoded(question, vectors[len(heads) :], relevant))
     return out
 
 
